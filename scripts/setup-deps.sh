@@ -1,0 +1,64 @@
+#!/bin/sh
+# Install what the qemu-snp build needs from Debian's registry.
+# Idempotent: a second run does nothing when everything is present.
+set -eu
+
+SUDO=
+if [ "$(id -u)" != 0 ]; then
+    SUDO=sudo
+fi
+
+APT_SRC=/etc/apt/sources.list.d/qemu-snp-backports.sources
+STAMP_DIR=${STAMP_DIR:-build/stamps}
+mkdir -p "$STAMP_DIR"
+
+# Packages from bookworm itself
+PKGS="build-essential ninja-build pkg-config flex bison git \
+      libglib2.0-dev libssl-dev libfdt-dev libpixman-1-dev libjson-glib-dev \
+      zlib1g-dev libslirp-dev python3-venv python3-setuptools dpkg-dev \
+      devscripts quilt openssl seabios ipxe-qemu clang llvm \
+      libclang-rt-14-dev util-linux"
+# Packages that must come from bookworm-backports
+BPO_PKGS="meson python3-pycotap"
+
+codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+
+if [ "$codename" = bookworm ] && [ ! -f "$APT_SRC" ] &&
+   ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    echo "setup: adding bookworm-backports (binary and source) apt source"
+    $SUDO tee "$APT_SRC" >/dev/null <<SRC
+Types: deb deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+    rm -f "$STAMP_DIR/apt-update"
+fi
+
+need=
+for p in $PKGS $BPO_PKGS; do
+    if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+        need="$need $p"
+    fi
+done
+meson_ok=no
+if command -v meson >/dev/null 2>&1 &&
+   /usr/bin/python3 -c 'import sys; from mesonbuild import coredata as c; v=tuple(int(x) for x in c.version.split(".")[:2]); sys.exit(0 if v >= (1,5) else 1)' 2>/dev/null; then
+    meson_ok=yes
+fi
+[ "$meson_ok" = yes ] || need="$need meson"
+
+if [ -n "$need" ]; then
+    if [ ! -f "$STAMP_DIR/apt-update" ]; then
+        $SUDO apt-get update -q
+        touch "$STAMP_DIR/apt-update"
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    BPO=
+    [ "$codename" = bookworm ] && BPO="-t bookworm-backports"
+    $SUDO apt-get install -y -q --no-install-recommends $PKGS
+    # shellcheck disable=SC2086
+    $SUDO apt-get install -y -q --no-install-recommends $BPO $BPO_PKGS
+fi
+echo "setup: build dependencies present"

@@ -1,0 +1,529 @@
+/*
+ * libsevsnp: the userspace half of AMD SEV-SNP certificate requests
+ *
+ * A QEMU-independent library (GLib + OpenSSL) that answers an SEV-SNP
+ * guest's extended guest request for the certificate chain:
+ *
+ *  - the GHCB certificate table (parse, validate, build, describe, verify);
+ *  - a certificate store: one blob file, read under the shared locks of the
+ *    locking protocol and held until the firmware has signed;
+ *  - the request state machine for both KVM ABIs (KVM_EXIT_SNP_REQ_CERTS
+ *    and the legacy KVM_EXIT_VMGEXIT), with rate limit and counters;
+ *  - a faithful simulation of the kernel side, for tests and for QEMU's
+ *    qtest accelerator.
+ *
+ * Copyright (c) 2026 The qemu-snp authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#ifndef LIBSEVSNP_H
+#define LIBSEVSNP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* ------------------------------------------------------------------ */
+/* Kernel ABI numbers: the one place they are defined                  */
+/* ------------------------------------------------------------------ */
+
+#define SEVSNP_PAGE_SIZE                    4096ULL
+#define SEVSNP_PAGE_SHIFT                   12
+
+/* Mainline: KVM_EXIT_SNP_REQ_CERTS (posted revisions used 40 and 42). */
+#define SEVSNP_KVM_EXIT_SNP_REQ_CERTS       43
+/* Legacy AMD kernels: KVM_EXIT_VMGEXIT (mainline's KVM_EXIT_TDX). */
+#define SEVSNP_KVM_EXIT_VMGEXIT             40
+#define SEVSNP_KVM_EXIT_HYPERCALL           2
+#define SEVSNP_KVM_EXIT_MEMORY_FAULT        39
+
+#define SEVSNP_KVM_X86_GRP_SEV              1
+#define SEVSNP_KVM_X86_SEV_SNP_REQ_CERTS    1
+#define SEVSNP_KVM_SEV_SNP_ENABLE_REQ_CERTS 103
+
+#define SEVSNP_KVM_USER_VMGEXIT_REQ_CERTS   1
+#define SEVSNP_VMGEXIT_RET_OK               0u
+#define SEVSNP_VMGEXIT_RET_INVALID_LEN      1u
+#define SEVSNP_VMGEXIT_RET_BUSY             2u
+#define SEVSNP_VMGEXIT_RET_GENERIC          (1u << 31)
+#define SEVSNP_VMGEXIT_FLAGS_NOTIFY_DONE    (1u << 0)
+#define SEVSNP_VMGEXIT_STATUS_PENDING       0
+#define SEVSNP_VMGEXIT_STATUS_DONE          1
+
+/* The run union member of KVM_EXIT_SNP_REQ_CERTS (run->snp_req_certs). */
+struct sevsnp_kvm_exit_snp_req_certs {
+    uint64_t gpa;
+    uint64_t npages;
+    uint64_t ret;
+};
+
+/* The run union member of the legacy KVM_EXIT_VMGEXIT (run->vmgexit). */
+struct sevsnp_kvm_user_vmgexit {
+    uint32_t type;
+    union {
+        struct {
+            uint64_t data_gpa;
+            uint64_t data_npages;
+            uint32_t ret;
+            uint8_t flags;
+            uint8_t status;
+        } req_certs;
+    };
+};
+
+/* What the guest sees, as reported by the (simulated) kernel. */
+typedef enum {
+    SEVSNP_GUEST_OK,            /* firmware report + certificates */
+    SEVSNP_GUEST_INVALID_LEN,   /* SNP_GUEST_VMM_ERR_INVALID_LEN */
+    SEVSNP_GUEST_BUSY,          /* SNP_GUEST_VMM_ERR_BUSY */
+    SEVSNP_GUEST_GENERIC,       /* SNP_GUEST_VMM_ERR_GENERIC */
+} SevSnpGuestResult;
+
+/* ------------------------------------------------------------------ */
+/* Errors                                                              */
+/* ------------------------------------------------------------------ */
+
+#define SEVSNP_ERROR (sevsnp_error_quark())
+
+/* Error codes of SEVSNP_ERROR; each message names the reason and, for
+ * table errors, the offending entry. */
+typedef enum {
+    SEVSNP_ERROR_IO,              /* missing or unreadable file, I/O error */
+    SEVSNP_ERROR_TOO_LARGE,       /* blob larger than the size cap */
+    SEVSNP_ERROR_NO_TERMINATOR,   /* no all-zero entry inside the blob */
+    SEVSNP_ERROR_ZERO_GUID,       /* entry with a zero GUID but data */
+    SEVSNP_ERROR_EMPTY_ENTRY,     /* entry of length zero */
+    SEVSNP_ERROR_OUT_OF_BOUNDS,   /* data inside the table or past the end */
+    SEVSNP_ERROR_OVERLAP,         /* two entries' data overlap */
+    SEVSNP_ERROR_DUPLICATE,       /* the same GUID twice */
+    SEVSNP_ERROR_BAD_DER,         /* entry data is not the DER it must be */
+    SEVSNP_ERROR_STRAY_DATA,      /* non-zero bytes not owned by any entry */
+    SEVSNP_ERROR_INVALID,         /* bad argument or input */
+    SEVSNP_ERROR_BUSY,            /* lock not obtained in time */
+} SevSnpError;
+
+/* The GQuark of libsevsnp's GError domain. */
+GQuark sevsnp_error_quark(void);
+
+/* ------------------------------------------------------------------ */
+/* Certificate table (GHCB 2.0 "SNP Extended Guest Request")           */
+/* ------------------------------------------------------------------ */
+
+#define SEVSNP_CERT_ENTRY_SIZE      24
+#define SEVSNP_GUID_SIZE            16
+#define SEVSNP_DEFAULT_MAX_BLOB     (1024 * 1024)
+
+typedef enum {
+    SEVSNP_CERT_ARK,
+    SEVSNP_CERT_ASK,
+    SEVSNP_CERT_VCEK,
+    SEVSNP_CERT_VLEK,
+    SEVSNP_CERT_CRL,
+    SEVSNP_CERT_OTHER,
+} SevSnpCertType;
+
+/* One entry of a parsed table. */
+typedef struct SevSnpCertEntry {
+    uint8_t guid[SEVSNP_GUID_SIZE];
+    uint32_t offset;
+    uint32_t length;
+    SevSnpCertType type;
+} SevSnpCertEntry;
+
+/* A parsed, validated certificate table and the blob it came from. */
+typedef struct SevSnpCertTable SevSnpCertTable;
+
+/* The short name of a type: "ark", "ask", "vcek", "vlek", "crl", "other". */
+const char *sevsnp_cert_type_name(SevSnpCertType type);
+
+/* Look a type up by short name; returns FALSE for an unknown name. */
+gboolean sevsnp_cert_type_from_name(const char *name, SevSnpCertType *type);
+
+/* The well-known GUID of a type (not SEVSNP_CERT_OTHER). */
+const uint8_t *sevsnp_cert_type_guid(SevSnpCertType type);
+
+/* The type a GUID stands for; SEVSNP_CERT_OTHER when unknown. */
+SevSnpCertType sevsnp_cert_type_from_guid(const uint8_t *guid);
+
+/* Format a GUID as 36 characters plus NUL into @out (wire byte order). */
+void sevsnp_guid_unparse(const uint8_t *guid, char out[37]);
+
+/* Parse a textual GUID into wire order; returns FALSE when malformed. */
+gboolean sevsnp_guid_parse(const char *str, uint8_t *guid);
+
+/*
+ * Parse and validate @blob as a certificate table.  @max_size caps the
+ * blob's size (0 means SEVSNP_DEFAULT_MAX_BLOB).  Every rule of the
+ * contract is checked and each X.509 certificate and CRL is parsed with
+ * OpenSSL; a failure returns NULL and sets @err to a message naming the
+ * rule and the entry.  The table keeps a reference to @blob.
+ */
+SevSnpCertTable *sevsnp_cert_table_parse(GBytes *blob, size_t max_size,
+                                         GError **err);
+
+/* Take and drop a reference; tables are immutable and thread-safe. */
+SevSnpCertTable *sevsnp_cert_table_ref(SevSnpCertTable *table);
+void sevsnp_cert_table_unref(SevSnpCertTable *table);
+
+/* The blob the table was parsed from (borrowed). */
+GBytes *sevsnp_cert_table_get_blob(const SevSnpCertTable *table);
+
+/* The number of entries, not counting the terminator. */
+guint sevsnp_cert_table_n_entries(const SevSnpCertTable *table);
+
+/* Entry @i (borrowed), 0 <= @i < n_entries. */
+const SevSnpCertEntry *sevsnp_cert_table_entry(const SevSnpCertTable *table,
+                                               guint i);
+
+/* The data of entry @i as a new GBytes (a slice of the blob). */
+GBytes *sevsnp_cert_table_entry_data(const SevSnpCertTable *table, guint i);
+
+/* The first entry of type @type, or NULL. */
+const SevSnpCertEntry *sevsnp_cert_table_find(const SevSnpCertTable *table,
+                                              SevSnpCertType type);
+
+/* The 24-byte blob of an empty table (just the terminator). */
+GBytes *sevsnp_cert_table_empty_blob(void);
+
+/* One (GUID, DER) input of sevsnp_cert_table_build(). */
+typedef struct SevSnpCertInput {
+    uint8_t guid[SEVSNP_GUID_SIZE];
+    GBytes *der;
+} SevSnpCertInput;
+
+/*
+ * Build a canonical blob (the table followed by the data in entry order)
+ * from @n inputs, then validate it with sevsnp_cert_table_parse() so that
+ * only blobs this library would serve are ever built.  Returns NULL with
+ * @err set on a duplicate GUID or invalid data.
+ */
+GBytes *sevsnp_cert_table_build(const SevSnpCertInput *inputs, guint n,
+                                GError **err);
+
+/* Human- and QMP-oriented description of one entry. */
+typedef struct SevSnpCertInfo {
+    SevSnpCertType type;
+    char guid[37];
+    uint32_t offset;
+    uint32_t length;
+    bool is_certificate;   /* X.509 certificate (else CRL or other data) */
+    bool is_crl;
+    char *subject;         /* one-line RFC 2253 form; NULL if not a cert */
+    char *issuer;          /* certificate or CRL issuer */
+    char *serial;          /* hex */
+    char *not_before;      /* ISO 8601 UTC; for a CRL: last update */
+    char *not_after;       /* ISO 8601 UTC; for a CRL: next update */
+    int64_t not_before_unix;
+    int64_t not_after_unix;
+    char *key_type;        /* e.g. "RSA-4096", "EC-P-384" */
+    char *fingerprint;     /* SHA-384 of the DER, colon-separated hex */
+    char *common_name;     /* subject CN, e.g. "ARK-Milan" */
+} SevSnpCertInfo;
+
+/* Describe entry @i of @table; the result is freed with
+ * sevsnp_cert_info_free(). */
+SevSnpCertInfo *sevsnp_cert_info_new(const SevSnpCertTable *table, guint i);
+void sevsnp_cert_info_free(SevSnpCertInfo *info);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SevSnpCertInfo, sevsnp_cert_info_free)
+
+typedef enum {
+    SEVSNP_CHAIN_VALID,
+    SEVSNP_CHAIN_INVALID,
+    SEVSNP_CHAIN_INCOMPLETE,
+} SevSnpChainStatus;
+
+/* The lower-case name of a chain status: "valid", "invalid", "incomplete". */
+const char *sevsnp_chain_status_name(SevSnpChainStatus status);
+
+/*
+ * Verify the chain in @table: the ARK is self-signed, the ARK signs the
+ * intermediate (ASK; for a VLEK the ASVK, stored in the ASK slot), the
+ * intermediate signs the VCEK or VLEK, and every certificate is valid at
+ * @at (seconds since the epoch; 0 means now).  Returns the status; *@why
+ * (if not NULL) gets a newly allocated sentence saying what is wrong and
+ * where, or what is missing.
+ */
+SevSnpChainStatus sevsnp_cert_table_verify(const SevSnpCertTable *table,
+                                           int64_t at, char **why);
+
+/*
+ * Read certificate data from @data, PEM or DER, and return its DER
+ * encoding.  @kind selects what is accepted: SEVSNP_CERT_CRL accepts a
+ * CRL, SEVSNP_CERT_OTHER any DER, every other type an X.509 certificate.
+ */
+GBytes *sevsnp_der_from_pem_or_der(GBytes *data, SevSnpCertType kind,
+                                   GError **err);
+
+/* ------------------------------------------------------------------ */
+/* Certificate store: one blob file, locked per request                */
+/* ------------------------------------------------------------------ */
+
+typedef struct SevSnpCertStore SevSnpCertStore;
+
+/* A held shared lock on the blob file plus the table read under it. */
+typedef struct SevSnpCertLease SevSnpCertLease;
+
+/*
+ * Create a store for the blob file @path (read lazily, per request).
+ * @max_size caps the blob (0: SEVSNP_DEFAULT_MAX_BLOB).  A store is safe to
+ * use from any number of threads.
+ */
+SevSnpCertStore *sevsnp_cert_store_new(const char *path, size_t max_size);
+void sevsnp_cert_store_free(SevSnpCertStore *store);
+
+/* The file the store reads (borrowed). */
+const char *sevsnp_cert_store_get_path(const SevSnpCertStore *store);
+
+/*
+ * Take the shared locks on the blob file (an OFD read lock and
+ * flock(LOCK_SH), on a file description of this request's own), retrying
+ * for at most @timeout_ms milliseconds (0: one try), then read and validate
+ * the file or reuse the cached table when the file provably did not
+ * change.  On success returns a lease that holds the locks until
+ * sevsnp_cert_lease_release().  On failure returns NULL and sets @err:
+ * SEVSNP_ERROR_BUSY when the locks were not obtained in time, any other
+ * code when the file is missing, unreadable, too large or malformed.
+ */
+SevSnpCertLease *sevsnp_cert_store_acquire(SevSnpCertStore *store,
+                                           unsigned timeout_ms, GError **err);
+
+/* The table read under the lease's locks (borrowed). */
+SevSnpCertTable *sevsnp_cert_lease_get_table(const SevSnpCertLease *lease);
+
+/* Drop the locks (by closing the lease's file description) and free. */
+void sevsnp_cert_lease_release(SevSnpCertLease *lease);
+
+/*
+ * Read and validate the file once, without keeping any lock beyond the
+ * read.  Used to check a file before it is put in service.
+ */
+SevSnpCertTable *sevsnp_cert_store_load(SevSnpCertStore *store,
+                                        unsigned timeout_ms, GError **err);
+
+/* How many times the store parsed the file, and reused its cache. */
+uint64_t sevsnp_cert_store_parse_count(const SevSnpCertStore *store);
+uint64_t sevsnp_cert_store_cache_hits(const SevSnpCertStore *store);
+
+/*
+ * Take both exclusive locks (OFD write lock and flock(LOCK_EX)) on the
+ * open file @fd, retrying for at most @timeout_ms (0: one try; G_MAXUINT:
+ * wait for ever).  Used by updaters.  The locks go away when @fd is
+ * closed.  Returns FALSE with SEVSNP_ERROR_BUSY on time-out.
+ */
+gboolean sevsnp_lock_exclusive(int fd, unsigned timeout_ms, GError **err);
+
+/* The same with the shared locks (OFD read lock and flock(LOCK_SH)). */
+gboolean sevsnp_lock_shared(int fd, unsigned timeout_ms, GError **err);
+
+/* ------------------------------------------------------------------ */
+/* Rate limit (token bucket)                                           */
+/* ------------------------------------------------------------------ */
+
+typedef struct SevSnpRateLimit {
+    uint32_t rate;       /* tokens per second; 0 = off */
+    uint32_t burst;      /* bucket size; 0 means max(rate, 1) */
+    double tokens;
+    int64_t last_us;     /* monotonic time of the last refill */
+} SevSnpRateLimit;
+
+/* (Re)configure @rl; the bucket starts full. */
+void sevsnp_rate_limit_init(SevSnpRateLimit *rl, uint32_t rate,
+                            uint32_t burst, int64_t now_us);
+
+/* Take one token at monotonic time @now_us; FALSE when over the limit. */
+bool sevsnp_rate_limit_take(SevSnpRateLimit *rl, int64_t now_us);
+
+/* ------------------------------------------------------------------ */
+/* The certificate service: request state machine for both ABIs        */
+/* ------------------------------------------------------------------ */
+
+typedef enum {
+    SEVSNP_ABI_REQ_CERTS,   /* mainline KVM_EXIT_SNP_REQ_CERTS */
+    SEVSNP_ABI_VMGEXIT,     /* legacy KVM_EXIT_VMGEXIT REQ_CERTS */
+} SevSnpAbi;
+
+/* "req-certs" or "vmgexit". */
+const char *sevsnp_abi_name(SevSnpAbi abi);
+
+/*
+ * Guest memory as the service sees it.  @is_shared_ram answers whether
+ * [gpa, gpa + len) is entirely guest RAM that is shared with the host
+ * (not private, not MMIO, not a hole); @write copies @len bytes to @gpa
+ * and returns 0 or a negative errno.  Both may be called from any vCPU
+ * thread.
+ */
+typedef struct SevSnpGuestMemOps {
+    bool (*is_shared_ram)(void *opaque, uint64_t gpa, uint64_t len);
+    int (*write)(void *opaque, uint64_t gpa, const void *buf, size_t len);
+} SevSnpGuestMemOps;
+
+/* The outcome of one request, in ABI-neutral terms. */
+typedef enum {
+    SEVSNP_REQ_OK,          /* table written; completion pending */
+    SEVSNP_REQ_TOO_SMALL,   /* required page count reported */
+    SEVSNP_REQ_BUSY,        /* lock not obtained in time */
+    SEVSNP_REQ_RATE_LIMITED,/* over the per-VM rate limit (BUSY) */
+    SEVSNP_REQ_ERROR,       /* anything else (generic error) */
+} SevSnpReqOutcome;
+
+/* "ok", "too-small", "busy", "rate-limited", "error". */
+const char *sevsnp_req_outcome_name(SevSnpReqOutcome outcome);
+
+/* Counters; a snapshot is taken with sevsnp_service_get_stats(). */
+typedef struct SevSnpStats {
+    uint64_t requests;          /* request exits seen */
+    uint64_t served;            /* tables written (ret 0) */
+    uint64_t too_small;         /* answered too-small */
+    uint64_t busy;              /* lock not obtained in time */
+    uint64_t rate_limited;      /* over the rate limit */
+    uint64_t errors;            /* generic errors */
+    uint64_t completions;       /* completions that released a request */
+    uint64_t spurious_completions; /* completion with nothing in flight */
+    uint64_t overlapping_requests; /* request while one was in flight */
+    uint64_t in_flight;         /* requests holding locks right now */
+} SevSnpStats;
+
+typedef struct SevSnpService SevSnpService;
+
+/* The result of handling one request. */
+typedef struct SevSnpReqResult {
+    SevSnpReqOutcome outcome;
+    uint64_t required_npages;   /* with SEVSNP_REQ_TOO_SMALL */
+    bool completion_pending;    /* locks held until completion */
+} SevSnpReqResult;
+
+/*
+ * Create a service.  @path is the blob file (NULL or "" to serve empty
+ * tables); @timeout_ms the lock wait; @rate and @burst the rate limit
+ * (0 = off).  The service does not check the file; the caller validates
+ * with sevsnp_service_set_path() or sevsnp_cert_store_load() first.
+ */
+SevSnpService *sevsnp_service_new(const char *path, unsigned timeout_ms,
+                                  uint32_t rate, uint32_t burst);
+
+/* Release every lease still held and free the service. */
+void sevsnp_service_free(SevSnpService *svc);
+
+/*
+ * Replace the blob file at run time.  The new file is read and validated
+ * first (with the shared locks, waiting at most the current timeout); on
+ * failure the old file stays in service and @err says why.  NULL or ""
+ * turns serving off (guests get an empty table).  Requests in flight keep
+ * the leases they hold.
+ */
+gboolean sevsnp_service_set_path(SevSnpService *svc, const char *path,
+                                 GError **err);
+
+/* A copy of the path in service, or NULL when serving is off. */
+char *sevsnp_service_get_path(SevSnpService *svc);
+
+/* Change the lock wait (milliseconds) at run time. */
+void sevsnp_service_set_timeout(SevSnpService *svc, unsigned timeout_ms);
+unsigned sevsnp_service_get_timeout(SevSnpService *svc);
+
+/* Change the rate limit at run time (0 = off); the bucket refills. */
+void sevsnp_service_set_rate_limit(SevSnpService *svc, uint32_t rate,
+                                   uint32_t burst);
+void sevsnp_service_get_rate_limit(SevSnpService *svc, uint32_t *rate,
+                                   uint32_t *burst);
+
+/* Cap the blob size (0: SEVSNP_DEFAULT_MAX_BLOB); applies to new files. */
+void sevsnp_service_set_max_size(SevSnpService *svc, size_t max_size);
+
+/* A snapshot of the counters, from any thread. */
+void sevsnp_service_get_stats(SevSnpService *svc, SevSnpStats *stats);
+
+/* A copy of the last error message (NULL if none) and its time
+ * (g_get_real_time() microseconds) in *@when_us when not NULL. */
+char *sevsnp_service_last_error(SevSnpService *svc, int64_t *when_us);
+
+/*
+ * The table the service would serve now: read under the shared lock
+ * (waiting at most the timeout) without being counted as a request.
+ * Returns NULL with @err set on failure, and NULL without error when
+ * serving is off.
+ */
+SevSnpCertTable *sevsnp_service_peek_table(SevSnpService *svc, GError **err);
+
+/* Whether vCPU @vcpu has a request in flight (locks held). */
+bool sevsnp_service_in_flight(SevSnpService *svc, uint32_t vcpu);
+
+/*
+ * Handle one certificate request of vCPU @vcpu for the guest buffer
+ * [@gpa, @gpa + @npages * 4096).  Hostile values are answered with
+ * SEVSNP_REQ_ERROR and nothing is written; nothing is ever written outside
+ * the buffer.  On SEVSNP_REQ_OK the locks stay held until
+ * sevsnp_service_complete() for this vCPU.  A request while one is in
+ * flight on the same vCPU releases the stale one first and is counted.
+ * @err, if not NULL, gets the reason of a failure.
+ */
+SevSnpReqResult sevsnp_service_request(SevSnpService *svc, uint32_t vcpu,
+                                       uint64_t gpa, uint64_t npages,
+                                       const SevSnpGuestMemOps *mem,
+                                       void *opaque, GError **err);
+
+/*
+ * The firmware request of vCPU @vcpu has completed: release its locks.
+ * Returns FALSE (and counts it) when no request was in flight.
+ */
+bool sevsnp_service_complete(SevSnpService *svc, uint32_t vcpu);
+
+/*
+ * The ABI glue.  These run exactly what a KVM exit needs: they read the
+ * kernel's union member, call sevsnp_service_request() or _complete(),
+ * and leave in the union member what the kernel expects.
+ *
+ * sevsnp_handle_req_certs_exit(): mainline.  Sets ret to 0 / ENOSPC (with
+ * npages = required) / EAGAIN / EIO.  Returns true when the caller must
+ * perform the completion step: set run->immediate_exit = 1, call KVM_RUN,
+ * and after it returns call sevsnp_service_complete().
+ *
+ * sevsnp_handle_vmgexit_exit(): legacy.  With status PENDING sets ret to
+ * 0 / 1 (with data_npages) / 2 / 1<<31 and, when locks are held, the
+ * NOTIFY_DONE flag; with status DONE completes the request.  Returns true
+ * when a DONE exit is to be expected.  A type other than REQ_CERTS gets
+ * ret = GENERIC and is counted as an error.
+ */
+bool sevsnp_handle_req_certs_exit(SevSnpService *svc, uint32_t vcpu,
+                                  struct sevsnp_kvm_exit_snp_req_certs *ex,
+                                  const SevSnpGuestMemOps *mem, void *opaque);
+bool sevsnp_handle_vmgexit_exit(SevSnpService *svc, uint32_t vcpu,
+                                struct sevsnp_kvm_user_vmgexit *ex,
+                                const SevSnpGuestMemOps *mem, void *opaque);
+
+/* Install a callback run (outside the service's locks) for every failed
+ * request, with the outcome and message, for events and traces. */
+typedef void (*SevSnpErrorNotify)(void *opaque, uint32_t vcpu,
+                                  SevSnpReqOutcome outcome,
+                                  const char *message);
+void sevsnp_service_set_error_notify(SevSnpService *svc,
+                                     SevSnpErrorNotify fn, void *opaque);
+
+/* ------------------------------------------------------------------ */
+/* Kernel-side simulation (contract section 6)                         */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Check what userspace left in ret as KVM would when it next runs the
+ * vCPU, and translate it to what the guest sees.  Mainline: returns FALSE
+ * (KVM_RUN fails with -EINVAL) for a reserved ret value.  Legacy: any
+ * non-zero value other than 1 and 2 is a generic error, as in the kernel.
+ * *@guest_npages gets the page count the guest sees in RBX for
+ * INVALID_LEN.
+ */
+bool sevsnp_sim_check_req_certs_ret(const struct sevsnp_kvm_exit_snp_req_certs *ex,
+                                    SevSnpGuestResult *result,
+                                    uint64_t *guest_npages);
+bool sevsnp_sim_check_vmgexit_ret(const struct sevsnp_kvm_user_vmgexit *ex,
+                                  SevSnpGuestResult *result,
+                                  uint64_t *guest_npages);
+
+const char *sevsnp_guest_result_name(SevSnpGuestResult r);
+
+G_END_DECLS
+
+#endif /* LIBSEVSNP_H */

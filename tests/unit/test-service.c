@@ -1,0 +1,609 @@
+/*
+ * libsevsnp unit tests: the request state machine, both ABIs, against the
+ * kernel simulator
+ *
+ * Copyright (c) 2026 The qemu-snp authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ksim.h"
+#include "testutil.h"
+
+#define BASE    0x100000ULL
+#define NPAGES  64
+#define FILL    0xcc
+
+typedef struct Fixture {
+    char *path;
+    GBytes *blob;
+    KSimMem *mem;
+    SevSnpService *svc;
+    uint64_t need;          /* pages the blob needs */
+} Fixture;
+
+static void fixture_setup(Fixture *f, gconstpointer data)
+{
+    f->blob = test_milan_blob();
+    f->path = test_write_tmp(f->blob, "certs.bin");
+    f->mem = ksim_mem_new(BASE, NPAGES, FILL);
+    f->svc = sevsnp_service_new(f->path, 100, 0, 0);
+    f->need = (g_bytes_get_size(f->blob) + 4095) / 4096;
+    g_assert_cmpuint(f->need, ==, 2);
+}
+
+static void fixture_teardown(Fixture *f, gconstpointer data)
+{
+    g_autofree char *dir = g_path_get_dirname(f->path);
+
+    sevsnp_service_free(f->svc);
+    ksim_mem_free(f->mem);
+    unlink(f->path);
+    rmdir(dir);
+    g_free(f->path);
+    g_bytes_unref(f->blob);
+}
+
+static SevSnpStats stats(Fixture *f)
+{
+    SevSnpStats s;
+
+    sevsnp_service_get_stats(f->svc, &s);
+    return s;
+}
+
+/* Is a conflicting exclusive lock of either kind refused right now? */
+static bool exclusive_blocked(const char *path, bool ofd)
+{
+    int fd = open(path, O_RDWR);
+    bool blocked;
+
+    g_assert_cmpint(fd, >=, 0);
+    if (ofd) {
+        struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+        blocked = fcntl(fd, F_OFD_SETLK, &fl) < 0;
+    } else {
+        blocked = flock(fd, LOCK_EX | LOCK_NB) < 0;
+    }
+    close(fd);
+    return blocked;
+}
+
+/* ---- mainline ABI rows ------------------------------------------------ */
+
+static void test_mainline_ok(Fixture *f, gconstpointer data)
+{
+    KSimVcpu v;
+    gsize len;
+    const uint8_t *b = g_bytes_get_data(f->blob, &len);
+
+    ksim_vcpu_init(&v, 0, SEVSNP_ABI_REQ_CERTS, f->mem);
+    ksim_guest_request(&v, BASE + 4096, 4);
+    g_assert_cmpint(ksim_run(&v), ==, 0);
+    g_assert_cmpuint(v.exit_reason, ==, SEVSNP_KVM_EXIT_SNP_REQ_CERTS);
+
+    g_assert_true(sevsnp_handle_req_certs_exit(f->svc, 0, &v.u.snp_req_certs,
+                                               &ksim_mem_ops, f->mem));
+    g_assert_cmpuint(v.u.snp_req_certs.ret, ==, 0);
+    /* The table is in the guest's buffer, nothing outside it changed. */
+    g_assert_cmpmem(ksim_mem_ptr(f->mem, BASE + 4096), len, b, len);
+    g_assert_true(ksim_mem_untouched_outside(f->mem, BASE + 4096, len, FILL));
+    /* Locks held between the exit and the completion. */
+    g_assert_true(sevsnp_service_in_flight(f->svc, 0));
+    g_assert_true(exclusive_blocked(f->path, true));
+    g_assert_true(exclusive_blocked(f->path, false));
+
+    /* The completion step: immediate_exit, KVM_RUN returns -EINTR. */
+    v.immediate_exit = 1;
+    g_assert_cmpint(ksim_run(&v), ==, -EINTR);
+    g_assert_cmpuint(v.fw_signed, ==, 1);
+    g_assert_cmpint(v.guest_result, ==, SEVSNP_GUEST_OK);
+    g_assert_true(sevsnp_service_complete(f->svc, 0));
+    g_assert_false(sevsnp_service_in_flight(f->svc, 0));
+    g_assert_false(exclusive_blocked(f->path, true));
+    g_assert_false(exclusive_blocked(f->path, false));
+    g_assert_cmpuint(stats(f).served, ==, 1);
+    g_assert_cmpuint(stats(f).completions, ==, 1);
+    g_assert_cmpuint(stats(f).in_flight, ==, 0);
+    g_assert_cmpuint(f->mem->violations, ==, 0);
+}
+
+static void test_mainline_too_small(Fixture *f, gconstpointer data)
+{
+    KSimVcpu v;
+
+    ksim_vcpu_init(&v, 1, SEVSNP_ABI_REQ_CERTS, f->mem);
+    g_assert_cmpint(ksim_guest_roundtrip(&v, f->svc, BASE, 1), ==, 0);
+    g_assert_cmpint(v.guest_result, ==, SEVSNP_GUEST_INVALID_LEN);
+    g_assert_cmpuint(v.guest_npages, ==, f->need);
+    g_assert_cmpuint(v.u.snp_req_certs.ret, ==, ENOSPC);
+    g_assert_cmpuint(v.fw_signed, ==, 0);
+    g_assert_true(ksim_mem_untouched_outside(f->mem, 0, 0, FILL));
+    g_assert_cmpuint(stats(f).too_small, ==, 1);
+    g_assert_false(sevsnp_service_in_flight(f->svc, 1));
+    /* Then the guest retries with the size it was told. */
+    g_assert_cmpint(ksim_guest_roundtrip(&v, f->svc, BASE, v.guest_npages),
+                    ==, 0);
+    g_assert_cmpint(v.guest_result, ==, SEVSNP_GUEST_OK);
+    g_assert_cmpuint(v.fw_signed, ==, 1);
+}
+
+static void test_mainline_error(Fixture *f, gconstpointer data)
+{
+    KSimVcpu v;
+
+    unlink(f->path);
+    ksim_vcpu_init(&v, 0, SEVSNP_ABI_REQ_CERTS, f->mem);
+    g_assert_cmpint(ksim_guest_roundtrip(&v, f->svc, BASE, 4), ==, 0);
+    g_assert_cmpuint(v.u.snp_req_certs.ret, ==, EIO);
+    g_assert_cmpint(v.guest_result, ==, SEVSNP_GUEST_GENERIC);
+    g_assert_true(ksim_mem_untouched_outside(f->mem, 0, 0, FILL));
+    g_assert_cmpuint(stats(f).errors, ==, 1);
+    {
+        g_autofree char *e = sevsnp_service_last_error(f->svc, NULL);
+        g_assert_nonnull(strstr(e, "No such file"));
+    }
+    /* A fixed file heals without a restart. */
+    test_rewrite_in_place(f->path, f->blob);
+    g_assert_cmpint(ksim_guest_roundtrip(&v, f->svc, BASE, 4), ==, 0);
+    g_assert_cmpint(v.guest_result, ==, SEVSNP_GUEST_OK);
+}
+
+/* A child process that holds the exclusive lock of the wanted kind until
+ * told to let go; returns its pid, and the pipe to tell it. */
+static pid_t hold_lock(const char *path, bool ofd, int *release_fd)
+{
+    int ready[2], rel[2];
+    pid_t pid;
+    char c;
+
+    g_assert_cmpint(pipe(ready), ==, 0);
+    g_assert_cmpint(pipe(rel), ==, 0);
+    pid = fork();
+    g_assert_cmpint(pid, >=, 0);
+    if (pid == 0) {
+        int fd = open(path, O_RDWR);
+        struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+        int r = ofd ? fcntl(fd, F_OFD_SETLKW, &fl) : flock(fd, LOCK_EX);
+
+        c = r == 0 ? 'y' : 'n';
+        if (write(ready[1], &c, 1) != 1 || read(rel[0], &c, 1) < 0) {
+            _exit(2);
+        }
+        _exit(0);
+    }
+    close(ready[1]);
+    close(rel[0]);
+    g_assert_cmpint(read(ready[0], &c, 1), ==, 1);
+    g_assert_cmpint(c, ==, 'y');
+    close(ready[0]);
+    *release_fd = rel[1];
+    return pid;
+}
+
+static void release_lock(pid_t pid, int release_fd)
+{
+    int status;
+
+    g_assert_cmpint(write(release_fd, "x", 1), ==, 1);
+    close(release_fd);
+    g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+    g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static void busy_then_ok(Fixture *f, SevSnpAbi abi, bool ofd)
+{
+    KSimVcpu v;
+    int rel;
+    pid_t pid = hold_lock(f->path, ofd, &rel);
+    int64_t t0 = g_get_monotonic_time(), waited;
+
+    ksim_vcpu_init(&v, 0, abi, f->mem);
+    g_assert_cmpint(ksim_guest_roundtrip(&v, f->svc, BASE, 4), ==, 0);
+    waited = g_get_monotonic_time() - t0;
+    g_assert_cmpint(v.guest_result, ==, SEVSNP_GUEST_BUSY);
+    if (abi == SEVSNP_ABI_REQ_CERTS) {
+        g_assert_cmpuint(v.u.snp_req_certs.ret, ==, EAGAIN);
+    } else {
+        g_assert_cmpuint(v.u.vmgexit.req_certs.ret, ==,
+                         SEVSNP_VMGEXIT_RET_BUSY);
+    }
+    /* It waited for the configured 100 ms, not for ever. */
+    g_assert_cmpint(waited, >=, 100 * 1000);
+    g_assert_cmpint(waited, <, 5 * 1000 * 1000);
+    g_assert_true(ksim_mem_untouched_outside(f->mem, 0, 0, FILL));
+    g_assert_cmpuint(stats(f).busy, ==, 1);
+    release_lock(pid, rel);
+
+    g_assert_cmpint(ksim_guest_roundtrip(&v, f->svc, BASE, 4), ==, 0);
+    g_assert_cmpint(v.guest_result, ==, SEVSNP_GUEST_OK);
+    g_assert_cmpuint(stats(f).served, ==, 1);
+}
+
+static void test_mainline_busy_ofd(Fixture *f, gconstpointer data)
+{
+    busy_then_ok(f, SEVSNP_ABI_REQ_CERTS, true);
+}
+
+static void test_mainline_busy_flock(Fixture *f, gconstpointer data)
+{
+    busy_then_ok(f, SEVSNP_ABI_REQ_CERTS, false);
+}
+
+static void test_legacy_busy_ofd(Fixture *f, gconstpointer data)
+{
+    busy_then_ok(f, SEVSNP_ABI_VMGEXIT, true);
+}
+
+static void test_legacy_busy_flock(Fixture *f, gconstpointer data)
+{
+    busy_then_ok(f, SEVSNP_ABI_VMGEXIT, false);
+}
+
+static void test_zero_timeout_single_try(Fixture *f, gconstpointer data)
+{
+    KSimVcpu v;
+    int rel;
+    pid_t pid = hold_lock(f->path, true, &rel);
+    int64_t t0 = g_get_monotonic_time();
+
+    sevsnp_service_set_timeout(f->svc, 0);
+    ksim_vcpu_init(&v, 0, SEVSNP_ABI_REQ_CERTS, f->mem);
+    g_assert_cmpint(ksim_guest_roundtrip(&v, f->svc, BASE, 4), ==, 0);
+    g_assert_cmpint(v.guest_result, ==, SEVSNP_GUEST_BUSY);
+    g_assert_cmpint(g_get_monotonic_time() - t0, <, 50 * 1000);
+    release_lock(pid, rel);
+}
+
+static void test_mainline_reserved_ret_rejected(Fixture *f, gconstpointer d)
+{
+    KSimVcpu v;
+
+    /* The simulator refuses what KVM refuses. */
+    ksim_vcpu_init(&v, 0, SEVSNP_ABI_REQ_CERTS, f->mem);
+    ksim_guest_request(&v, BASE, 4);
+    g_assert_cmpint(ksim_run(&v), ==, 0);
+    v.u.snp_req_certs.ret = 1;
+    g_assert_cmpint(ksim_run(&v), ==, -EINVAL);
+    v.u.snp_req_certs.ret = (uint64_t)-EIO;
+    g_assert_cmpint(ksim_run(&v), ==, -EINVAL);
+    /* Untouched, the poison value is refused too. */
+    g_assert_cmpuint(v.einval, ==, 2);
+}
+
+/* ---- legacy ABI rows ---------------------------------------------------- */
+
+static void test_legacy_ok(Fixture *f, gconstpointer data)
+{
+    KSimVcpu v;
+    gsize len;
+    const uint8_t *b = g_bytes_get_data(f->blob, &len);
+
+    ksim_vcpu_init(&v, 3, SEVSNP_ABI_VMGEXIT, f->mem);
+    ksim_guest_request(&v, BASE, 8);
+    g_assert_cmpint(ksim_run(&v), ==, 0);
+    g_assert_cmpuint(v.exit_reason, ==, SEVSNP_KVM_EXIT_VMGEXIT);
+    g_assert_cmpuint(v.u.vmgexit.req_certs.status, ==,
+                     SEVSNP_VMGEXIT_STATUS_PENDING);
+    g_assert_true(sevsnp_handle_vmgexit_exit(f->svc, 3, &v.u.vmgexit,
+                                             &ksim_mem_ops, f->mem));
+    g_assert_cmpuint(v.u.vmgexit.req_certs.ret, ==, 0);
+    g_assert_cmpuint(v.u.vmgexit.req_certs.flags, ==,
+                     SEVSNP_VMGEXIT_FLAGS_NOTIFY_DONE);
+    g_assert_cmpmem(ksim_mem_ptr(f->mem, BASE), len, b, len);
+    g_assert_true(exclusive_blocked(f->path, true));
+
+    /* The firmware signs, then KVM exits again with DONE. */
+    g_assert_cmpint(ksim_run(&v), ==, 0);
+    g_assert_cmpuint(v.fw_signed, ==, 1);
+    g_assert_cmpuint(v.exit_reason, ==, SEVSNP_KVM_EXIT_VMGEXIT);
+    g_assert_cmpuint(v.u.vmgexit.req_certs.status, ==,
+                     SEVSNP_VMGEXIT_STATUS_DONE);
+    g_assert_cmpuint(v.u.vmgexit.req_certs.flags, ==, 0);
+    /* Locks still held until userspace sees DONE. */
+    g_assert_true(exclusive_blocked(f->path, false));
+    g_assert_false(sevsnp_handle_vmgexit_exit(f->svc, 3, &v.u.vmgexit,
+                                              &ksim_mem_ops, f->mem));
+    g_assert_false(exclusive_blocked(f->path, true));
+    g_assert_false(exclusive_blocked(f->path, false));
+    g_assert_cmpuint(stats(f).completions, ==, 1);
+    g_assert_cmpint(ksim_run(&v), ==, 0);
+    g_assert_cmpuint(v.exit_reason, ==, KSIM_EXIT_GUEST_RAN);
+}
+
+static void test_legacy_too_small(Fixture *f, gconstpointer data)
+{
+    KSimVcpu v;
+
+    ksim_vcpu_init(&v, 0, SEVSNP_ABI_VMGEXIT, f->mem);
+    g_assert_cmpint(ksim_guest_roundtrip(&v, f->svc, BASE, 1), ==, 0);
+    g_assert_cmpuint(v.u.vmgexit.req_certs.ret, ==,
+                     SEVSNP_VMGEXIT_RET_INVALID_LEN);
+    g_assert_cmpint(v.guest_result, ==, SEVSNP_GUEST_INVALID_LEN);
+    g_assert_cmpuint(v.guest_npages, ==, f->need);
+    /* No NOTIFY_DONE: no locks to release, no DONE exit. */
+    g_assert_cmpuint(v.u.vmgexit.req_certs.flags, ==, 0);
+    g_assert_true(ksim_mem_untouched_outside(f->mem, 0, 0, FILL));
+}
+
+static void test_legacy_generic(Fixture *f, gconstpointer data)
+{
+    KSimVcpu v;
+
+    ksim_vcpu_init(&v, 0, SEVSNP_ABI_VMGEXIT, f->mem);
+    g_assert_cmpint(ksim_guest_roundtrip(&v, f->svc, BASE + 1, 4), ==, 0);
+    g_assert_cmpuint(v.u.vmgexit.req_certs.ret, ==,
+                     SEVSNP_VMGEXIT_RET_GENERIC);
+    g_assert_cmpint(v.guest_result, ==, SEVSNP_GUEST_GENERIC);
+
+    /* An unknown exit type. */
+    v.u.vmgexit.type = 7;
+    g_assert_false(sevsnp_handle_vmgexit_exit(f->svc, 0, &v.u.vmgexit,
+                                              &ksim_mem_ops, f->mem));
+    g_assert_cmpuint(v.u.vmgexit.req_certs.ret, ==,
+                     SEVSNP_VMGEXIT_RET_GENERIC);
+    g_assert_cmpuint(stats(f).errors, ==, 2);
+}
+
+/* ---- hostile input ------------------------------------------------------- */
+
+static void expect_hostile(Fixture *f, SevSnpAbi abi, uint64_t gpa,
+                           uint64_t npages, const char *needle)
+{
+    KSimVcpu v;
+    g_autofree char *e = NULL;
+
+    ksim_vcpu_init(&v, 0, abi, f->mem);
+    g_assert_cmpint(ksim_guest_roundtrip(&v, f->svc, gpa, npages), ==, 0);
+    g_assert_cmpint(v.guest_result, ==, SEVSNP_GUEST_GENERIC);
+    g_assert_true(ksim_mem_untouched_outside(f->mem, 0, 0, FILL));
+    g_assert_cmpuint(f->mem->violations, ==, 0);
+    g_assert_cmpuint(f->mem->writes, ==, 0);
+    g_assert_false(sevsnp_service_in_flight(f->svc, 0));
+    e = sevsnp_service_last_error(f->svc, NULL);
+    if (!strstr(e, needle)) {
+        g_error("'%s' lacks '%s'", e, needle);
+    }
+}
+
+static void test_hostile(Fixture *f, gconstpointer data)
+{
+    for (int abi = 0; abi < 2; abi++) {
+        expect_hostile(f, abi, BASE + 8, 4, "not 4 KiB aligned");
+        expect_hostile(f, abi, BASE, 0, "0 pages");
+        expect_hostile(f, abi, BASE, UINT64_MAX >> 12, "overflows");
+        expect_hostile(f, abi, UINT64_MAX & ~0xfffULL, 2, "overflows");
+        expect_hostile(f, abi, BASE, NPAGES + 1, "not entirely shared");
+        expect_hostile(f, abi, 0, 4, "not entirely shared");
+        expect_hostile(f, abi, BASE + (NPAGES - 1) * 4096ULL, 2,
+                       "not entirely shared");
+    }
+    /* A private page and an MMIO page inside the buffer. */
+    ksim_mem_set_kind(f->mem, BASE + 2 * 4096, 1, KSIM_PAGE_PRIVATE);
+    expect_hostile(f, SEVSNP_ABI_REQ_CERTS, BASE, 4, "not entirely shared");
+    ksim_mem_set_kind(f->mem, BASE + 2 * 4096, 1, KSIM_PAGE_SHARED);
+    ksim_mem_set_kind(f->mem, BASE + 3 * 4096, 1, KSIM_PAGE_MMIO);
+    expect_hostile(f, SEVSNP_ABI_VMGEXIT, BASE, 4, "not entirely shared");
+    /* Even a too-small buffer in private memory is an error, not ENOSPC. */
+    ksim_mem_set_kind(f->mem, BASE, 1, KSIM_PAGE_PRIVATE);
+    expect_hostile(f, SEVSNP_ABI_REQ_CERTS, BASE, 1, "not entirely shared");
+    g_assert_cmpuint(stats(f).errors, ==, 17);
+    g_assert_cmpuint(stats(f).served, ==, 0);
+}
+
+/* ---- completions ---------------------------------------------------------- */
+
+static void test_spurious_and_overlapping(Fixture *f, gconstpointer data)
+{
+    GError *err = NULL;
+    SevSnpReqResult r;
+
+    g_assert_false(sevsnp_service_complete(f->svc, 5));
+    g_assert_cmpuint(stats(f).spurious_completions, ==, 1);
+
+    r = sevsnp_service_request(f->svc, 5, BASE, 4, &ksim_mem_ops, f->mem,
+                               &err);
+    g_assert_no_error(err);
+    g_assert_cmpint(r.outcome, ==, SEVSNP_REQ_OK);
+    g_assert_true(exclusive_blocked(f->path, true));
+    /* A second request without completion: the stale one is released. */
+    r = sevsnp_service_request(f->svc, 5, BASE, 4, &ksim_mem_ops, f->mem,
+                               &err);
+    g_assert_no_error(err);
+    g_assert_cmpuint(stats(f).overlapping_requests, ==, 1);
+    g_assert_cmpuint(stats(f).in_flight, ==, 1);
+    g_assert_true(sevsnp_service_complete(f->svc, 5));
+    g_assert_false(exclusive_blocked(f->path, true));
+    g_assert_cmpuint(stats(f).in_flight, ==, 0);
+}
+
+static void test_free_with_in_flight(Fixture *f, gconstpointer data)
+{
+    SevSnpReqResult r = sevsnp_service_request(f->svc, 2, BASE, 4,
+                                               &ksim_mem_ops, f->mem, NULL);
+
+    g_assert_cmpint(r.outcome, ==, SEVSNP_REQ_OK);
+    g_assert_true(exclusive_blocked(f->path, true));
+    sevsnp_service_free(f->svc);
+    f->svc = sevsnp_service_new(NULL, 0, 0, 0);
+    g_assert_false(exclusive_blocked(f->path, true));
+}
+
+/* ---- configuration ------------------------------------------------------- */
+
+static void test_disabled_serves_empty(Fixture *f, gconstpointer data)
+{
+    KSimVcpu v;
+    static const uint8_t zero[24];
+
+    g_assert_true(sevsnp_service_set_path(f->svc, "", NULL));
+    g_assert_null(sevsnp_service_get_path(f->svc));
+    ksim_vcpu_init(&v, 0, SEVSNP_ABI_REQ_CERTS, f->mem);
+    g_assert_cmpint(ksim_guest_roundtrip(&v, f->svc, BASE, 1), ==, 0);
+    g_assert_cmpint(v.guest_result, ==, SEVSNP_GUEST_OK);
+    g_assert_cmpmem(ksim_mem_ptr(f->mem, BASE), 24, zero, 24);
+    g_assert_true(ksim_mem_untouched_outside(f->mem, BASE, 24, FILL));
+}
+
+static void test_set_path_validates(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GBytes) junk = g_bytes_new_static("not a table", 11);
+    g_autofree char *bad = test_write_tmp(junk, "bad.bin");
+    g_autofree char *cur = NULL;
+    GError *err = NULL;
+
+    g_assert_false(sevsnp_service_set_path(f->svc, bad, &err));
+    g_assert_error(err, SEVSNP_ERROR, SEVSNP_ERROR_NO_TERMINATOR);
+    g_clear_error(&err);
+    g_assert_false(sevsnp_service_set_path(f->svc, "/nonexistent/x", &err));
+    g_assert_error(err, SEVSNP_ERROR, SEVSNP_ERROR_IO);
+    g_clear_error(&err);
+    /* The old file stays in service. */
+    cur = sevsnp_service_get_path(f->svc);
+    g_assert_cmpstr(cur, ==, f->path);
+    unlink(bad);
+}
+
+static void test_rate_limit(Fixture *f, gconstpointer data)
+{
+    SevSnpRateLimit rl;
+    KSimVcpu v;
+    int ok = 0, limited = 0;
+
+    /* The bucket on its own, with a fake clock. */
+    sevsnp_rate_limit_init(&rl, 10, 3, 0);
+    for (int i = 0; i < 3; i++) {
+        g_assert_true(sevsnp_rate_limit_take(&rl, 0));
+    }
+    g_assert_false(sevsnp_rate_limit_take(&rl, 0));
+    g_assert_false(sevsnp_rate_limit_take(&rl, 50000));   /* 0.5 token */
+    g_assert_true(sevsnp_rate_limit_take(&rl, 100000));   /* 1 token */
+    g_assert_false(sevsnp_rate_limit_take(&rl, 100000));
+    /* Refill is capped at the burst. */
+    for (int i = 0; i < 3; i++) {
+        g_assert_true(sevsnp_rate_limit_take(&rl, 100000000));
+    }
+    g_assert_false(sevsnp_rate_limit_take(&rl, 100000000));
+    sevsnp_rate_limit_init(&rl, 0, 0, 0);
+    for (int i = 0; i < 1000; i++) {
+        g_assert_true(sevsnp_rate_limit_take(&rl, 0));
+    }
+
+    /* Through the service: a burst of 2 at 1/s. */
+    sevsnp_service_set_rate_limit(f->svc, 1, 2);
+    ksim_vcpu_init(&v, 0, SEVSNP_ABI_REQ_CERTS, f->mem);
+    for (int i = 0; i < 5; i++) {
+        g_assert_cmpint(ksim_guest_roundtrip(&v, f->svc, BASE, 4), ==, 0);
+        if (v.guest_result == SEVSNP_GUEST_OK) {
+            ok++;
+        } else {
+            g_assert_cmpint(v.guest_result, ==, SEVSNP_GUEST_BUSY);
+            limited++;
+        }
+    }
+    g_assert_cmpint(ok, ==, 2);
+    g_assert_cmpint(limited, ==, 3);
+    g_assert_cmpuint(stats(f).rate_limited, ==, 3);
+    /* Off again at run time. */
+    sevsnp_service_set_rate_limit(f->svc, 0, 0);
+    g_assert_cmpint(ksim_guest_roundtrip(&v, f->svc, BASE, 4), ==, 0);
+    g_assert_cmpint(v.guest_result, ==, SEVSNP_GUEST_OK);
+}
+
+/* ---- many vCPUs ----------------------------------------------------------- */
+
+typedef struct ThreadArg {
+    Fixture *f;
+    uint32_t index;
+    int ok;
+} ThreadArg;
+
+static void check_fw_sees_blob(KSimVcpu *v, void *opaque)
+{
+    ThreadArg *a = opaque;
+    gsize len;
+    const uint8_t *b = g_bytes_get_data(a->f->blob, &len);
+    uint64_t gpa = BASE + (uint64_t)a->index * 4 * 4096;
+
+    /* At signing time the guest buffer has the blob, and the lock is
+     * still held. */
+    g_assert_cmpmem(ksim_mem_ptr(v->mem, gpa), len, b, len);
+    g_assert_true(sevsnp_service_in_flight(a->f->svc, a->index));
+}
+
+static gpointer vcpu_thread(gpointer p)
+{
+    ThreadArg *a = p;
+    KSimVcpu v;
+
+    ksim_vcpu_init(&v, a->index, a->index % 2 ? SEVSNP_ABI_VMGEXIT :
+                   SEVSNP_ABI_REQ_CERTS, a->f->mem);
+    v.fw_hook = check_fw_sees_blob;
+    v.fw_hook_opaque = a;
+    for (int i = 0; i < 200; i++) {
+        g_assert_cmpint(ksim_guest_roundtrip(&v, a->f->svc,
+                                             BASE + a->index * 4 * 4096ULL,
+                                             4), ==, 0);
+        a->ok += v.guest_result == SEVSNP_GUEST_OK;
+    }
+    return NULL;
+}
+
+static void test_many_vcpus(Fixture *f, gconstpointer data)
+{
+    enum { N = 8 };
+    GThread *th[N];
+    ThreadArg args[N];
+    SevSnpStats s;
+
+    for (int i = 0; i < N; i++) {
+        args[i] = (ThreadArg){ .f = f, .index = i };
+        th[i] = g_thread_new("vcpu", vcpu_thread, &args[i]);
+    }
+    for (int i = 0; i < N; i++) {
+        g_thread_join(th[i]);
+        g_assert_cmpint(args[i].ok, ==, 200);
+    }
+    s = stats(f);
+    g_assert_cmpuint(s.requests, ==, N * 200);
+    g_assert_cmpuint(s.served, ==, N * 200);
+    g_assert_cmpuint(s.completions, ==, N * 200);
+    g_assert_cmpuint(s.in_flight, ==, 0);
+    g_assert_false(exclusive_blocked(f->path, true));
+    g_assert_cmpuint(f->mem->violations, ==, 0);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+#define ADD(name, fn) \
+    g_test_add("/service/" name, Fixture, NULL, fixture_setup, fn, \
+               fixture_teardown)
+    ADD("mainline/ok", test_mainline_ok);
+    ADD("mainline/too-small", test_mainline_too_small);
+    ADD("mainline/error", test_mainline_error);
+    ADD("mainline/busy-ofd", test_mainline_busy_ofd);
+    ADD("mainline/busy-flock", test_mainline_busy_flock);
+    ADD("mainline/reserved-ret", test_mainline_reserved_ret_rejected);
+    ADD("mainline/zero-timeout", test_zero_timeout_single_try);
+    ADD("legacy/ok", test_legacy_ok);
+    ADD("legacy/too-small", test_legacy_too_small);
+    ADD("legacy/generic", test_legacy_generic);
+    ADD("legacy/busy-ofd", test_legacy_busy_ofd);
+    ADD("legacy/busy-flock", test_legacy_busy_flock);
+    ADD("hostile", test_hostile);
+    ADD("spurious-and-overlapping", test_spurious_and_overlapping);
+    ADD("free-with-in-flight", test_free_with_in_flight);
+    ADD("disabled-serves-empty", test_disabled_serves_empty);
+    ADD("set-path-validates", test_set_path_validates);
+    ADD("rate-limit", test_rate_limit);
+    ADD("many-vcpus", test_many_vcpus);
+    return g_test_run();
+}

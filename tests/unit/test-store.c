@@ -1,0 +1,218 @@
+/*
+ * libsevsnp unit tests: the certificate store (locks, cache, files)
+ *
+ * Copyright (c) 2026 The qemu-snp authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+static SevSnpCertTable *load(SevSnpCertStore *s, GError **err)
+{
+    return sevsnp_cert_store_load(s, 100, err);
+}
+
+/* Set mtime and ctime far in the past so the cache is not "racy". */
+static void age_file(const char *path)
+{
+    struct timespec ts[2] = { { .tv_sec = 1000000000 },
+                              { .tv_sec = 1000000000 } };
+
+    g_assert_cmpint(utimensat(AT_FDCWD, path, ts, 0), ==, 0);
+}
+
+static void test_cache_hit(void)
+{
+    g_autoptr(GBytes) blob = test_milan_blob();
+    g_autofree char *path = test_write_tmp(blob, "c.bin");
+    SevSnpCertStore *s = sevsnp_cert_store_new(path, 0);
+    SevSnpCertTable *t1, *t2;
+
+    t1 = load(s, NULL);
+    g_assert_nonnull(t1);
+    /* Right after the write the file is racy: the bytes are compared,
+     * and equal bytes reuse the parse. */
+    t2 = load(s, NULL);
+    g_assert_true(t1 == t2);
+    g_assert_cmpuint(sevsnp_cert_store_parse_count(s), ==, 1);
+    sevsnp_cert_table_unref(t2);
+    sevsnp_cert_table_unref(t1);
+    sevsnp_cert_store_free(s);
+    unlink(path);
+}
+
+static void test_cache_in_place_rewrite(void)
+{
+    g_autoptr(TestChain) a = test_chain_new("A", -1, 30);
+    g_autoptr(TestChain) b = test_chain_new("B", -1, 30);
+    g_autoptr(GBytes) ba = test_chain_blob(a);
+    g_autoptr(GBytes) bb = test_chain_blob(b);
+    g_autofree char *path = test_write_tmp(ba, "c.bin");
+    SevSnpCertStore *s = sevsnp_cert_store_new(path, 0);
+    SevSnpCertTable *t;
+    struct stat st1, st2;
+
+    /* Same size (same key types, same name lengths), so only content
+     * and times differ. */
+    g_assert_cmpuint(g_bytes_get_size(ba), ==, g_bytes_get_size(bb));
+    g_assert_cmpint(stat(path, &st1), ==, 0);
+    t = load(s, NULL);
+    g_assert_true(g_bytes_equal(sevsnp_cert_table_get_blob(t), ba));
+    sevsnp_cert_table_unref(t);
+
+    /* Rewrite within the same clock tick: metadata may not change, the
+     * byte comparison catches it. */
+    test_rewrite_in_place(path, bb);
+    g_assert_cmpint(stat(path, &st2), ==, 0);
+    g_assert_cmpuint(st1.st_ino, ==, st2.st_ino);
+    t = load(s, NULL);
+    g_assert_true(g_bytes_equal(sevsnp_cert_table_get_blob(t), bb));
+    sevsnp_cert_table_unref(t);
+    g_assert_cmpuint(sevsnp_cert_store_parse_count(s), ==, 2);
+
+    /* An old, stable file is recognised by metadata alone... */
+    age_file(path);
+    t = load(s, NULL);
+    sevsnp_cert_table_unref(t);
+    g_assert_cmpuint(sevsnp_cert_store_parse_count(s), ==, 3);
+    t = load(s, NULL);
+    sevsnp_cert_table_unref(t);
+    g_assert_cmpuint(sevsnp_cert_store_parse_count(s), ==, 3);
+    g_assert_cmpuint(sevsnp_cert_store_cache_hits(s), >=, 1);
+
+    /* ...and a rewrite after that changes ctime and is seen. */
+    test_rewrite_in_place(path, ba);
+    t = load(s, NULL);
+    g_assert_true(g_bytes_equal(sevsnp_cert_table_get_blob(t), ba));
+    sevsnp_cert_table_unref(t);
+    sevsnp_cert_store_free(s);
+    unlink(path);
+}
+
+static void test_cache_rename(void)
+{
+    g_autoptr(TestChain) a = test_chain_new("A", -1, 30);
+    g_autoptr(TestChain) b = test_chain_new("B", -1, 30);
+    g_autoptr(GBytes) ba = test_chain_blob(a);
+    g_autoptr(GBytes) bb = test_chain_blob(b);
+    g_autofree char *path = test_write_tmp(ba, "c.bin");
+    g_autofree char *dir = g_path_get_dirname(path);
+    g_autofree char *other = g_build_filename(dir, "new.bin", NULL);
+    SevSnpCertStore *s = sevsnp_cert_store_new(path, 0);
+    SevSnpCertTable *t;
+    SevSnpCertLease *lease;
+
+    age_file(path);
+    t = load(s, NULL);
+    sevsnp_cert_table_unref(t);
+
+    /* A lease taken before the rename keeps the old inode locked and the
+     * old table. */
+    lease = sevsnp_cert_store_acquire(s, 0, NULL);
+    g_assert_nonnull(lease);
+    g_file_set_contents(other, g_bytes_get_data(bb, NULL),
+                        g_bytes_get_size(bb), NULL);
+    age_file(other);
+    g_assert_cmpint(rename(other, path), ==, 0);
+    g_assert_true(g_bytes_equal(
+        sevsnp_cert_table_get_blob(sevsnp_cert_lease_get_table(lease)), ba));
+
+    /* A new request sees the new inode, even with old timestamps. */
+    t = load(s, NULL);
+    g_assert_true(g_bytes_equal(sevsnp_cert_table_get_blob(t), bb));
+    sevsnp_cert_table_unref(t);
+    sevsnp_cert_lease_release(lease);
+    sevsnp_cert_store_free(s);
+    unlink(path);
+}
+
+static void test_missing_oversized_malformed(void)
+{
+    g_autoptr(GBytes) blob = test_milan_blob();
+    g_autofree char *path = test_write_tmp(blob, "c.bin");
+    SevSnpCertStore *small = sevsnp_cert_store_new(path, 1000);
+    SevSnpCertStore *s = sevsnp_cert_store_new(path, 0);
+    SevSnpCertStore *dir = NULL;
+    g_autofree char *d = g_path_get_dirname(path);
+    GError *err = NULL;
+    SevSnpCertTable *t;
+
+    t = load(small, &err);
+    g_assert_null(t);
+    g_assert_error(err, SEVSNP_ERROR, SEVSNP_ERROR_TOO_LARGE);
+    g_assert_nonnull(strstr(err->message, path));
+    g_clear_error(&err);
+
+    /* Truncated in place: the parse fails, and names the file. */
+    g_assert_cmpint(truncate(path, 100), ==, 0);
+    t = load(s, &err);
+    g_assert_null(t);
+    g_assert_nonnull(strstr(err->message, path));
+    g_clear_error(&err);
+
+    unlink(path);
+    t = load(s, &err);
+    g_assert_null(t);
+    g_assert_error(err, SEVSNP_ERROR, SEVSNP_ERROR_IO);
+    g_clear_error(&err);
+
+    /* A directory is not a blob. */
+    dir = sevsnp_cert_store_new(d, 0);
+    t = load(dir, &err);
+    g_assert_null(t);
+    g_assert_error(err, SEVSNP_ERROR, SEVSNP_ERROR_IO);
+    g_clear_error(&err);
+
+    sevsnp_cert_store_free(dir);
+    sevsnp_cert_store_free(small);
+    sevsnp_cert_store_free(s);
+}
+
+static void test_leases_independent(void)
+{
+    g_autoptr(GBytes) blob = test_milan_blob();
+    g_autofree char *path = test_write_tmp(blob, "c.bin");
+    SevSnpCertStore *s = sevsnp_cert_store_new(path, 0);
+    SevSnpCertLease *l1 = sevsnp_cert_store_acquire(s, 0, NULL);
+    SevSnpCertLease *l2 = sevsnp_cert_store_acquire(s, 0, NULL);
+    int fd = open(path, O_RDWR);
+    GError *err = NULL;
+
+    g_assert_nonnull(l1);
+    g_assert_nonnull(l2);
+    /* Releasing one request's lease leaves the other's locks held. */
+    sevsnp_cert_lease_release(l1);
+    g_assert_false(sevsnp_lock_exclusive(fd, 0, &err));
+    g_assert_error(err, SEVSNP_ERROR, SEVSNP_ERROR_BUSY);
+    g_clear_error(&err);
+    sevsnp_cert_lease_release(l2);
+    g_assert_true(sevsnp_lock_exclusive(fd, 0, &err));
+    g_assert_no_error(err);
+    /* While an updater holds them, readers are refused. */
+    g_assert_null(sevsnp_cert_store_acquire(s, 20, &err));
+    g_assert_error(err, SEVSNP_ERROR, SEVSNP_ERROR_BUSY);
+    g_clear_error(&err);
+    close(fd);
+    sevsnp_cert_store_free(s);
+    unlink(path);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/store/cache-hit", test_cache_hit);
+    g_test_add_func("/store/cache-in-place-rewrite",
+                    test_cache_in_place_rewrite);
+    g_test_add_func("/store/cache-rename", test_cache_rename);
+    g_test_add_func("/store/missing-oversized-malformed",
+                    test_missing_oversized_malformed);
+    g_test_add_func("/store/leases-independent", test_leases_independent);
+    return g_test_run();
+}

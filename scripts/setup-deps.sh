@@ -36,6 +36,31 @@ SRC
     rm -f "$STAMP_DIR/apt-update"
 fi
 
+# QEMU 10.0.x source: bookworm-backports lists it but may miss its files;
+# trixie's source lists carry the newest 10.0.x.
+TRIXIE_SRC=/etc/apt/sources.list.d/qemu-snp-trixie-src.sources
+if [ "$codename" = bookworm ] && [ ! -f "$TRIXIE_SRC" ]; then
+    echo "setup: adding trixie source-only apt sources for QEMU 10.0.x"
+    $SUDO tee "$TRIXIE_SRC" >/dev/null <<SRC
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: trixie trixie-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb-src
+URIs: http://deb.debian.org/debian-security
+Suites: trixie-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+    rm -f "$STAMP_DIR/apt-update"
+fi
+if [ ! -f "$STAMP_DIR/apt-update" ]; then
+    $SUDO apt-get update -q
+    touch "$STAMP_DIR/apt-update"
+fi
+
 need=
 for p in $PKGS $BPO_PKGS; do
     if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'install ok installed'; then

@@ -1,0 +1,36 @@
+#!/bin/sh
+# Run every test: libsevsnp unit tests (plain and ASan+UBSan) and the
+# qtests against the built QEMU.  Ends with "N passed, N failed".
+set -u
+BUILD=${BUILD:-build}
+TOP=$(pwd)
+MESON="/usr/bin/python3 -m mesonbuild.mesonmain"
+LOG=$BUILD/check
+mkdir -p "$LOG"
+rc=0
+
+$MESON test -C "$BUILD/snp" --print-errorlogs || rc=1
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    $MESON test -C "$BUILD/snp-asan" --print-errorlogs || rc=1
+
+QTEST_QEMU_BINARY=$TOP/$BUILD/bin/qemu-system-x86_64 \
+QEMU_SNP_TESTDATA=$TOP/tests/data \
+    timeout 600 "$BUILD/qemu/tests/qtest/sev-snp-certs-test" --tap \
+    > "$LOG/qtest.tap" 2> "$LOG/qtest.err" || rc=1
+grep -v '^# starting' "$LOG/qtest.tap"
+
+# Count subtests from the TAP streams of every run.
+pass=0 fail=0
+for f in "$BUILD/snp/meson-logs/testlog.txt" \
+         "$BUILD/snp-asan/meson-logs/testlog.txt" "$LOG/qtest.tap"; do
+    p=$(grep -cE '^ok [0-9]' "$f" || true)
+    n=$(grep -cE '^not ok [0-9]|^Bail out!' "$f" || true)
+    pass=$((pass + p))
+    fail=$((fail + n))
+done
+if [ "$rc" != 0 ] && [ "$fail" = 0 ]; then
+    fail=1
+    tail -20 "$LOG/qtest.err"
+fi
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]

@@ -1,0 +1,768 @@
+/*
+ * SEV-SNP certificate service: QEMU glue around libsevsnp
+ *
+ * The certs-* properties of sev-snp-guest, the KVM exit dispatch for both
+ * kernel ABIs with their completion steps, and the QMP/HMP interface.
+ * The request logic itself lives in libsevsnp; the same handler runs for
+ * real KVM exits and for the qtest-only injection commands.
+ *
+ * Copyright (c) 2026 The qemu-snp authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include <linux/kvm.h>
+
+#include "qapi/error.h"
+#include "qapi/qapi-commands-sev-snp.h"
+#include "qapi/qapi-events-sev-snp.h"
+#include "qapi/qapi-visit-sev-snp.h"
+#include "qapi/visitor.h"
+#include "qemu/error-report.h"
+#include "qemu/main-loop.h"
+#include "qom/object_interfaces.h"
+#include "hw/boards.h"
+#include "hw/core/cpu.h"
+#include "exec/memory.h"
+#include "exec/address-spaces.h"
+#include "system/kvm.h"
+#include "system/qtest.h"
+#include "monitor/monitor.h"
+#include "monitor/hmp-target.h"
+#include "libsevsnp.h"
+#include "sev-snp-certs.h"
+#include "trace.h"
+
+#define TYPE_SEV_SNP_GUEST_NAME "sev-snp-guest"
+#define DEFAULT_CERTS_TIMEOUT_MS 100
+#define POISON_RET 0x5a5a5a5aULL
+
+struct SevSnpCerts {
+    Object *obj;
+
+    /* Configuration as set through properties before completion. */
+    char *path;
+    uint32_t timeout_ms;
+    uint32_t rate;
+    uint32_t burst;
+    SevSnpCertsAbi abi_prop;
+
+    /* Resolved at completion and KVM initialisation. */
+    SevSnpAbi abi;
+    bool kernel_exits;      /* KVM delivers certificate exits to us */
+    SevSnpService *svc;
+};
+
+/* The request armed for completion by this vCPU thread (mainline ABI). */
+static __thread SevSnpCerts *completion_armed;
+
+static const char *certs_id(SevSnpCerts *c)
+{
+    const char *id = object_get_canonical_path_component(c->obj);
+
+    return id ? id : "";
+}
+
+/* ---- guest memory ---------------------------------------------------- */
+
+/*
+ * Is [gpa, gpa + len) entirely writable guest RAM?  Every section must be
+ * RAM (not ROM, not a RAM device, not MMIO) and the sections must follow
+ * each other without a hole.
+ */
+static bool qemu_is_shared_ram(void *opaque, uint64_t gpa, uint64_t len)
+{
+    uint64_t addr = gpa, end = gpa + len;
+
+    while (addr < end) {
+        MemoryRegionSection s = memory_region_find(get_system_memory(), addr,
+                                                   end - addr);
+        uint64_t size = 0;
+        bool ok = false;
+
+        if (s.mr) {
+            size = int128_get64(s.size);
+            ok = s.offset_within_address_space == addr &&
+                 memory_region_is_ram(s.mr) &&
+                 !memory_region_is_ram_device(s.mr) &&
+                 !memory_region_is_rom(s.mr) && !s.readonly;
+            memory_region_unref(s.mr);
+        }
+        if (!ok || !size) {
+            return false;
+        }
+        addr += size;
+    }
+    return true;
+}
+
+static int qemu_write(void *opaque, uint64_t gpa, const void *buf,
+                      size_t len)
+{
+    MemTxResult r = address_space_write(&address_space_memory, gpa,
+                                        MEMTXATTRS_UNSPECIFIED, buf, len);
+
+    return r == MEMTX_OK ? 0 : -EIO;
+}
+
+static const SevSnpGuestMemOps qemu_mem_ops = {
+    .is_shared_ram = qemu_is_shared_ram,
+    .write = qemu_write,
+};
+
+/* ---- events ------------------------------------------------------------ */
+
+static void certs_notify(void *opaque, uint32_t vcpu,
+                         SevSnpReqOutcome outcome, const char *msg)
+{
+    SevSnpCerts *c = opaque;
+
+    trace_sev_snp_certs_failure(vcpu, sevsnp_req_outcome_name(outcome), msg);
+    BQL_LOCK_GUARD();
+    qapi_event_send_sev_snp_certs_error(certs_id(c),
+                                        sevsnp_req_outcome_name(outcome),
+                                        true, vcpu, msg);
+}
+
+/* ---- request handling (real exits and qtest injection) ----------------- */
+
+static bool certs_req_certs(SevSnpCerts *c, int cpu,
+                            struct sevsnp_kvm_exit_snp_req_certs *ex)
+{
+    bool pending;
+
+    trace_sev_snp_certs_request(cpu, "req-certs", ex->gpa, ex->npages);
+    pending = sevsnp_handle_req_certs_exit(c->svc, cpu, ex, &qemu_mem_ops,
+                                           c);
+    trace_sev_snp_certs_answer(cpu, ex->ret, ex->npages, pending);
+    return pending;
+}
+
+static bool certs_vmgexit(SevSnpCerts *c, int cpu,
+                          struct sevsnp_kvm_user_vmgexit *ex)
+{
+    bool pending;
+
+    if (ex->type == SEVSNP_KVM_USER_VMGEXIT_REQ_CERTS &&
+        ex->req_certs.status == SEVSNP_VMGEXIT_STATUS_DONE) {
+        bool released = sevsnp_service_in_flight(c->svc, cpu);
+
+        sevsnp_handle_vmgexit_exit(c->svc, cpu, ex, &qemu_mem_ops, c);
+        trace_sev_snp_certs_complete(cpu, released);
+        return false;
+    }
+    trace_sev_snp_certs_request(cpu, "vmgexit", ex->req_certs.data_gpa,
+                                ex->req_certs.data_npages);
+    pending = sevsnp_handle_vmgexit_exit(c->svc, cpu, ex, &qemu_mem_ops, c);
+    trace_sev_snp_certs_answer(cpu, ex->req_certs.ret,
+                               ex->req_certs.data_npages, pending);
+    return pending;
+}
+
+static void certs_complete(SevSnpCerts *c, int cpu)
+{
+    bool released = sevsnp_service_complete(c->svc, cpu);
+
+    trace_sev_snp_certs_complete(cpu, released);
+}
+
+static SevSnpCerts *machine_certs(void)
+{
+    MachineState *ms = MACHINE(qdev_get_machine());
+
+    return ms->cgs ? sev_snp_guest_get_certs(OBJECT(ms->cgs)) : NULL;
+}
+
+int sev_snp_certs_handle_exit(CPUState *cpu, struct kvm_run *run)
+{
+    SevSnpCerts *c = machine_certs();
+    void *u = &run->hw;     /* the start of kvm_run's exit union */
+
+    if (!c || !c->svc || !c->kernel_exits) {
+        error_report("KVM exit %u without an SEV-SNP certificate service",
+                     run->exit_reason);
+        return -1;
+    }
+    /* The dispatch follows the detected ABI, never the number alone:
+     * 40 is KVM_EXIT_VMGEXIT on AMD kernels and KVM_EXIT_TDX in mainline. */
+    if (run->exit_reason == SEVSNP_KVM_EXIT_SNP_REQ_CERTS &&
+        c->abi == SEVSNP_ABI_REQ_CERTS) {
+        if (certs_req_certs(c, cpu->cpu_index, u)) {
+            /* KVM completes the firmware request on the next KVM_RUN and
+             * returns -EINTR before entering the guest; the locks go in
+             * sev_snp_certs_post_run() after that. */
+            completion_armed = c;
+            qatomic_set(&run->immediate_exit, 1);
+        }
+        return 0;
+    }
+    if (run->exit_reason == SEVSNP_KVM_EXIT_VMGEXIT &&
+        c->abi == SEVSNP_ABI_VMGEXIT) {
+        certs_vmgexit(c, cpu->cpu_index, u);
+        return 0;
+    }
+    error_report("KVM exit %u does not belong to the certificate ABI '%s'",
+                 run->exit_reason, sevsnp_abi_name(c->abi));
+    return -1;
+}
+
+void sev_snp_certs_post_run(CPUState *cpu)
+{
+    SevSnpCerts *c = completion_armed;
+
+    /* Keyed on our own flag, not on immediate_exit, which QEMU's kicks
+     * share: whatever ended this KVM_RUN, KVM completed the request in
+     * it. */
+    if (likely(!c)) {
+        return;
+    }
+    completion_armed = NULL;
+    certs_complete(c, cpu->cpu_index);
+}
+
+/* ---- KVM initialisation -------------------------------------------------- */
+
+static bool kernel_has_req_certs(void)
+{
+    struct kvm_device_attr attr = {
+        .group = SEVSNP_KVM_X86_GRP_SEV,
+        .attr = SEVSNP_KVM_X86_SEV_SNP_REQ_CERTS,
+    };
+    uint64_t val = 0;
+
+    if (kvm_ioctl(kvm_state, KVM_HAS_DEVICE_ATTR, &attr) != 0) {
+        return false;
+    }
+    attr.addr = (uintptr_t)&val;
+    return kvm_ioctl(kvm_state, KVM_GET_DEVICE_ATTR, &attr) == 0 && val == 1;
+}
+
+int sev_snp_certs_kvm_init(SevSnpCerts *c, int sev_fd, Error **errp)
+{
+    bool mainline = kernel_has_req_certs();
+    bool serving = c->path && *c->path;
+
+    trace_sev_snp_certs_abi(SevSnpCertsAbi_str(c->abi_prop), mainline);
+    switch (c->abi_prop) {
+    case SEV_SNP_CERTS_ABI_REQ_CERTS:
+        if (!mainline) {
+            error_setg(errp, "certs-abi=req-certs: the kernel does not "
+                       "support KVM_EXIT_SNP_REQ_CERTS");
+            return -1;
+        }
+        c->abi = SEVSNP_ABI_REQ_CERTS;
+        break;
+    case SEV_SNP_CERTS_ABI_VMGEXIT:
+        c->abi = SEVSNP_ABI_VMGEXIT;
+        break;
+    default:
+        c->abi = mainline ? SEVSNP_ABI_REQ_CERTS : SEVSNP_ABI_VMGEXIT;
+        break;
+    }
+
+    if (c->abi == SEVSNP_ABI_VMGEXIT) {
+        /* Such kernels always exit. */
+        c->kernel_exits = true;
+        return 0;
+    }
+    if (serving) {
+        struct kvm_sev_cmd cmd = {
+            .id = SEVSNP_KVM_SEV_SNP_ENABLE_REQ_CERTS,
+            .sev_fd = sev_fd,
+        };
+        int r = kvm_vm_ioctl(kvm_state, KVM_MEMORY_ENCRYPT_OP, &cmd);
+
+        if (r < 0) {
+            error_setg(errp, "KVM_SEV_SNP_ENABLE_REQ_CERTS failed: %s "
+                       "(fw error %u)", strerror(-r), cmd.error);
+            return -1;
+        }
+        c->kernel_exits = true;
+    }
+    return 0;
+}
+
+/* ---- properties ------------------------------------------------------------ */
+
+static SevSnpCerts *obj_certs(Object *obj)
+{
+    return sev_snp_guest_get_certs(obj);
+}
+
+/* Apply a new blob file to a running service; NULL/"" turns it off. */
+static bool certs_set_path(SevSnpCerts *c, const char *path, Error **errp)
+{
+    GError *gerr = NULL;
+
+    if (c->svc) {
+        if (path && *path && !c->kernel_exits && kvm_enabled()) {
+            error_setg(errp, "certificate exits were not enabled at "
+                       "start-up: start with certs-path set");
+            return false;
+        }
+        if (!sevsnp_service_set_path(c->svc, path, &gerr)) {
+            error_setg(errp, "certs-path: %s", gerr->message);
+            g_error_free(gerr);
+            return false;
+        }
+    }
+    g_free(c->path);
+    c->path = g_strdup(path);
+    return true;
+}
+
+static char *get_certs_path(Object *obj, Error **errp)
+{
+    return g_strdup(obj_certs(obj)->path);
+}
+
+static void set_certs_path(Object *obj, const char *value, Error **errp)
+{
+    certs_set_path(obj_certs(obj), value, errp);
+}
+
+static void get_u32(Object *obj, Visitor *v, const char *name, void *opaque,
+                    Error **errp)
+{
+    SevSnpCerts *c = obj_certs(obj);
+    uint32_t val = 0;
+
+    if (!strcmp(name, "certs-timeout")) {
+        val = c->timeout_ms;
+    } else if (!strcmp(name, "certs-rate-limit")) {
+        val = c->rate;
+    } else {
+        val = c->burst;
+    }
+    visit_type_uint32(v, name, &val, errp);
+}
+
+static void set_u32(Object *obj, Visitor *v, const char *name, void *opaque,
+                    Error **errp)
+{
+    SevSnpCerts *c = obj_certs(obj);
+    uint32_t val;
+
+    if (!visit_type_uint32(v, name, &val, errp)) {
+        return;
+    }
+    if (!strcmp(name, "certs-timeout")) {
+        c->timeout_ms = val;
+        if (c->svc) {
+            sevsnp_service_set_timeout(c->svc, val);
+        }
+        return;
+    }
+    if (!strcmp(name, "certs-rate-limit")) {
+        c->rate = val;
+    } else {
+        c->burst = val;
+    }
+    if (c->svc) {
+        sevsnp_service_set_rate_limit(c->svc, c->rate, c->burst);
+    }
+}
+
+static int get_abi(Object *obj, Error **errp)
+{
+    return obj_certs(obj)->abi_prop;
+}
+
+static void set_abi(Object *obj, int value, Error **errp)
+{
+    SevSnpCerts *c = obj_certs(obj);
+
+    if (c->svc) {
+        error_setg(errp, "certs-abi cannot be changed at run time");
+        return;
+    }
+    c->abi_prop = value;
+}
+
+static void sev_snp_certs_complete(UserCreatable *uc, Error **errp)
+{
+    SevSnpCerts *c = obj_certs(OBJECT(uc));
+
+    if (c->path && *c->path) {
+        g_autoptr(GError) gerr = NULL;
+        SevSnpCertStore *store = sevsnp_cert_store_new(c->path, 0);
+        SevSnpCertTable *t = sevsnp_cert_store_load(store, c->timeout_ms,
+                                                    &gerr);
+
+        sevsnp_cert_store_free(store);
+        if (!t) {
+            error_setg(errp, "sev-snp-guest '%s': certs-path: %s",
+                       certs_id(c), gerr->message);
+            return;
+        }
+        sevsnp_cert_table_unref(t);
+    }
+    c->svc = sevsnp_service_new(c->path, c->timeout_ms, c->rate, c->burst);
+    sevsnp_service_set_error_notify(c->svc, certs_notify, c);
+    /* Without KVM (qtest) there is no kernel to ask: auto means mainline. */
+    c->abi = c->abi_prop == SEV_SNP_CERTS_ABI_VMGEXIT ? SEVSNP_ABI_VMGEXIT
+                                                       : SEVSNP_ABI_REQ_CERTS;
+}
+
+void sev_snp_certs_class_init(ObjectClass *oc)
+{
+    UserCreatableClass *ucc = USER_CREATABLE_CLASS(oc);
+
+    ucc->complete = sev_snp_certs_complete;
+
+    object_class_property_add_str(oc, "certs-path", get_certs_path,
+                                  set_certs_path);
+    object_class_property_set_description(oc, "certs-path",
+            "file with the certificate blob served to the guest");
+    object_class_property_add_str(oc, "certs-filename", get_certs_path,
+                                  set_certs_path);
+    object_class_property_set_description(oc, "certs-filename",
+            "alias of certs-path");
+    object_class_property_add(oc, "certs-timeout", "uint32", get_u32,
+                              set_u32, NULL, NULL);
+    object_class_property_set_description(oc, "certs-timeout",
+            "milliseconds a request may wait for the shared lock before "
+            "answering busy (default 100, 0 = one try)");
+    object_class_property_add_enum(oc, "certs-abi", "SevSnpCertsAbi",
+                                   &SevSnpCertsAbi_lookup, get_abi, set_abi);
+    object_class_property_set_description(oc, "certs-abi",
+            "kernel interface: auto, req-certs or vmgexit");
+    object_class_property_add(oc, "certs-rate-limit", "uint32", get_u32,
+                              set_u32, NULL, NULL);
+    object_class_property_set_description(oc, "certs-rate-limit",
+            "certificate requests per second per VM (0 = off)");
+    object_class_property_add(oc, "certs-rate-burst", "uint32", get_u32,
+                              set_u32, NULL, NULL);
+    object_class_property_set_description(oc, "certs-rate-burst",
+            "burst size of the rate limit (0 = the rate)");
+}
+
+SevSnpCerts *sev_snp_certs_new(Object *obj)
+{
+    SevSnpCerts *c = g_new0(SevSnpCerts, 1);
+
+    c->obj = obj;
+    c->timeout_ms = DEFAULT_CERTS_TIMEOUT_MS;
+    c->abi_prop = SEV_SNP_CERTS_ABI_AUTO;
+    return c;
+}
+
+void sev_snp_certs_free(SevSnpCerts *c)
+{
+    if (!c) {
+        return;
+    }
+    sevsnp_service_free(c->svc);
+    g_free(c->path);
+    g_free(c);
+}
+
+/* ---- QMP ------------------------------------------------------------------- */
+
+static int collect_snp(Object *child, void *opaque)
+{
+    GSList **list = opaque;
+
+    if (object_dynamic_cast(child, TYPE_SEV_SNP_GUEST_NAME)) {
+        *list = g_slist_prepend(*list, child);
+    }
+    return 0;
+}
+
+static SevSnpCerts *certs_find(const char *id, Error **errp)
+{
+    Object *root = object_get_objects_root();
+    Object *obj;
+    SevSnpCerts *c;
+
+    if (id) {
+        obj = object_resolve_path_component(root, id);
+        if (!obj || !object_dynamic_cast(obj, TYPE_SEV_SNP_GUEST_NAME)) {
+            error_setg(errp, "'%s' is not a sev-snp-guest object", id);
+            return NULL;
+        }
+    } else {
+        GSList *list = NULL;
+        guint n;
+
+        object_child_foreach(root, collect_snp, &list);
+        n = g_slist_length(list);
+        obj = n == 1 ? list->data : NULL;
+        g_slist_free(list);
+        if (n != 1) {
+            error_setg(errp, n ? "several sev-snp-guest objects exist: "
+                       "give 'id'" : "no sev-snp-guest object exists");
+            return NULL;
+        }
+    }
+    c = obj_certs(obj);
+    if (!c || !c->svc) {
+        error_setg(errp, "sev-snp-guest '%s' is not ready", id ? id : "");
+        return NULL;
+    }
+    return c;
+}
+
+static SevSnpCertsBlobInfo *blob_info(SevSnpCertTable *t)
+{
+    SevSnpCertsBlobInfo *b = g_new0(SevSnpCertsBlobInfo, 1);
+    GBytes *blob = sevsnp_cert_table_get_blob(t);
+    SevSnpCertEntryInfoList **tail = &b->entries;
+    g_autofree char *why = NULL;
+
+    b->size = g_bytes_get_size(blob);
+    b->sha256 = g_compute_checksum_for_bytes(G_CHECKSUM_SHA256, blob);
+    for (guint i = 0; i < sevsnp_cert_table_n_entries(t); i++) {
+        g_autoptr(SevSnpCertInfo) ci = sevsnp_cert_info_new(t, i);
+        SevSnpCertEntryInfo *e = g_new0(SevSnpCertEntryInfo, 1);
+
+        e->type = g_strdup(sevsnp_cert_type_name(ci->type));
+        e->guid = g_strdup(ci->guid);
+        e->offset = ci->offset;
+        e->length = ci->length;
+        e->subject = g_strdup(ci->subject);
+        e->issuer = g_strdup(ci->issuer);
+        e->not_before = g_strdup(ci->not_before);
+        e->not_after = g_strdup(ci->not_after);
+        e->key_type = g_strdup(ci->key_type);
+        e->fingerprint = g_strdup(ci->fingerprint);
+        QAPI_LIST_APPEND(tail, e);
+    }
+    b->chain = g_strdup(sevsnp_chain_status_name(
+                            sevsnp_cert_table_verify(t, 0, &why)));
+    b->chain_detail = g_strdup(why);
+    return b;
+}
+
+SevSnpCertsInfo *qmp_query_sev_snp_certs(const char *id, Error **errp)
+{
+    SevSnpCerts *c = certs_find(id, errp);
+    SevSnpCertsInfo *info;
+    SevSnpStats s;
+    GError *gerr = NULL;
+    SevSnpCertTable *t;
+    uint32_t rate, burst;
+
+    if (!c) {
+        return NULL;
+    }
+    info = g_new0(SevSnpCertsInfo, 1);
+    info->id = g_strdup(certs_id(c));
+    info->filename = sevsnp_service_get_path(c->svc);
+    info->enabled = info->filename != NULL;
+    info->abi = c->abi == SEVSNP_ABI_VMGEXIT ? SEV_SNP_CERTS_ABI_VMGEXIT
+                                             : SEV_SNP_CERTS_ABI_REQ_CERTS;
+    info->timeout = sevsnp_service_get_timeout(c->svc);
+    sevsnp_service_get_rate_limit(c->svc, &rate, &burst);
+    info->rate_limit = rate;
+    info->rate_burst = burst;
+
+    t = sevsnp_service_peek_table(c->svc, &gerr);
+    if (t) {
+        info->blob = blob_info(t);
+        sevsnp_cert_table_unref(t);
+    } else if (gerr) {
+        info->blob_error = g_strdup(gerr->message);
+        g_error_free(gerr);
+    }
+
+    sevsnp_service_get_stats(c->svc, &s);
+    info->stats = g_new0(SevSnpCertsStats, 1);
+    info->stats->requests = s.requests;
+    info->stats->served = s.served;
+    info->stats->too_small = s.too_small;
+    info->stats->busy = s.busy;
+    info->stats->rate_limited = s.rate_limited;
+    info->stats->errors = s.errors;
+    info->stats->completions = s.completions;
+    info->stats->spurious_completions = s.spurious_completions;
+    info->stats->overlapping_requests = s.overlapping_requests;
+    info->stats->in_flight = s.in_flight;
+    info->last_error = sevsnp_service_last_error(c->svc, NULL);
+    return info;
+}
+
+void qmp_sev_snp_set_certs(const char *id, const char *filename,
+                           bool has_timeout, uint32_t timeout,
+                           bool has_rate_limit, uint32_t rate_limit,
+                           bool has_rate_burst, uint32_t rate_burst,
+                           Error **errp)
+{
+    SevSnpCerts *c = certs_find(id, errp);
+
+    if (!c) {
+        return;
+    }
+    /* The file first: if it fails nothing else changes either. */
+    if (filename && !certs_set_path(c, filename, errp)) {
+        return;
+    }
+    if (has_timeout) {
+        c->timeout_ms = timeout;
+        sevsnp_service_set_timeout(c->svc, timeout);
+    }
+    if (has_rate_limit || has_rate_burst) {
+        if (has_rate_limit) {
+            c->rate = rate_limit;
+        }
+        if (has_rate_burst) {
+            c->burst = rate_burst;
+        }
+        sevsnp_service_set_rate_limit(c->svc, c->rate, c->burst);
+    }
+}
+
+static SevSnpCerts *test_only(const char *cmd, const char *id,
+                              int64_t cpu_index, Error **errp)
+{
+    if (!qtest_enabled()) {
+        error_setg(errp, "%s is only available with the qtest accelerator",
+                   cmd);
+        return NULL;
+    }
+    if (cpu_index < 0 || cpu_index > UINT32_MAX ||
+        !qemu_get_cpu(cpu_index)) {
+        error_setg(errp, "no vCPU with index %" PRId64, cpu_index);
+        return NULL;
+    }
+    return certs_find(id, errp);
+}
+
+SevSnpInjectResult *qmp_x_sev_snp_inject_req_certs(const char *id,
+                                                   int64_t cpu_index,
+                                                   uint64_t gpa,
+                                                   uint64_t npages,
+                                                   bool has_hold, bool hold,
+                                                   Error **errp)
+{
+    SevSnpCerts *c = test_only("x-sev-snp-inject-req-certs", id, cpu_index,
+                               errp);
+    SevSnpInjectResult *r;
+    SevSnpGuestResult gr;
+    uint64_t gn;
+    bool pending, accepted;
+
+    if (!c) {
+        return NULL;
+    }
+    r = g_new0(SevSnpInjectResult, 1);
+    if (c->abi == SEVSNP_ABI_REQ_CERTS) {
+        struct sevsnp_kvm_exit_snp_req_certs ex = {
+            .gpa = gpa, .npages = npages, .ret = POISON_RET,
+        };
+
+        pending = certs_req_certs(c, cpu_index, &ex);
+        accepted = sevsnp_sim_check_req_certs_ret(&ex, &gr, &gn);
+        r->ret = ex.ret;
+        r->npages = ex.npages;
+        if (pending && !hold) {
+            /* The completion step, as after KVM_RUN returns -EINTR. */
+            certs_complete(c, cpu_index);
+        }
+    } else {
+        struct sevsnp_kvm_user_vmgexit ex = {
+            .type = SEVSNP_KVM_USER_VMGEXIT_REQ_CERTS,
+        };
+
+        ex.req_certs.data_gpa = gpa;
+        ex.req_certs.data_npages = npages;
+        ex.req_certs.ret = (uint32_t)POISON_RET;
+        ex.req_certs.status = SEVSNP_VMGEXIT_STATUS_PENDING;
+        pending = certs_vmgexit(c, cpu_index, &ex);
+        accepted = sevsnp_sim_check_vmgexit_ret(&ex, &gr, &gn);
+        r->ret = ex.req_certs.ret;
+        r->npages = ex.req_certs.data_npages;
+        if (pending && !hold) {
+            /* The DONE exit KVM sends after the firmware request. */
+            ex.req_certs.flags = 0;
+            ex.req_certs.status = SEVSNP_VMGEXIT_STATUS_DONE;
+            certs_vmgexit(c, cpu_index, &ex);
+        }
+    }
+    if (!accepted) {
+        /* KVM_RUN would fail with -EINVAL: a bug of ours, never hidden. */
+        error_setg(errp, "the kernel would refuse ret 0x%" PRIx64, r->ret);
+        qapi_free_SevSnpInjectResult(r);
+        return NULL;
+    }
+    r->in_flight = sevsnp_service_in_flight(c->svc, cpu_index);
+    r->guest_result = g_strdup(sevsnp_guest_result_name(gr));
+    return r;
+}
+
+void qmp_x_sev_snp_complete_req_certs(const char *id, int64_t cpu_index,
+                                      Error **errp)
+{
+    SevSnpCerts *c = test_only("x-sev-snp-complete-req-certs", id,
+                               cpu_index, errp);
+    bool had;
+
+    if (!c) {
+        return;
+    }
+    had = sevsnp_service_in_flight(c->svc, cpu_index);
+    if (c->abi == SEVSNP_ABI_VMGEXIT) {
+        struct sevsnp_kvm_user_vmgexit ex = {
+            .type = SEVSNP_KVM_USER_VMGEXIT_REQ_CERTS,
+        };
+
+        ex.req_certs.status = SEVSNP_VMGEXIT_STATUS_DONE;
+        certs_vmgexit(c, cpu_index, &ex);
+    } else {
+        certs_complete(c, cpu_index);
+    }
+    if (!had) {
+        error_setg(errp, "vCPU %" PRId64 " has no certificate request in "
+                   "flight", cpu_index);
+    }
+}
+
+/* ---- HMP -------------------------------------------------------------------- */
+
+void hmp_info_sev_snp_certs(Monitor *mon, const QDict *qdict)
+{
+    Error *err = NULL;
+    SevSnpCertsInfo *info = qmp_query_sev_snp_certs(NULL, &err);
+    SevSnpCertsStats *s;
+
+    if (!info) {
+        monitor_printf(mon, "%s\n", error_get_pretty(err));
+        error_free(err);
+        return;
+    }
+    s = info->stats;
+    monitor_printf(mon, "sev-snp-guest %s: certificates %s\n", info->id,
+                   info->enabled ? "served" : "off (empty table)");
+    if (info->filename) {
+        monitor_printf(mon, "  file: %s\n", info->filename);
+    }
+    monitor_printf(mon, "  abi: %s, timeout: %u ms, rate limit: %u/s "
+                   "(burst %u)\n", SevSnpCertsAbi_str(info->abi),
+                   info->timeout, info->rate_limit, info->rate_burst);
+    if (info->blob) {
+        monitor_printf(mon, "  blob: %" PRIu64 " bytes, sha256 %s, chain %s"
+                       " (%s)\n", info->blob->size, info->blob->sha256,
+                       info->blob->chain, info->blob->chain_detail);
+        for (SevSnpCertEntryInfoList *l = info->blob->entries; l;
+             l = l->next) {
+            SevSnpCertEntryInfo *e = l->value;
+
+            monitor_printf(mon, "    %-5s %s off %u len %u %s\n", e->type,
+                           e->guid, e->offset, e->length,
+                           e->subject ? e->subject : "");
+        }
+    } else if (info->blob_error) {
+        monitor_printf(mon, "  blob: unreadable: %s\n", info->blob_error);
+    }
+    monitor_printf(mon, "  requests %" PRIu64 ", served %" PRIu64
+                   ", too-small %" PRIu64 ", busy %" PRIu64
+                   ", rate-limited %" PRIu64 ", errors %" PRIu64
+                   ", in flight %" PRIu64 "\n", s->requests, s->served,
+                   s->too_small, s->busy, s->rate_limited, s->errors,
+                   s->in_flight);
+    if (info->last_error) {
+        monitor_printf(mon, "  last error: %s\n", info->last_error);
+    }
+    qapi_free_SevSnpCertsInfo(info);
+}

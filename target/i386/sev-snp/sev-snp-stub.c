@@ -1,0 +1,50 @@
+/*
+ * SEV-SNP certificate service: stubs for builds without SEV
+ *
+ * Copyright (c) 2026 The qemu-snp authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "qapi/qapi-commands-sev-snp.h"
+#include "monitor/monitor.h"
+#include "monitor/hmp-target.h"
+
+SevSnpCertsInfo *qmp_query_sev_snp_certs(const char *id, Error **errp)
+{
+    error_setg(errp, "SEV-SNP is not available in this QEMU");
+    return NULL;
+}
+
+void qmp_sev_snp_set_certs(const char *id, const char *filename,
+                           bool has_timeout, uint32_t timeout,
+                           bool has_rate_limit, uint32_t rate_limit,
+                           bool has_rate_burst, uint32_t rate_burst,
+                           Error **errp)
+{
+    error_setg(errp, "SEV-SNP is not available in this QEMU");
+}
+
+SevSnpInjectResult *qmp_x_sev_snp_inject_req_certs(const char *id,
+                                                   int64_t cpu_index,
+                                                   uint64_t gpa,
+                                                   uint64_t npages,
+                                                   bool has_hold, bool hold,
+                                                   Error **errp)
+{
+    error_setg(errp, "SEV-SNP is not available in this QEMU");
+    return NULL;
+}
+
+void qmp_x_sev_snp_complete_req_certs(const char *id, int64_t cpu_index,
+                                      Error **errp)
+{
+    error_setg(errp, "SEV-SNP is not available in this QEMU");
+}
+
+void hmp_info_sev_snp_certs(Monitor *mon, const QDict *qdict)
+{
+    monitor_printf(mon, "SEV-SNP is not available in this QEMU\n");
+}

@@ -1,0 +1,454 @@
+/*
+ * qtest for the SEV-SNP certificate service of sev-snp-guest
+ *
+ * Runs the handler a KVM exit runs through x-sev-snp-inject-req-certs
+ * against the machine's guest RAM, and checks what the kernel would read,
+ * the bytes in guest memory, the locks, QMP and events.
+ *
+ * Copyright (c) 2026 The qemu-snp authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include <sys/file.h>
+#include <sys/wait.h>
+
+#include "libqtest.h"
+#include "qobject/qdict.h"
+#include "qobject/qlist.h"
+#include "libsevsnp.h"
+
+#define BUF_GPA 0x200000ULL
+#define FILL    0xcc
+
+static char *tmpdir;
+
+static GBytes *read_data(const char *name)
+{
+    const char *dir = g_getenv("QEMU_SNP_TESTDATA");
+    g_autofree char *path = NULL;
+    g_autofree char *buf = NULL;
+    gsize len;
+
+    g_assert_nonnull(dir);
+    path = g_build_filename(dir, name, NULL);
+    g_assert_true(g_file_get_contents(path, &buf, &len, NULL));
+    return g_bytes_new_take(g_steal_pointer(&buf), len);
+}
+
+static GBytes *milan(const char *name, SevSnpCertType type)
+{
+    g_autoptr(GBytes) raw = read_data(name);
+    GBytes *der = sevsnp_der_from_pem_or_der(raw, type, NULL);
+
+    g_assert_nonnull(der);
+    return der;
+}
+
+/* The real AMD Milan chain as a blob. */
+static GBytes *milan_blob(void)
+{
+    g_autoptr(GBytes) ark = milan("milan-ark.pem", SEVSNP_CERT_ARK);
+    g_autoptr(GBytes) ask = milan("milan-ask.pem", SEVSNP_CERT_ASK);
+    g_autoptr(GBytes) vcek = milan("milan-vcek.der", SEVSNP_CERT_VCEK);
+    SevSnpCertInput in[3];
+    GBytes *b;
+
+    memcpy(in[0].guid, sevsnp_cert_type_guid(SEVSNP_CERT_ARK), 16);
+    memcpy(in[1].guid, sevsnp_cert_type_guid(SEVSNP_CERT_ASK), 16);
+    memcpy(in[2].guid, sevsnp_cert_type_guid(SEVSNP_CERT_VCEK), 16);
+    in[0].der = ark;
+    in[1].der = ask;
+    in[2].der = vcek;
+    b = sevsnp_cert_table_build(in, 3, NULL);
+    g_assert_nonnull(b);
+    return b;
+}
+
+static char *write_file(const char *name, const void *data, size_t len)
+{
+    char *path = g_build_filename(tmpdir, name, NULL);
+
+    g_assert_true(g_file_set_contents(path, data, len, NULL));
+    return path;
+}
+
+/* Debian's SeaBIOS: the +ds QEMU source ships no firmware. */
+static const char *firmware_dir(void)
+{
+    const char *d = g_getenv("QEMU_SNP_FIRMWARE_DIR");
+
+    return d ? d : "/usr/share/seabios";
+}
+
+static QTestState *start(const char *path, const char *abi)
+{
+    return qtest_initf("-machine q35 -accel qtest -m 256M -smp 2 -nodefaults -L %s "
+                       "-object sev-snp-guest,id=sev0,cbitpos=51,reduced-phys-bits=1,certs-path=%s,"
+                       "certs-abi=%s,certs-timeout=100", firmware_dir(), path, abi);
+}
+
+static QDict *inject(QTestState *qts, int cpu, uint64_t gpa, uint64_t npages,
+                     bool hold)
+{
+    return qtest_qmp_assert_success_ref(qts,
+        "{'execute': 'x-sev-snp-inject-req-certs', 'arguments': {"
+        "'cpu-index': %d, 'gpa': %" PRIu64 ", 'npages': %" PRIu64
+        ", 'hold': %i}}", cpu, gpa, npages, hold);
+}
+
+static QDict *query(QTestState *qts)
+{
+    return qtest_qmp_assert_success_ref(qts,
+        "{'execute': 'query-sev-snp-certs'}");
+}
+
+static uint64_t stat_of(QTestState *qts, const char *name)
+{
+    g_autoptr(QDict) q = query(qts);
+
+    return qdict_get_int(qdict_get_qdict(q, "stats"), name);
+}
+
+/* Is the exclusive lock of the wanted kind refused right now? */
+static bool exclusive_blocked(const char *path, bool ofd)
+{
+    int fd = open(path, O_RDWR);
+    bool blocked;
+
+    g_assert_cmpint(fd, >=, 0);
+    if (ofd) {
+        struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+        blocked = fcntl(fd, F_OFD_SETLK, &fl) < 0;
+    } else {
+        blocked = flock(fd, LOCK_EX | LOCK_NB) < 0;
+    }
+    close(fd);
+    return blocked;
+}
+
+static void check_guest_bytes(QTestState *qts, GBytes *blob, uint64_t gpa,
+                              uint64_t npages)
+{
+    gsize len;
+    const uint8_t *want = g_bytes_get_data(blob, &len);
+    g_autofree uint8_t *got = g_malloc(npages * 4096 + 8192);
+
+    /* One page before and after, to see nothing was written outside. */
+    qtest_memread(qts, gpa - 4096, got, npages * 4096 + 8192);
+    for (size_t i = 0; i < 4096; i++) {
+        g_assert_cmphex(got[i], ==, FILL);
+    }
+    g_assert_cmpmem(got + 4096, len, want, len);
+    for (size_t i = 4096 + len; i < npages * 4096 + 8192; i++) {
+        g_assert_cmphex(got[i], ==, FILL);
+    }
+}
+
+static void test_req_certs_rows(void)
+{
+    g_autoptr(GBytes) blob = milan_blob();
+    g_autofree char *path = write_file("rows.bin", g_bytes_get_data(blob, NULL),
+                                       g_bytes_get_size(blob));
+    QTestState *qts = start(path, "req-certs");
+    QDict *r;
+
+    qtest_memset(qts, BUF_GPA - 4096, FILL, 16 * 4096);
+
+    /* Too small: ENOSPC and the required page count. */
+    r = inject(qts, 0, BUF_GPA, 1, false);
+    g_assert_cmpint(qdict_get_int(r, "ret"), ==, 28);
+    g_assert_cmpint(qdict_get_int(r, "npages"), ==, 2);
+    g_assert_cmpstr(qdict_get_str(r, "guest-result"), ==, "invalid-len");
+    qobject_unref(r);
+    check_guest_bytes(qts, g_bytes_new_static("", 0), BUF_GPA, 1);
+
+    /* The right size: 0, the table in guest RAM, completed. */
+    r = inject(qts, 0, BUF_GPA, 2, false);
+    g_assert_cmpint(qdict_get_int(r, "ret"), ==, 0);
+    g_assert_false(qdict_get_bool(r, "in-flight"));
+    g_assert_cmpstr(qdict_get_str(r, "guest-result"), ==, "ok");
+    qobject_unref(r);
+    check_guest_bytes(qts, blob, BUF_GPA, 2);
+    g_assert_false(exclusive_blocked(path, true));
+
+    /* Hostile input: generic error (EIO), nothing written. */
+    qtest_memset(qts, BUF_GPA - 4096, FILL, 16 * 4096);
+    r = inject(qts, 0, BUF_GPA + 16, 4, false);
+    g_assert_cmpint(qdict_get_int(r, "ret"), ==, 5);
+    qobject_unref(r);
+    r = inject(qts, 0, BUF_GPA, 0, false);
+    g_assert_cmpint(qdict_get_int(r, "ret"), ==, 5);
+    qobject_unref(r);
+    r = inject(qts, 0, 0xfffffffffffff000ULL, 2, false);
+    g_assert_cmpint(qdict_get_int(r, "ret"), ==, 5);
+    qobject_unref(r);
+    /* Not RAM: the 4 GiB - 1 MiB BIOS ROM and the IOAPIC page. */
+    r = inject(qts, 0, 0xfff00000ULL, 2, false);
+    g_assert_cmpint(qdict_get_int(r, "ret"), ==, 5);
+    qobject_unref(r);
+    r = inject(qts, 0, 0xfec00000ULL, 1, false);
+    g_assert_cmpint(qdict_get_int(r, "ret"), ==, 5);
+    qobject_unref(r);
+    /* Beyond the end of RAM (256 MiB). */
+    r = inject(qts, 0, 256 * 1024 * 1024 - 4096, 2, false);
+    g_assert_cmpint(qdict_get_int(r, "ret"), ==, 5);
+    qobject_unref(r);
+    check_guest_bytes(qts, g_bytes_new_static("", 0), BUF_GPA, 4);
+
+    g_assert_cmpuint(stat_of(qts, "errors"), ==, 6);
+    g_assert_cmpuint(stat_of(qts, "served"), ==, 1);
+    g_assert_cmpuint(stat_of(qts, "too-small"), ==, 1);
+    qtest_quit(qts);
+    unlink(path);
+}
+
+static void test_vmgexit_rows(void)
+{
+    g_autoptr(GBytes) blob = milan_blob();
+    g_autofree char *path = write_file("legacy.bin",
+                                       g_bytes_get_data(blob, NULL),
+                                       g_bytes_get_size(blob));
+    QTestState *qts = start(path, "vmgexit");
+    g_autoptr(QDict) q = NULL;
+    QDict *r;
+
+    qtest_memset(qts, BUF_GPA - 4096, FILL, 16 * 4096);
+    r = inject(qts, 0, BUF_GPA, 1, false);
+    g_assert_cmpint(qdict_get_int(r, "ret"), ==, 1);
+    g_assert_cmpint(qdict_get_int(r, "npages"), ==, 2);
+    qobject_unref(r);
+    r = inject(qts, 0, BUF_GPA + 1, 4, false);
+    g_assert_cmpint(qdict_get_int(r, "ret"), ==, 1u << 31);
+    qobject_unref(r);
+
+    /* Held: locks stay until the DONE exit. */
+    r = inject(qts, 0, BUF_GPA, 4, true);
+    g_assert_cmpint(qdict_get_int(r, "ret"), ==, 0);
+    g_assert_true(qdict_get_bool(r, "in-flight"));
+    qobject_unref(r);
+    check_guest_bytes(qts, blob, BUF_GPA, 4);
+    g_assert_true(exclusive_blocked(path, true));
+    g_assert_true(exclusive_blocked(path, false));
+    qtest_qmp_assert_success(qts, "{'execute': 'x-sev-snp-complete-req-certs',"
+                             " 'arguments': {'cpu-index': 0}}");
+    g_assert_false(exclusive_blocked(path, true));
+    g_assert_false(exclusive_blocked(path, false));
+
+    q = query(qts);
+    g_assert_cmpstr(qdict_get_str(q, "abi"), ==, "vmgexit");
+    qtest_quit(qts);
+    unlink(path);
+}
+
+static void test_hold_and_busy(void)
+{
+    g_autoptr(GBytes) blob = milan_blob();
+    g_autofree char *path = write_file("busy.bin", g_bytes_get_data(blob, NULL),
+                                       g_bytes_get_size(blob));
+    QTestState *qts = start(path, "req-certs");
+    QDict *r, *ev;
+    int fd, status;
+    int pipefd[2], relfd[2];
+    pid_t pid;
+    char c;
+
+    /* hold: the shared locks are held until the completion. */
+    r = inject(qts, 1, BUF_GPA, 4, true);
+    g_assert_cmpint(qdict_get_int(r, "ret"), ==, 0);
+    g_assert_true(qdict_get_bool(r, "in-flight"));
+    qobject_unref(r);
+    g_assert_true(exclusive_blocked(path, true));
+    g_assert_true(exclusive_blocked(path, false));
+    g_assert_cmpuint(stat_of(qts, "in-flight"), ==, 1);
+    qtest_qmp_assert_success(qts, "{'execute': 'x-sev-snp-complete-req-certs',"
+                             " 'arguments': {'cpu-index': 1}}");
+    g_assert_false(exclusive_blocked(path, true));
+    /* A second completion has nothing to release. */
+    r = qtest_qmp(qts, "{'execute': 'x-sev-snp-complete-req-certs',"
+                  " 'arguments': {'cpu-index': 1}}");
+    g_assert_true(qdict_haskey(r, "error"));
+    qobject_unref(r);
+    g_assert_cmpuint(stat_of(qts, "spurious-completions"), ==, 1);
+
+    /* Another process holds the exclusive locks: BUSY, and an event. */
+    g_assert_cmpint(pipe(pipefd), ==, 0);
+    g_assert_cmpint(pipe(relfd), ==, 0);
+    pid = fork();
+    if (pid == 0) {
+        fd = open(path, O_RDWR);
+        c = sevsnp_lock_exclusive(fd, 1000, NULL) ? 'y' : 'n';
+        if (write(pipefd[1], &c, 1) != 1 || read(relfd[0], &c, 1) < 0) {
+            _exit(2);
+        }
+        _exit(0);
+    }
+    g_assert_cmpint(read(pipefd[0], &c, 1), ==, 1);
+    g_assert_cmpint(c, ==, 'y');
+    r = inject(qts, 0, BUF_GPA, 4, false);
+    g_assert_cmpint(qdict_get_int(r, "ret"), ==, 11);
+    g_assert_cmpstr(qdict_get_str(r, "guest-result"), ==, "busy");
+    qobject_unref(r);
+    ev = qtest_qmp_eventwait_ref(qts, "SEV_SNP_CERTS_ERROR");
+    g_assert_cmpstr(qdict_get_str(qdict_get_qdict(ev, "data"), "reason"), ==,
+                    "busy");
+    g_assert_cmpstr(qdict_get_str(qdict_get_qdict(ev, "data"), "id"), ==,
+                    "sev0");
+    qobject_unref(ev);
+    g_assert_cmpint(write(relfd[1], "x", 1), ==, 1);
+    g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+
+    /* After the updater let go, the request succeeds. */
+    r = inject(qts, 0, BUF_GPA, 4, false);
+    g_assert_cmpint(qdict_get_int(r, "ret"), ==, 0);
+    qobject_unref(r);
+    g_assert_cmpuint(stat_of(qts, "busy"), ==, 1);
+    qtest_quit(qts);
+    unlink(path);
+}
+
+static void test_query_milan(void)
+{
+    g_autoptr(GBytes) blob = milan_blob();
+    g_autofree char *path = write_file("q.bin", g_bytes_get_data(blob, NULL),
+                                       g_bytes_get_size(blob));
+    QTestState *qts = start(path, "auto");
+    g_autoptr(QDict) q = query(qts);
+    QDict *b = qdict_get_qdict(q, "blob");
+    QList *entries = qdict_get_qlist(b, "entries");
+    g_autofree char *sha = g_compute_checksum_for_bytes(G_CHECKSUM_SHA256,
+                                                        blob);
+    const char *cns[] = { "CN=ARK-Milan", "CN=SEV-Milan", "CN=SEV-VCEK" };
+    const char *types[] = { "ark", "ask", "vcek" };
+    QListEntry *e;
+    int i = 0;
+
+    g_assert_true(qdict_get_bool(q, "enabled"));
+    g_assert_cmpstr(qdict_get_str(q, "filename"), ==, path);
+    g_assert_cmpstr(qdict_get_str(q, "abi"), ==, "req-certs");
+    g_assert_cmpint(qdict_get_int(q, "timeout"), ==, 100);
+    g_assert_cmpint(qdict_get_int(b, "size"), ==, g_bytes_get_size(blob));
+    g_assert_cmpstr(qdict_get_str(b, "sha256"), ==, sha);
+    g_assert_cmpstr(qdict_get_str(b, "chain"), ==, "valid");
+    QLIST_FOREACH_ENTRY(entries, e) {
+        QDict *d = qobject_to(QDict, qlist_entry_obj(e));
+
+        g_assert_cmpstr(qdict_get_str(d, "type"), ==, types[i]);
+        g_assert_nonnull(strstr(qdict_get_str(d, "subject"), cns[i]));
+        g_assert_nonnull(qdict_get_str(d, "fingerprint"));
+        i++;
+    }
+    g_assert_cmpint(i, ==, 3);
+    qtest_quit(qts);
+    unlink(path);
+}
+
+static void test_startup_refuses_bad_blob(void)
+{
+    g_autofree char *bad = write_file("bad.bin", "junk", 4);
+    g_autofree char *out = NULL;
+    g_autofree char *err = NULL;
+    g_autofree char *cmd = NULL;
+    int status;
+    const char *qemu = g_getenv("QTEST_QEMU_BINARY");
+
+    cmd = g_strdup_printf("%s -machine q35 -accel qtest -display none -nodefaults -L %s "
+                          "-qtest null -object sev-snp-guest,id=sev0,cbitpos=51,reduced-phys-bits=1,"
+                          "certs-path=%s", qemu, firmware_dir(), bad);
+    g_assert_true(g_spawn_command_line_sync(cmd, &out, &err, &status, NULL));
+    g_assert_false(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    g_assert_nonnull(strstr(err, bad));
+    g_assert_nonnull(strstr(err, "no terminating all-zero entry"));
+    g_free(cmd);
+    g_free(err);
+    err = NULL;
+    cmd = g_strdup_printf("%s -machine q35 -accel qtest -display none -nodefaults -L %s "
+                          "-qtest null -object sev-snp-guest,id=sev0,cbitpos=51,reduced-phys-bits=1,"
+                          "certs-path=%s/missing.bin", qemu, firmware_dir(), tmpdir);
+    g_assert_true(g_spawn_command_line_sync(cmd, NULL, &err, &status, NULL));
+    g_assert_false(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    g_assert_nonnull(strstr(err, "missing.bin: No such file"));
+    unlink(bad);
+}
+
+static void test_set_certs(void)
+{
+    g_autoptr(GBytes) blob = milan_blob();
+    g_autofree char *path = write_file("s.bin", g_bytes_get_data(blob, NULL),
+                                       g_bytes_get_size(blob));
+    g_autofree char *bad = write_file("s-bad.bin", "junk", 4);
+    QTestState *qts = start(path, "req-certs");
+    static const uint8_t zero[24];
+    uint8_t got[32];
+    QDict *r, *q;
+
+    /* A bad file is refused and nothing changes. */
+    r = qtest_qmp(qts, "{'execute': 'sev-snp-set-certs', 'arguments': "
+                  "{'filename': %s, 'timeout': 7}}", bad);
+    g_assert_true(qdict_haskey(r, "error"));
+    g_assert_nonnull(strstr(qdict_get_str(qdict_get_qdict(r, "error"),
+                                          "desc"), "s-bad.bin"));
+    qobject_unref(r);
+    q = query(qts);
+    g_assert_cmpstr(qdict_get_str(q, "filename"), ==, path);
+    g_assert_cmpint(qdict_get_int(q, "timeout"), ==, 100);
+    qobject_unref(q);
+
+    /* Rate limit at run time: a burst of 1, then busy. */
+    qtest_qmp_assert_success(qts, "{'execute': 'sev-snp-set-certs', "
+                             "'arguments': {'rate-limit': 1, "
+                             "'rate-burst': 1}}");
+    r = inject(qts, 0, BUF_GPA, 4, false);
+    g_assert_cmpint(qdict_get_int(r, "ret"), ==, 0);
+    qobject_unref(r);
+    r = inject(qts, 0, BUF_GPA, 4, false);
+    g_assert_cmpint(qdict_get_int(r, "ret"), ==, 11);
+    qobject_unref(r);
+    g_assert_cmpuint(stat_of(qts, "rate-limited"), ==, 1);
+    qtest_qmp_assert_success(qts, "{'execute': 'sev-snp-set-certs', "
+                             "'arguments': {'rate-limit': 0}}");
+
+    /* Off: the guest gets an empty table. */
+    qtest_qmp_assert_success(qts, "{'execute': 'sev-snp-set-certs', "
+                             "'arguments': {'filename': ''}}");
+    qtest_memset(qts, BUF_GPA, FILL, 4096);
+    r = inject(qts, 0, BUF_GPA, 1, false);
+    g_assert_cmpint(qdict_get_int(r, "ret"), ==, 0);
+    qobject_unref(r);
+    qtest_memread(qts, BUF_GPA, got, sizeof(got));
+    g_assert_cmpmem(got, 24, zero, 24);
+    g_assert_cmphex(got[24], ==, FILL);
+    q = query(qts);
+    g_assert_false(qdict_get_bool(q, "enabled"));
+    qobject_unref(q);
+
+    /* And back on with the good file. */
+    qtest_qmp_assert_success(qts, "{'execute': 'sev-snp-set-certs', "
+                             "'arguments': {'filename': %s}}", path);
+    r = inject(qts, 0, BUF_GPA, 1, false);
+    g_assert_cmpint(qdict_get_int(r, "ret"), ==, 28);
+    qobject_unref(r);
+    qtest_quit(qts);
+    unlink(path);
+    unlink(bad);
+}
+
+int main(int argc, char **argv)
+{
+    int ret;
+
+    g_test_init(&argc, &argv, NULL);
+    tmpdir = g_dir_make_tmp("sev-snp-qtest-XXXXXX", NULL);
+    qtest_add_func("/sev-snp-certs/req-certs-rows", test_req_certs_rows);
+    qtest_add_func("/sev-snp-certs/vmgexit-rows", test_vmgexit_rows);
+    qtest_add_func("/sev-snp-certs/hold-and-busy", test_hold_and_busy);
+    qtest_add_func("/sev-snp-certs/query-milan", test_query_milan);
+    qtest_add_func("/sev-snp-certs/startup-refuses-bad-blob",
+                   test_startup_refuses_bad_blob);
+    qtest_add_func("/sev-snp-certs/set-certs", test_set_certs);
+    ret = g_test_run();
+    rmdir(tmpdir);
+    g_free(tmpdir);
+    return ret;
+}

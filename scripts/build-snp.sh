@@ -1,5 +1,6 @@
 #!/bin/sh
-# Build libsevsnp and its tests twice: plain, and under ASan+UBSan.
+# Build libsevsnp, snp-certs and their tests twice: plain, and under
+# ASan+UBSan; link build/bin/snp-certs.
 set -eu
 BUILD=${BUILD:-build}
 MESON="/usr/bin/python3 -m mesonbuild.mesonmain"
@@ -8,3 +9,5 @@ MESON="/usr/bin/python3 -m mesonbuild.mesonmain"
     -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 ninja -C "$BUILD/snp"
 ninja -C "$BUILD/snp-asan"
+mkdir -p "$BUILD/bin"
+ln -sf ../snp/tools/snp-certs/snp-certs "$BUILD/bin/snp-certs"

@@ -7,6 +7,7 @@
  */
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -250,4 +251,23 @@ void test_rewrite_in_place(const char *path, GBytes *blob)
     g_assert_cmpint(fd, >=, 0);
     g_assert_cmpint(write(fd, data, len), ==, (ssize_t)len);
     close(fd);
+}
+
+bool test_lock_blocked(const char *path, bool exclusive, bool ofd)
+{
+    int fd = open(path, exclusive ? O_RDWR : O_RDONLY);
+    bool blocked;
+
+    g_assert_cmpint(fd, >=, 0);
+    if (ofd) {
+        struct flock fl = {
+            .l_type = exclusive ? F_WRLCK : F_RDLCK,
+            .l_whence = SEEK_SET,
+        };
+        blocked = fcntl(fd, F_OFD_SETLK, &fl) < 0;
+    } else {
+        blocked = flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) < 0;
+    }
+    close(fd);
+    return blocked;
 }

@@ -1,6 +1,7 @@
 #!/bin/sh
-# Run every test: libsevsnp unit tests (plain and ASan+UBSan) and the
-# qtests against the built QEMU.  Ends with "N passed, N failed".
+# Run every test: libsevsnp unit tests and snp-certs tests (plain and
+# ASan+UBSan), the qtests against the built QEMU, and checkpatch on our C
+# files.  Ends with "N passed, N failed".
 set -u
 BUILD=${BUILD:-build}
 TOP=$(pwd)
@@ -19,10 +20,15 @@ QEMU_SNP_TESTDATA=$TOP/tests/data \
     > "$LOG/qtest.tap" 2> "$LOG/qtest.err" || rc=1
 grep -v '^# starting' "$LOG/qtest.tap"
 
+# Style: QEMU's checkpatch.pl on every C file of ours.
+sh scripts/checkpatch.sh > "$LOG/checkpatch.tap" || rc=1
+grep -v '^ok' "$LOG/checkpatch.tap" || true
+
 # Count subtests from the TAP streams of every run.
 pass=0 fail=0
 for f in "$BUILD/snp/meson-logs/testlog.txt" \
-         "$BUILD/snp-asan/meson-logs/testlog.txt" "$LOG/qtest.tap"; do
+         "$BUILD/snp-asan/meson-logs/testlog.txt" "$LOG/qtest.tap" \
+         "$LOG/checkpatch.tap"; do
     p=$(grep -cE '^ok [0-9]' "$f" || true)
     n=$(grep -cE '^not ok [0-9]|^Bail out!' "$f" || true)
     pass=$((pass + p))

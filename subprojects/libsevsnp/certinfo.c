@@ -24,7 +24,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(BIO, BIO_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(X509_STORE, X509_STORE_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(X509_STORE_CTX, X509_STORE_CTX_free)
 
-static char *name_oneline(const X509_NAME *name)
+/* CamelCase names for OpenSSL types, in QEMU style. */
+typedef X509_NAME X509Name;
+typedef STACK_OF(X509) X509Stack;
+
+static char *name_oneline(const X509Name *name)
 {
     g_autoptr(BIO) bio = BIO_new(BIO_s_mem());
     char *buf;
@@ -37,7 +41,7 @@ static char *name_oneline(const X509_NAME *name)
     return g_strndup(buf, len);
 }
 
-static char *name_cn(const X509_NAME *name)
+static char *name_cn(const X509Name *name)
 {
     int idx = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
     const ASN1_STRING *s;
@@ -265,7 +269,7 @@ static SevSnpChainStatus verify(const SevSnpCertTable *t, int64_t at_s,
     g_autoptr(X509) vlek = entry_x509(t, e_vlek);
     g_autoptr(X509_STORE) store = NULL;
     g_autoptr(X509_STORE_CTX) ctx = NULL;
-    STACK_OF(X509) *untrusted = NULL;
+    X509Stack *untrusted = NULL;
     X509 *leaf;
     const char *leaf_role, *mid_role;
     g_autofree char *l_ark = NULL, *l_mid = NULL, *l_leaf = NULL;

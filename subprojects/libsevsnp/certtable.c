@@ -21,7 +21,7 @@ struct SevSnpCertTable {
     SevSnpCertEntry *entries;
 };
 
-G_DEFINE_QUARK(sevsnp-error-quark, sevsnp_error)
+G_DEFINE_QUARK(sevsnp_error_quark, sevsnp_error)
 
 static const struct {
     const char *name;
@@ -128,8 +128,10 @@ static const char *entry_label(const SevSnpCertEntry *e, char buf[64])
     return buf;
 }
 
-/* Check that [p, p + len) is exactly one DER object of the kind @type
- * needs, parsed by OpenSSL. */
+/*
+ * Check that [p, p + len) is exactly one DER object of the kind @type
+ * needs, parsed by OpenSSL.
+ */
 static bool der_is_valid(SevSnpCertType type, const uint8_t *p, size_t len,
                          const char **what)
 {

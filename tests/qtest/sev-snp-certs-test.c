@@ -84,9 +84,10 @@ static const char *firmware_dir(void)
 
 static QTestState *start(const char *path, const char *abi)
 {
-    return qtest_initf("-machine q35 -accel qtest -m 256M -smp 2 -nodefaults -L %s "
-                       "-object sev-snp-guest,id=sev0,cbitpos=51,reduced-phys-bits=1,certs-path=%s,"
-                       "certs-abi=%s,certs-timeout=100", firmware_dir(), path, abi);
+    return qtest_initf("-machine q35 -accel qtest -m 256M -smp 2 -nodefaults "
+                       "-L %s -object sev-snp-guest,id=sev0,cbitpos=51,"
+                       "reduced-phys-bits=1,certs-path=%s,certs-abi=%s,"
+                       "certs-timeout=100", firmware_dir(), path, abi);
 }
 
 static QDict *inject(QTestState *qts, int cpu, uint64_t gpa, uint64_t npages,
@@ -353,9 +354,11 @@ static void test_startup_refuses_bad_blob(void)
     int status;
     const char *qemu = g_getenv("QTEST_QEMU_BINARY");
 
-    cmd = g_strdup_printf("%s -machine q35 -accel qtest -display none -nodefaults -L %s "
-                          "-qtest null -object sev-snp-guest,id=sev0,cbitpos=51,reduced-phys-bits=1,"
-                          "certs-path=%s", qemu, firmware_dir(), bad);
+    cmd = g_strdup_printf("%s -machine q35 -accel qtest -display none "
+                          "-nodefaults -L %s -qtest null -object "
+                          "sev-snp-guest,id=sev0,cbitpos=51,"
+                          "reduced-phys-bits=1,certs-path=%s",
+                          qemu, firmware_dir(), bad);
     g_assert_true(g_spawn_command_line_sync(cmd, &out, &err, &status, NULL));
     g_assert_false(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     g_assert_nonnull(strstr(err, bad));
@@ -363,9 +366,11 @@ static void test_startup_refuses_bad_blob(void)
     g_free(cmd);
     g_free(err);
     err = NULL;
-    cmd = g_strdup_printf("%s -machine q35 -accel qtest -display none -nodefaults -L %s "
-                          "-qtest null -object sev-snp-guest,id=sev0,cbitpos=51,reduced-phys-bits=1,"
-                          "certs-path=%s/missing.bin", qemu, firmware_dir(), tmpdir);
+    cmd = g_strdup_printf("%s -machine q35 -accel qtest -display none "
+                          "-nodefaults -L %s -qtest null -object "
+                          "sev-snp-guest,id=sev0,cbitpos=51,"
+                          "reduced-phys-bits=1,certs-path=%s/missing.bin",
+                          qemu, firmware_dir(), tmpdir);
     g_assert_true(g_spawn_command_line_sync(cmd, NULL, &err, &status, NULL));
     g_assert_false(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     g_assert_nonnull(strstr(err, "missing.bin: No such file"));

@@ -55,8 +55,9 @@ static void G_GNUC_NULL_TERMINATED run_tool(Run *r, const char *first, ...)
     g_assert_true(WIFEXITED(ws));
     r->status = WEXITSTATUS(ws);
     if (g_test_verbose()) {
-        g_test_message("status %d\nstdout: %s\nstderr: %s", r->status, r->out,
-                       r->err);
+        g_test_message("status %d", r->status);
+        g_test_message("stdout: %s", r->out);
+        g_test_message("stderr: %s", r->err);
     }
 }
 
@@ -396,8 +397,8 @@ static void test_extract(void)
     g_autofree char *other = write_tmp("x-other.der", c->ask);
     g_autofree char *blob = tmp_path("x.blob");
     g_autofree char *dir = tmp_path("extract");
-    g_autofree char *entry = g_strconcat("01020304-0506-0708-090a-0b0c0d0e0f10=",
-                                         other, NULL);
+    g_autofree char *entry =
+        g_strconcat("01020304-0506-0708-090a-0b0c0d0e0f10=", other, NULL);
     g_autofree char *p = NULL;
     g_autoptr(GBytes) got = NULL;
     g_auto(Run) b = { 0 };

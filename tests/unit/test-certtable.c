@@ -132,8 +132,10 @@ static void test_reject_no_terminator(void)
     expect_reject(b1, 0, SEVSNP_ERROR_NO_TERMINATOR, "terminating");
     b2 = g_bytes_new(a->data, 23);
     expect_reject(b2, 0, SEVSNP_ERROR_NO_TERMINATOR, "23-byte");
-    /* Overwrite the terminator with a fourth entry: the table then runs
-     * into certificate data and never finds 24 zero bytes. */
+    /*
+     * Overwrite the terminator with a fourth entry: the table then runs
+     * into certificate data and never finds 24 zero bytes.
+     */
     memset(a->data + 3 * 24, 0x11, 24);
     b3 = as_bytes(a);
     expect_reject(b3, 0, SEVSNP_ERROR_NO_TERMINATOR, NULL);

@@ -59,7 +59,7 @@ static SevSnpStats stats(Fixture *f)
     return s;
 }
 
-/* ---- mainline ABI rows ------------------------------------------------ */
+/* ---- mainline ABI rows ---- */
 
 static void test_mainline_ok(Fixture *f, gconstpointer data)
 {
@@ -139,8 +139,10 @@ static void test_mainline_error(Fixture *f, gconstpointer data)
     g_assert_cmpint(v.guest_result, ==, SEVSNP_GUEST_OK);
 }
 
-/* A child process that holds the exclusive lock of the wanted kind until
- * told to let go; returns its pid, and the pipe to tell it. */
+/*
+ * A child process that holds the exclusive lock of the wanted kind until
+ * told to let go; returns its pid, and the pipe to tell it.
+ */
 static pid_t hold_lock(const char *path, bool ofd, int *release_fd)
 {
     int ready[2], rel[2];
@@ -261,7 +263,7 @@ static void test_mainline_reserved_ret_rejected(Fixture *f, gconstpointer d)
     g_assert_cmpuint(v.einval, ==, 2);
 }
 
-/* ---- legacy ABI rows ---------------------------------------------------- */
+/* ---- legacy ABI rows ---- */
 
 static void test_legacy_ok(Fixture *f, gconstpointer data)
 {
@@ -335,7 +337,7 @@ static void test_legacy_generic(Fixture *f, gconstpointer data)
     g_assert_cmpuint(stats(f).errors, ==, 2);
 }
 
-/* ---- hostile input ------------------------------------------------------- */
+/* ---- hostile input ---- */
 
 static void expect_hostile(Fixture *f, SevSnpAbi abi, uint64_t gpa,
                            uint64_t npages, const char *needle)
@@ -381,7 +383,7 @@ static void test_hostile(Fixture *f, gconstpointer data)
     g_assert_cmpuint(stats(f).served, ==, 0);
 }
 
-/* ---- completions ---------------------------------------------------------- */
+/* ---- completions ---- */
 
 static void test_spurious_and_overlapping(Fixture *f, gconstpointer data)
 {
@@ -419,7 +421,7 @@ static void test_free_with_in_flight(Fixture *f, gconstpointer data)
     g_assert_false(test_lock_blocked(f->path, true, true));
 }
 
-/* ---- configuration ------------------------------------------------------- */
+/* ---- configuration ---- */
 
 static void test_disabled_serves_empty(Fixture *f, gconstpointer data)
 {
@@ -500,7 +502,7 @@ static void test_rate_limit(Fixture *f, gconstpointer data)
     g_assert_cmpint(v.guest_result, ==, SEVSNP_GUEST_OK);
 }
 
-/* ---- many vCPUs ----------------------------------------------------------- */
+/* ---- many vCPUs ---- */
 
 typedef struct ThreadArg {
     Fixture *f;
@@ -515,8 +517,10 @@ static void check_fw_sees_blob(KSimVcpu *v, void *opaque)
     const uint8_t *b = g_bytes_get_data(a->f->blob, &len);
     uint64_t gpa = BASE + (uint64_t)a->index * 4 * 4096;
 
-    /* At signing time the guest buffer has the blob, and the lock is
-     * still held. */
+    /*
+     * At signing time the guest buffer has the blob, and the lock is
+     * still held.
+     */
     g_assert_cmpmem(ksim_mem_ptr(v->mem, gpa), len, b, len);
     g_assert_true(sevsnp_service_in_flight(a->f->svc, a->index));
 }

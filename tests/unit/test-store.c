@@ -37,8 +37,10 @@ static void test_cache_hit(void)
 
     t1 = load(s, NULL);
     g_assert_nonnull(t1);
-    /* Right after the write the file is racy: the bytes are compared,
-     * and equal bytes reuse the parse. */
+    /*
+     * Right after the write the file is racy: the bytes are compared,
+     * and equal bytes reuse the parse.
+     */
     t2 = load(s, NULL);
     g_assert_true(t1 == t2);
     g_assert_cmpuint(sevsnp_cert_store_parse_count(s), ==, 1);
@@ -58,8 +60,10 @@ static void test_cache_in_place_rewrite(void)
     SevSnpCertTable *t;
     struct stat st1, st2;
 
-    /* ECDSA signatures vary in DER length: draw chains until one has
-     * the same size, so that only content and times differ. */
+    /*
+     * ECDSA signatures vary in DER length: draw chains until one has
+     * the same size, so that only content and times differ.
+     */
     for (int i = 0; i < 200 && !bb; i++) {
         g_autoptr(TestChain) b = test_chain_new("B", -1, 30);
         g_autoptr(GBytes) cand = test_chain_blob(b);
@@ -76,8 +80,10 @@ static void test_cache_in_place_rewrite(void)
     g_assert_true(g_bytes_equal(sevsnp_cert_table_get_blob(t), ba));
     sevsnp_cert_table_unref(t);
 
-    /* Rewrite within the same clock tick: metadata may not change, the
-     * byte comparison catches it. */
+    /*
+     * Rewrite within the same clock tick: metadata may not change, the
+     * byte comparison catches it.
+     */
     test_rewrite_in_place(path, bb);
     g_assert_cmpint(stat(path, &st2), ==, 0);
     g_assert_cmpuint(st1.st_ino, ==, st2.st_ino);
@@ -122,8 +128,10 @@ static void test_cache_rename(void)
     t = load(s, NULL);
     sevsnp_cert_table_unref(t);
 
-    /* A lease taken before the rename keeps the old inode locked and the
-     * old table. */
+    /*
+     * A lease taken before the rename keeps the old inode locked and the
+     * old table.
+     */
     lease = sevsnp_cert_store_acquire(s, 0, NULL);
     g_assert_nonnull(lease);
     g_file_set_contents(other, g_bytes_get_data(bb, NULL),

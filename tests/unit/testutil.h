@@ -16,8 +16,10 @@ typedef struct TestChain {
     GBytes *ark, *ask, *vcek, *crl;
 } TestChain;
 
-/* Generate a chain whose certificates carry the CN prefix @tag and are
- * valid from @not_before_days to @not_after_days relative to now. */
+/*
+ * Generate a chain whose certificates carry the CN prefix @tag and are
+ * valid from @not_before_days to @not_after_days relative to now.
+ */
 TestChain *test_chain_new(const char *tag, long not_before_days,
                           long not_after_days);
 void test_chain_free(TestChain *c);
@@ -40,8 +42,10 @@ char *test_write_tmp(GBytes *blob, const char *name);
 /* Rewrite @path in place (same inode) with @blob. */
 void test_rewrite_in_place(const char *path, GBytes *blob);
 
-/* Would a lock of this kind on @path be refused right now?  @ofd selects
- * the OFD lock family, else flock(); @exclusive the write lock. */
+/*
+ * Would a lock of this kind on @path be refused right now?  @ofd selects
+ * the OFD lock family, else flock(); @exclusive the write lock.
+ */
 bool test_lock_blocked(const char *path, bool exclusive, bool ofd);
 
 #endif

@@ -89,8 +89,10 @@ typedef enum {
 
 #define SEVSNP_ERROR (sevsnp_error_quark())
 
-/* Error codes of SEVSNP_ERROR; each message names the reason and, for
- * table errors, the offending entry. */
+/*
+ * Error codes of SEVSNP_ERROR; each message names the reason and, for
+ * table errors, the offending entry.
+ */
 typedef enum {
     SEVSNP_ERROR_IO,              /* missing or unreadable file, I/O error */
     SEVSNP_ERROR_TOO_LARGE,       /* blob larger than the size cap */
@@ -224,8 +226,10 @@ typedef struct SevSnpCertInfo {
     char *common_name;     /* subject CN, e.g. "ARK-Milan" */
 } SevSnpCertInfo;
 
-/* Describe entry @i of @table; the result is freed with
- * sevsnp_cert_info_free(). */
+/*
+ * Describe entry @i of @table; the result is freed with
+ * sevsnp_cert_info_free().
+ */
 SevSnpCertInfo *sevsnp_cert_info_new(const SevSnpCertTable *table, guint i);
 void sevsnp_cert_info_free(SevSnpCertInfo *info);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SevSnpCertInfo, sevsnp_cert_info_free)
@@ -437,8 +441,10 @@ void sevsnp_service_set_max_size(SevSnpService *svc, size_t max_size);
 /* A snapshot of the counters, from any thread. */
 void sevsnp_service_get_stats(SevSnpService *svc, SevSnpStats *stats);
 
-/* A copy of the last error message (NULL if none) and its time
- * (g_get_real_time() microseconds) in *@when_us when not NULL. */
+/*
+ * A copy of the last error message (NULL if none) and its time
+ * (g_get_real_time() microseconds) in *@when_us when not NULL.
+ */
 char *sevsnp_service_last_error(SevSnpService *svc, int64_t *when_us);
 
 /*
@@ -495,8 +501,10 @@ bool sevsnp_handle_vmgexit_exit(SevSnpService *svc, uint32_t vcpu,
                                 struct sevsnp_kvm_user_vmgexit *ex,
                                 const SevSnpGuestMemOps *mem, void *opaque);
 
-/* Install a callback run (outside the service's locks) for every failed
- * request, with the outcome and message, for events and traces. */
+/*
+ * Install a callback run (outside the service's locks) for every failed
+ * request, with the outcome and message, for events and traces.
+ */
 typedef void (*SevSnpErrorNotify)(void *opaque, uint32_t vcpu,
                                   SevSnpReqOutcome outcome,
                                   const char *message);
@@ -515,7 +523,8 @@ void sevsnp_service_set_error_notify(SevSnpService *svc,
  * *@guest_npages gets the page count the guest sees in RBX for
  * INVALID_LEN.
  */
-bool sevsnp_sim_check_req_certs_ret(const struct sevsnp_kvm_exit_snp_req_certs *ex,
+bool sevsnp_sim_check_req_certs_ret(
+    const struct sevsnp_kvm_exit_snp_req_certs *ex,
                                     SevSnpGuestResult *result,
                                     uint64_t *guest_npages);
 bool sevsnp_sim_check_vmgexit_ret(const struct sevsnp_kvm_user_vmgexit *ex,

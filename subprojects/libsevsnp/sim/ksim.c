@@ -210,8 +210,10 @@ int ksim_run(KSimVcpu *v)
         v->guest_npages = npages;
         v->done = true;
         v->state = KSIM_IDLE;
-        /* The firmware request completes inside this KVM_RUN, before the
-         * immediate_exit check. */
+        /*
+         * The firmware request completes inside this KVM_RUN, before the
+         * immediate_exit check.
+         */
         firmware_request(v, result);
         return enter_guest(v);
     }
@@ -241,8 +243,10 @@ int ksim_vmm_handle(KSimVcpu *v, SevSnpService *svc)
     case SEVSNP_KVM_EXIT_SNP_REQ_CERTS:
         if (sevsnp_handle_req_certs_exit(svc, v->index, &v->u.snp_req_certs,
                                          &ksim_mem_ops, v->mem)) {
-            /* The completion step: KVM finishes the firmware request and
-             * comes back with -EINTR before entering the guest. */
+            /*
+             * The completion step: KVM finishes the firmware request and
+             * comes back with -EINTR before entering the guest.
+             */
             v->immediate_exit = 1;
             r = ksim_run(v);
             v->immediate_exit = 0;

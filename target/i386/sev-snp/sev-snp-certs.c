@@ -64,7 +64,7 @@ static const char *certs_id(SevSnpCerts *c)
     return id ? id : "";
 }
 
-/* ---- guest memory ---------------------------------------------------- */
+/* ---- guest memory ---- */
 
 /*
  * Is [gpa, gpa + len) entirely writable guest RAM?  Every section must be
@@ -111,7 +111,7 @@ static const SevSnpGuestMemOps qemu_mem_ops = {
     .write = qemu_write,
 };
 
-/* ---- events ------------------------------------------------------------ */
+/* ---- events ---- */
 
 static void certs_notify(void *opaque, uint32_t vcpu,
                          SevSnpReqOutcome outcome, const char *msg)
@@ -125,7 +125,7 @@ static void certs_notify(void *opaque, uint32_t vcpu,
                                         true, vcpu, msg);
 }
 
-/* ---- request handling (real exits and qtest injection) ----------------- */
+/* ---- request handling (real exits and qtest injection) ---- */
 
 static bool certs_req_certs(SevSnpCerts *c, int cpu,
                             struct sevsnp_kvm_exit_snp_req_certs *ex)
@@ -184,14 +184,18 @@ int sev_snp_certs_handle_exit(CPUState *cpu, struct kvm_run *run)
                      run->exit_reason);
         return -1;
     }
-    /* The dispatch follows the detected ABI, never the number alone:
-     * 40 is KVM_EXIT_VMGEXIT on AMD kernels and KVM_EXIT_TDX in mainline. */
+    /*
+     * The dispatch follows the detected ABI, never the number alone:
+     * 40 is KVM_EXIT_VMGEXIT on AMD kernels and KVM_EXIT_TDX in mainline.
+     */
     if (run->exit_reason == SEVSNP_KVM_EXIT_SNP_REQ_CERTS &&
         c->abi == SEVSNP_ABI_REQ_CERTS) {
         if (certs_req_certs(c, cpu->cpu_index, u)) {
-            /* KVM completes the firmware request on the next KVM_RUN and
+            /*
+             * KVM completes the firmware request on the next KVM_RUN and
              * returns -EINTR before entering the guest; the locks go in
-             * sev_snp_certs_post_run() after that. */
+             * sev_snp_certs_post_run() after that.
+             */
             completion_armed = c;
             qatomic_set(&run->immediate_exit, 1);
         }
@@ -211,9 +215,11 @@ void sev_snp_certs_post_run(CPUState *cpu)
 {
     SevSnpCerts *c = completion_armed;
 
-    /* Keyed on our own flag, not on immediate_exit, which QEMU's kicks
+    /*
+     * Keyed on our own flag, not on immediate_exit, which QEMU's kicks
      * share: whatever ended this KVM_RUN, KVM completed the request in
-     * it. */
+     * it.
+     */
     if (likely(!c)) {
         return;
     }
@@ -221,7 +227,7 @@ void sev_snp_certs_post_run(CPUState *cpu)
     certs_complete(c, cpu->cpu_index);
 }
 
-/* ---- KVM initialisation -------------------------------------------------- */
+/* ---- KVM initialisation ---- */
 
 static bool kernel_has_req_certs(void)
 {
@@ -283,7 +289,7 @@ int sev_snp_certs_kvm_init(SevSnpCerts *c, int sev_fd, Error **errp)
     return 0;
 }
 
-/* ---- properties ------------------------------------------------------------ */
+/* ---- properties ---- */
 
 static SevSnpCerts *obj_certs(Object *obj)
 {
@@ -458,7 +464,7 @@ void sev_snp_certs_free(SevSnpCerts *c)
     g_free(c);
 }
 
-/* ---- QMP ------------------------------------------------------------------- */
+/* ---- QMP ---- */
 
 static int collect_snp(Object *child, void *opaque)
 {
@@ -718,7 +724,7 @@ void qmp_x_sev_snp_complete_req_certs(const char *id, int64_t cpu_index,
     }
 }
 
-/* ---- HMP -------------------------------------------------------------------- */
+/* ---- HMP ---- */
 
 void hmp_info_sev_snp_certs(Monitor *mon, const QDict *qdict)
 {

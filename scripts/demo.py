@@ -1,0 +1,131 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# make demo: a guest's extended-request sequence against the patched QEMU.
+#
+# The kernel side is SIMULATED: there is no SNP host here.  QEMU runs under
+# -accel qtest, and x-sev-snp-inject-req-certs runs the very handler a
+# KVM_EXIT_SNP_REQ_CERTS exit runs, against the machine's guest RAM; what
+# the guest received is read back through the qtest protocol.
+#
+# Usage: demo.py QEMU SNP_CERTS BLOB FIRMWARE_DIR QEMU_PYTHON_DIR WORKDIR
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+QEMU, SNP_CERTS, BLOB, FIRMWARE, PYDIR, WORKDIR = sys.argv[1:7]
+sys.path.insert(0, PYDIR)
+from qemu.machine.qtest import QEMUQtestMachine  # noqa: E402
+
+GPA = 0x100000          # the guest's request buffer, in low RAM
+PAGE = 4096
+ENOSPC, EAGAIN = 28, 11
+
+
+def step(title):
+    print(f"\n== {title}")
+
+
+def request(vm, npages, hold=False):
+    r = vm.qmp('x-sev-snp-inject-req-certs', {
+        'id': 'sev0', 'cpu-index': 0, 'gpa': GPA, 'npages': npages,
+        'hold': hold})
+    if 'error' in r:
+        sys.exit(f"demo: {r['error']['desc']}")
+    r = r['return']
+    print(f"   guest buffer {npages} page(s) at {GPA:#x}: kernel reads "
+          f"ret={r['ret']} npages={r['npages']}; the guest sees "
+          f"'{r['guest-result']}'" +
+          ("; request in flight, shared locks held" if r['in-flight'] else ""))
+    return r
+
+
+def read_guest(vm, gpa, size):
+    reply = vm.qtest(f"read {gpa:#x} {size:#x}")
+    assert reply.startswith('OK 0x'), reply
+    return bytes.fromhex(reply[5:])
+
+
+def locks_state(path):
+    """What an updater would get right now: try snp-certs lock, no wait."""
+    r = subprocess.run([SNP_CERTS, 'lock', '--timeout', '0', path, '--',
+                        'true'], capture_output=True, text=True)
+    return 'free' if r.returncode == 0 else 'held by a request'
+
+
+def main():
+    os.makedirs(WORKDIR, exist_ok=True)
+    vm = QEMUQtestMachine(QEMU, args=[
+        '-machine', 'q35', '-m', '256M', '-smp', '2', '-nodefaults',
+        '-L', FIRMWARE,
+        '-object', 'sev-snp-guest,id=sev0,cbitpos=51,reduced-phys-bits=1,'
+                   f'certs-path={BLOB},certs-timeout=100'],
+        base_temp_dir=WORKDIR)
+    vm.launch()
+    try:
+        blob_size = os.path.getsize(BLOB)
+        need = (blob_size + PAGE - 1) // PAGE
+
+        step("1. The guest asks with a 1-page buffer: too small")
+        r = request(vm, 1)
+        assert r['ret'] == ENOSPC and r['npages'] == need, r
+
+        step(f"2. The guest retries with the {need} pages it was told; "
+             "the locks are held until the firmware has signed")
+        r = request(vm, need, hold=True)
+        assert r['ret'] == 0 and r['in-flight'], r
+        print(f"   an updater trying the exclusive lock now: "
+              f"{locks_state(BLOB)}")
+        vm.qmp('x-sev-snp-complete-req-certs', {'id': 'sev0', 'cpu-index': 0})
+        print("   completion (immediate_exit, KVM_RUN -> -EINTR): "
+              f"locks {locks_state(BLOB)}")
+
+        step("3. A firmware updater holds the exclusive lock "
+             "(snp-certs lock BLOB -- sleep 2)")
+        updater = subprocess.Popen([SNP_CERTS, 'lock', BLOB, '--',
+                                    'sleep', '2'])
+        while locks_state(BLOB) == 'free':
+            time.sleep(0.02)
+        r = request(vm, need)
+        assert r['ret'] == EAGAIN, r
+        print("   the guest retries later, as Linux guests do")
+        updater.wait()
+
+        step("4. The updater is done: the guest gets its certificates")
+        r = request(vm, need)
+        assert r['ret'] == 0 and not r['in-flight'], r
+        got = read_guest(vm, GPA, need * PAGE)
+        received = os.path.join(WORKDIR, 'received.blob')
+        with open(received, 'wb') as f:
+            f.write(got)
+        with open(BLOB, 'rb') as f:
+            same = f.read() == got[:blob_size]
+        print(f"   the guest buffer holds the blob byte for byte: {same}; "
+              f"the rest of the {need} pages is zero: "
+              f"{not any(got[blob_size:])}")
+
+        step("What the guest received, decoded (snp-certs show)")
+        sys.stdout.flush()
+        subprocess.run([SNP_CERTS, 'show', received], check=True)
+
+        step("The operator's view: query-sev-snp-certs (QMP)")
+        q = vm.qmp('query-sev-snp-certs', {'id': 'sev0'})['return']
+        for e in q.get('blob', {}).get('entries', []):
+            e.pop('fingerprint', None)
+        print(json.dumps(q, indent=2))
+
+        step("The same through HMP: info sev-snp-certs")
+        print(vm.cmd('human-monitor-command',
+                     command_line='info sev-snp-certs'))
+    finally:
+        vm.shutdown()
+    print("\nThe kernel side above was SIMULATED (-accel qtest): the exits "
+          "were injected,\nbut the handler, the locks, the blob and the "
+          "guest RAM were the real ones.")
+
+
+if __name__ == '__main__':
+    main()

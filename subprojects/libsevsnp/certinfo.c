@@ -437,3 +437,43 @@ GBytes *sevsnp_der_from_pem_or_der(GBytes *data, SevSnpCertType kind,
     }
     return g_bytes_ref(data);
 }
+
+GBytes *sevsnp_cert_table_build_files(const SevSnpCertFile *files, guint n,
+                                      GError **err)
+{
+    g_autoptr(GPtrArray) ders =
+        g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+    g_autofree SevSnpCertInput *in = g_new0(SevSnpCertInput, MAX(n, 1));
+
+    for (guint i = 0; i < n; i++) {
+        const SevSnpCertFile *f = &files[i];
+        g_autoptr(GBytes) raw = NULL;
+        GError *lerr = NULL;
+        char *data;
+        gsize len;
+
+        if (!f->guid && f->type == SEVSNP_CERT_OTHER) {
+            g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_INVALID,
+                        "%s: an entry of another type needs a GUID", f->path);
+            return NULL;
+        }
+        if (!g_file_get_contents(f->path, &data, &len, &lerr)) {
+            g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_IO, "%s",
+                        lerr->message);
+            g_error_free(lerr);
+            return NULL;
+        }
+        raw = g_bytes_new_take(data, len);
+        in[i].der = sevsnp_der_from_pem_or_der(raw, f->type, &lerr);
+        if (!in[i].der) {
+            g_set_error(err, SEVSNP_ERROR, lerr->code, "%s: %s", f->path,
+                        lerr->message);
+            g_error_free(lerr);
+            return NULL;
+        }
+        g_ptr_array_add(ders, in[i].der);
+        memcpy(in[i].guid, f->guid ? f->guid : sevsnp_cert_type_guid(f->type),
+               SEVSNP_GUID_SIZE);
+    }
+    return sevsnp_cert_table_build(in, n, err);
+}

@@ -18,51 +18,31 @@
 #include "qobject/qdict.h"
 #include "qobject/qlist.h"
 #include "libsevsnp.h"
+#include "ksim.h"
 
 #define BUF_GPA 0x200000ULL
 #define FILL    0xcc
 
 static char *tmpdir;
 
-static GBytes *read_data(const char *name)
-{
-    const char *dir = g_getenv("QEMU_SNP_TESTDATA");
-    g_autofree char *path = NULL;
-    g_autofree char *buf = NULL;
-    gsize len;
-
-    g_assert_nonnull(dir);
-    path = g_build_filename(dir, name, NULL);
-    g_assert_true(g_file_get_contents(path, &buf, &len, NULL));
-    return g_bytes_new_take(g_steal_pointer(&buf), len);
-}
-
-static GBytes *milan(const char *name, SevSnpCertType type)
-{
-    g_autoptr(GBytes) raw = read_data(name);
-    GBytes *der = sevsnp_der_from_pem_or_der(raw, type, NULL);
-
-    g_assert_nonnull(der);
-    return der;
-}
-
 /* The real AMD Milan chain as a blob. */
 static GBytes *milan_blob(void)
 {
-    g_autoptr(GBytes) ark = milan("milan-ark.pem", SEVSNP_CERT_ARK);
-    g_autoptr(GBytes) ask = milan("milan-ask.pem", SEVSNP_CERT_ASK);
-    g_autoptr(GBytes) vcek = milan("milan-vcek.der", SEVSNP_CERT_VCEK);
-    SevSnpCertInput in[3];
+    const char *dir = g_getenv("QEMU_SNP_TESTDATA");
+    g_autofree char *ark = g_build_filename(dir, "milan-ark.pem", NULL);
+    g_autofree char *ask = g_build_filename(dir, "milan-ask.pem", NULL);
+    g_autofree char *vcek = g_build_filename(dir, "milan-vcek.der", NULL);
+    const SevSnpCertFile files[] = {
+        { SEVSNP_CERT_ARK, NULL, ark },
+        { SEVSNP_CERT_ASK, NULL, ask },
+        { SEVSNP_CERT_VCEK, NULL, vcek },
+    };
+    GError *err = NULL;
     GBytes *b;
 
-    memcpy(in[0].guid, sevsnp_cert_type_guid(SEVSNP_CERT_ARK), 16);
-    memcpy(in[1].guid, sevsnp_cert_type_guid(SEVSNP_CERT_ASK), 16);
-    memcpy(in[2].guid, sevsnp_cert_type_guid(SEVSNP_CERT_VCEK), 16);
-    in[0].der = ark;
-    in[1].der = ask;
-    in[2].der = vcek;
-    b = sevsnp_cert_table_build(in, 3, NULL);
-    g_assert_nonnull(b);
+    g_assert_nonnull(dir);
+    b = sevsnp_cert_table_build_files(files, 3, &err);
+    g_assert_no_error(err);
     return b;
 }
 
@@ -112,23 +92,6 @@ static uint64_t stat_of(QTestState *qts, const char *name)
     return qdict_get_int(qdict_get_qdict(q, "stats"), name);
 }
 
-/* Is the exclusive lock of the wanted kind refused right now? */
-static bool exclusive_blocked(const char *path, bool ofd)
-{
-    int fd = open(path, O_RDWR);
-    bool blocked;
-
-    g_assert_cmpint(fd, >=, 0);
-    if (ofd) {
-        struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
-        blocked = fcntl(fd, F_OFD_SETLK, &fl) < 0;
-    } else {
-        blocked = flock(fd, LOCK_EX | LOCK_NB) < 0;
-    }
-    close(fd);
-    return blocked;
-}
-
 static void check_guest_bytes(QTestState *qts, GBytes *blob, uint64_t gpa,
                               uint64_t npages)
 {
@@ -172,7 +135,7 @@ static void test_req_certs_rows(void)
     g_assert_cmpstr(qdict_get_str(r, "guest-result"), ==, "ok");
     qobject_unref(r);
     check_guest_bytes(qts, blob, BUF_GPA, 2);
-    g_assert_false(exclusive_blocked(path, true));
+    g_assert_false(ksim_lock_blocked(path, true, true));
 
     /* Hostile input: generic error (EIO), nothing written. */
     qtest_memset(qts, BUF_GPA - 4096, FILL, 16 * 4096);
@@ -230,12 +193,12 @@ static void test_vmgexit_rows(void)
     g_assert_true(qdict_get_bool(r, "in-flight"));
     qobject_unref(r);
     check_guest_bytes(qts, blob, BUF_GPA, 4);
-    g_assert_true(exclusive_blocked(path, true));
-    g_assert_true(exclusive_blocked(path, false));
+    g_assert_true(ksim_lock_blocked(path, true, true));
+    g_assert_true(ksim_lock_blocked(path, true, false));
     qtest_qmp_assert_success(qts, "{'execute': 'x-sev-snp-complete-req-certs',"
                              " 'arguments': {'cpu-index': 0}}");
-    g_assert_false(exclusive_blocked(path, true));
-    g_assert_false(exclusive_blocked(path, false));
+    g_assert_false(ksim_lock_blocked(path, true, true));
+    g_assert_false(ksim_lock_blocked(path, true, false));
 
     q = query(qts);
     g_assert_cmpstr(qdict_get_str(q, "abi"), ==, "vmgexit");
@@ -260,12 +223,12 @@ static void test_hold_and_busy(void)
     g_assert_cmpint(qdict_get_int(r, "ret"), ==, 0);
     g_assert_true(qdict_get_bool(r, "in-flight"));
     qobject_unref(r);
-    g_assert_true(exclusive_blocked(path, true));
-    g_assert_true(exclusive_blocked(path, false));
+    g_assert_true(ksim_lock_blocked(path, true, true));
+    g_assert_true(ksim_lock_blocked(path, true, false));
     g_assert_cmpuint(stat_of(qts, "in-flight"), ==, 1);
     qtest_qmp_assert_success(qts, "{'execute': 'x-sev-snp-complete-req-certs',"
                              " 'arguments': {'cpu-index': 1}}");
-    g_assert_false(exclusive_blocked(path, true));
+    g_assert_false(ksim_lock_blocked(path, true, true));
     /* A second completion has nothing to release. */
     r = qtest_qmp(qts, "{'execute': 'x-sev-snp-complete-req-certs',"
                   " 'arguments': {'cpu-index': 1}}");

@@ -16,6 +16,7 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
+#include "ksim.h"
 #include "testutil.h"
 
 static const char *tool;
@@ -552,10 +553,10 @@ static void test_lock_cmd(void)
     g_assert_cmpint(r.status, ==, 3);
     assert_contains(r.err, "shared locks were not obtained");
     /* ... and free as soon as lock returns. */
-    g_assert_false(test_lock_blocked(target, false, true));
-    g_assert_false(test_lock_blocked(target, false, false));
-    g_assert_false(test_lock_blocked(target, true, true));
-    g_assert_false(test_lock_blocked(target, true, false));
+    g_assert_false(ksim_lock_blocked(target, false, true));
+    g_assert_false(ksim_lock_blocked(target, false, false));
+    g_assert_false(ksim_lock_blocked(target, true, true));
+    g_assert_false(ksim_lock_blocked(target, true, false));
 
     /* CMD's exit status, and its arguments untouched by option parsing. */
     run_tool(&s, "lock", "--timeout", "1", target, "--", "sh", "-c",

@@ -80,8 +80,8 @@ static void test_mainline_ok(Fixture *f, gconstpointer data)
     g_assert_true(ksim_mem_untouched_outside(f->mem, BASE + 4096, len, FILL));
     /* Locks held between the exit and the completion. */
     g_assert_true(sevsnp_service_in_flight(f->svc, 0));
-    g_assert_true(test_lock_blocked(f->path, true, true));
-    g_assert_true(test_lock_blocked(f->path, true, false));
+    g_assert_true(ksim_lock_blocked(f->path, true, true));
+    g_assert_true(ksim_lock_blocked(f->path, true, false));
 
     /* The completion step: immediate_exit, KVM_RUN returns -EINTR. */
     v.immediate_exit = 1;
@@ -90,8 +90,8 @@ static void test_mainline_ok(Fixture *f, gconstpointer data)
     g_assert_cmpint(v.guest_result, ==, SEVSNP_GUEST_OK);
     g_assert_true(sevsnp_service_complete(f->svc, 0));
     g_assert_false(sevsnp_service_in_flight(f->svc, 0));
-    g_assert_false(test_lock_blocked(f->path, true, true));
-    g_assert_false(test_lock_blocked(f->path, true, false));
+    g_assert_false(ksim_lock_blocked(f->path, true, true));
+    g_assert_false(ksim_lock_blocked(f->path, true, false));
     g_assert_cmpuint(stats(f).served, ==, 1);
     g_assert_cmpuint(stats(f).completions, ==, 1);
     g_assert_cmpuint(stats(f).in_flight, ==, 0);
@@ -283,7 +283,7 @@ static void test_legacy_ok(Fixture *f, gconstpointer data)
     g_assert_cmpuint(v.u.vmgexit.req_certs.flags, ==,
                      SEVSNP_VMGEXIT_FLAGS_NOTIFY_DONE);
     g_assert_cmpmem(ksim_mem_ptr(f->mem, BASE), len, b, len);
-    g_assert_true(test_lock_blocked(f->path, true, true));
+    g_assert_true(ksim_lock_blocked(f->path, true, true));
 
     /* The firmware signs, then KVM exits again with DONE. */
     g_assert_cmpint(ksim_run(&v), ==, 0);
@@ -293,11 +293,11 @@ static void test_legacy_ok(Fixture *f, gconstpointer data)
                      SEVSNP_VMGEXIT_STATUS_DONE);
     g_assert_cmpuint(v.u.vmgexit.req_certs.flags, ==, 0);
     /* Locks still held until userspace sees DONE. */
-    g_assert_true(test_lock_blocked(f->path, true, false));
+    g_assert_true(ksim_lock_blocked(f->path, true, false));
     g_assert_false(sevsnp_handle_vmgexit_exit(f->svc, 3, &v.u.vmgexit,
                                               &ksim_mem_ops, f->mem));
-    g_assert_false(test_lock_blocked(f->path, true, true));
-    g_assert_false(test_lock_blocked(f->path, true, false));
+    g_assert_false(ksim_lock_blocked(f->path, true, true));
+    g_assert_false(ksim_lock_blocked(f->path, true, false));
     g_assert_cmpuint(stats(f).completions, ==, 1);
     g_assert_cmpint(ksim_run(&v), ==, 0);
     g_assert_cmpuint(v.exit_reason, ==, KSIM_EXIT_GUEST_RAN);
@@ -397,7 +397,7 @@ static void test_spurious_and_overlapping(Fixture *f, gconstpointer data)
                                &err);
     g_assert_no_error(err);
     g_assert_cmpint(r.outcome, ==, SEVSNP_REQ_OK);
-    g_assert_true(test_lock_blocked(f->path, true, true));
+    g_assert_true(ksim_lock_blocked(f->path, true, true));
     /* A second request without completion: the stale one is released. */
     r = sevsnp_service_request(f->svc, 5, BASE, 4, &ksim_mem_ops, f->mem,
                                &err);
@@ -405,7 +405,7 @@ static void test_spurious_and_overlapping(Fixture *f, gconstpointer data)
     g_assert_cmpuint(stats(f).overlapping_requests, ==, 1);
     g_assert_cmpuint(stats(f).in_flight, ==, 1);
     g_assert_true(sevsnp_service_complete(f->svc, 5));
-    g_assert_false(test_lock_blocked(f->path, true, true));
+    g_assert_false(ksim_lock_blocked(f->path, true, true));
     g_assert_cmpuint(stats(f).in_flight, ==, 0);
 }
 
@@ -415,10 +415,10 @@ static void test_free_with_in_flight(Fixture *f, gconstpointer data)
                                                &ksim_mem_ops, f->mem, NULL);
 
     g_assert_cmpint(r.outcome, ==, SEVSNP_REQ_OK);
-    g_assert_true(test_lock_blocked(f->path, true, true));
+    g_assert_true(ksim_lock_blocked(f->path, true, true));
     sevsnp_service_free(f->svc);
     f->svc = sevsnp_service_new(NULL, 0, 0, 0);
-    g_assert_false(test_lock_blocked(f->path, true, true));
+    g_assert_false(ksim_lock_blocked(f->path, true, true));
 }
 
 /* ---- configuration ---- */
@@ -563,7 +563,7 @@ static void test_many_vcpus(Fixture *f, gconstpointer data)
     g_assert_cmpuint(s.served, ==, N * 200);
     g_assert_cmpuint(s.completions, ==, N * 200);
     g_assert_cmpuint(s.in_flight, ==, 0);
-    g_assert_false(test_lock_blocked(f->path, true, true));
+    g_assert_false(ksim_lock_blocked(f->path, true, true));
     g_assert_cmpuint(f->mem->violations, ==, 0);
 }
 

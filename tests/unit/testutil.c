@@ -219,11 +219,16 @@ GBytes *test_genoa(SevSnpCertType type)
 
 GBytes *test_milan_blob(void)
 {
-    g_autoptr(GBytes) ark = test_milan(SEVSNP_CERT_ARK);
-    g_autoptr(GBytes) ask = test_milan(SEVSNP_CERT_ASK);
-    g_autoptr(GBytes) vcek = test_milan(SEVSNP_CERT_VCEK);
+    const SevSnpCertFile files[] = {
+        { SEVSNP_CERT_ARK, NULL, TESTDATA_DIR "/milan-ark.pem" },
+        { SEVSNP_CERT_ASK, NULL, TESTDATA_DIR "/milan-ask.pem" },
+        { SEVSNP_CERT_VCEK, NULL, TESTDATA_DIR "/milan-vcek.der" },
+    };
+    GError *err = NULL;
+    GBytes *b = sevsnp_cert_table_build_files(files, 3, &err);
 
-    return build3(ark, ask, vcek);
+    g_assert_no_error(err);
+    return b;
 }
 
 char *test_write_tmp(GBytes *blob, const char *name)
@@ -251,23 +256,4 @@ void test_rewrite_in_place(const char *path, GBytes *blob)
     g_assert_cmpint(fd, >=, 0);
     g_assert_cmpint(write(fd, data, len), ==, (ssize_t)len);
     close(fd);
-}
-
-bool test_lock_blocked(const char *path, bool exclusive, bool ofd)
-{
-    int fd = open(path, exclusive ? O_RDWR : O_RDONLY);
-    bool blocked;
-
-    g_assert_cmpint(fd, >=, 0);
-    if (ofd) {
-        struct flock fl = {
-            .l_type = exclusive ? F_WRLCK : F_RDLCK,
-            .l_whence = SEEK_SET,
-        };
-        blocked = fcntl(fd, F_OFD_SETLK, &fl) < 0;
-    } else {
-        blocked = flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) < 0;
-    }
-    close(fd);
-    return blocked;
 }

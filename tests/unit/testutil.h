@@ -42,10 +42,4 @@ char *test_write_tmp(GBytes *blob, const char *name);
 /* Rewrite @path in place (same inode) with @blob. */
 void test_rewrite_in_place(const char *path, GBytes *blob);
 
-/*
- * Would a lock of this kind on @path be refused right now?  @ofd selects
- * the OFD lock family, else flock(); @exclusive the write lock.
- */
-bool test_lock_blocked(const char *path, bool exclusive, bool ofd);
-
 #endif

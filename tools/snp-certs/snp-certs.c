@@ -171,9 +171,7 @@ static int cmd_build(int argc, char **argv)
     g_autoptr(GOptionContext) ctx =
         g_option_context_new("-o OUT - build a certificate blob");
     g_autoptr(GArray) inputs = g_array_new(FALSE, TRUE, sizeof(BuildInput));
-    g_autoptr(GPtrArray) ders = g_ptr_array_new_with_free_func(
-        (GDestroyNotify)g_bytes_unref);
-    g_autofree SevSnpCertInput *tab = NULL;
+    g_autofree SevSnpCertFile *files = NULL;
     g_autoptr(GBytes) blob = NULL;
     g_autoptr(GError) err = NULL;
     int rc = EXIT_OK;
@@ -249,32 +247,17 @@ static int cmd_build(int argc, char **argv)
         return EXIT_USAGE;
     }
 
-    tab = g_new0(SevSnpCertInput, inputs->len);
+    files = g_new0(SevSnpCertFile, inputs->len);
     for (guint i = 0; i < inputs->len; i++) {
         BuildInput *in = &g_array_index(inputs, BuildInput, i);
-        g_autofree char *data = NULL;
-        g_autoptr(GBytes) raw = NULL;
-        GBytes *der;
-        gsize len;
 
-        if (!g_file_get_contents(in->file, &data, &len, &err)) {
-            die_msg("%s: %s", in->file, err->message);
-            return EXIT_USAGE;
-        }
-        raw = g_bytes_new_take(g_steal_pointer(&data), len);
-        der = sevsnp_der_from_pem_or_der(raw, in->kind, &err);
-        if (!der) {
-            die_msg("%s (%s): %s", in->file, in->option, err->message);
-            return EXIT_USAGE;
-        }
-        g_ptr_array_add(ders, der);
-        memcpy(tab[i].guid, in->guid, SEVSNP_GUID_SIZE);
-        tab[i].der = der;
+        files[i].type = in->kind;
+        files[i].guid = in->guid;
+        files[i].path = in->file;
     }
-
-    blob = sevsnp_cert_table_build(tab, inputs->len, &err);
+    blob = sevsnp_cert_table_build_files(files, inputs->len, &err);
     if (!blob) {
-        die_msg("build: %s", err->message);
+        die_msg("%s", err->message);
         return EXIT_USAGE;
     }
     if (!g_file_set_contents(out, g_bytes_get_data(blob, NULL),

@@ -206,6 +206,21 @@ typedef struct SevSnpCertInput {
 GBytes *sevsnp_cert_table_build(const SevSnpCertInput *inputs, guint n,
                                 GError **err);
 
+/* One file input of sevsnp_cert_table_build_files(). */
+typedef struct SevSnpCertFile {
+    SevSnpCertType type;    /* what the file holds (see below) */
+    const uint8_t *guid;    /* the entry's GUID; NULL: the type's GUID */
+    const char *path;       /* PEM or DER */
+} SevSnpCertFile;
+
+/*
+ * Read @n files, PEM or DER, convert each to DER (@type selects what is
+ * accepted, as for sevsnp_der_from_pem_or_der()) and build a blob from
+ * them with sevsnp_cert_table_build().  An error message names the file.
+ */
+GBytes *sevsnp_cert_table_build_files(const SevSnpCertFile *files, guint n,
+                                      GError **err);
+
 /* Human- and QMP-oriented description of one entry. */
 typedef struct SevSnpCertInfo {
     SevSnpCertType type;

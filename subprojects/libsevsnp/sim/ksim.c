@@ -9,6 +9,10 @@
 #include <errno.h>
 #include <string.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include "ksim.h"
 
 #define POISON_RET 0x5a5a5a5au
@@ -288,4 +292,25 @@ int ksim_guest_roundtrip(KSimVcpu *v, SevSnpService *svc, uint64_t gpa,
             return 0;
         }
     }
+}
+
+bool ksim_lock_blocked(const char *path, bool exclusive, bool ofd)
+{
+    int fd = open(path, exclusive ? O_RDWR : O_RDONLY);
+    bool blocked;
+
+    if (fd < 0) {
+        g_error("%s: %s", path, g_strerror(errno));
+    }
+    if (ofd) {
+        struct flock fl = {
+            .l_type = exclusive ? F_WRLCK : F_RDLCK,
+            .l_whence = SEEK_SET,
+        };
+        blocked = fcntl(fd, F_OFD_SETLK, &fl) < 0;
+    } else {
+        blocked = flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) < 0;
+    }
+    close(fd);
+    return blocked;
 }

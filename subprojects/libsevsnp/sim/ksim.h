@@ -119,6 +119,13 @@ int ksim_vmm_handle(KSimVcpu *v, SevSnpService *svc);
 int ksim_guest_roundtrip(KSimVcpu *v, SevSnpService *svc, uint64_t gpa,
                          uint64_t npages);
 
+/*
+ * Would a lock of this kind on @path be refused right now?  @ofd selects
+ * the OFD lock family, else flock(); @exclusive the write lock.  The probe
+ * takes and drops the lock on a file description of its own.
+ */
+bool ksim_lock_blocked(const char *path, bool exclusive, bool ofd);
+
 G_END_DECLS
 
 #endif

@@ -527,6 +527,112 @@ void sevsnp_service_set_error_notify(SevSnpService *svc,
                                      SevSnpErrorNotify fn, void *opaque);
 
 /* ------------------------------------------------------------------ */
+/* Page-state tracking: which guest RAM pages are shared or private    */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A record of the shared/private state of every 4 KiB page of the guest
+ * RAM regions it is told about: one bit per page, so that a conversion
+ * or a query costs time proportional to the range's bitmap words, never
+ * to the size of guest RAM.  All functions are thread-safe: conversions
+ * are serialised, queries run concurrently with each other.
+ */
+typedef struct SevSnpPageTracker SevSnpPageTracker;
+
+SevSnpPageTracker *sevsnp_pages_new(void);
+void sevsnp_pages_free(SevSnpPageTracker *t);
+
+/*
+ * Add the RAM region [@gpa, @gpa + @size), 4 KiB aligned and not
+ * overlapping any other region, with all pages private (as KVM sets
+ * guest_memfd memory at launch) or all shared.  @name is copied.
+ */
+gboolean sevsnp_pages_add_region(SevSnpPageTracker *t, const char *name,
+                                 uint64_t gpa, uint64_t size, bool private,
+                                 GError **err);
+
+/* The number of regions, and region @i's description. */
+typedef struct SevSnpPageRegion {
+    const char *name;               /* borrowed, valid as long as @t */
+    uint64_t gpa;
+    uint64_t size;
+    uint64_t private_bytes;
+    uint64_t shared_bytes;
+} SevSnpPageRegion;
+guint sevsnp_pages_n_regions(SevSnpPageTracker *t);
+void sevsnp_pages_region(SevSnpPageTracker *t, guint i, SevSnpPageRegion *r);
+
+/* Is [@gpa, @gpa + @len) entirely RAM of the regions, and all shared? */
+bool sevsnp_pages_is_shared(SevSnpPageTracker *t, uint64_t gpa, uint64_t len);
+
+/* Is [@gpa, @gpa + @len) entirely RAM of the regions, and all private? */
+bool sevsnp_pages_is_private(SevSnpPageTracker *t, uint64_t gpa,
+                             uint64_t len);
+
+/*
+ * Run @fn(@opaque) with the pages held in their state, only if
+ * [@gpa, @gpa + @len) is entirely shared RAM: no conversion can change it
+ * while @fn runs (a certificate write cannot land in a page that turns
+ * private under it).  Returns @fn's value, or -EFAULT without calling it.
+ */
+int sevsnp_pages_with_shared(SevSnpPageTracker *t, uint64_t gpa,
+                             uint64_t len, int (*fn)(void *opaque),
+                             void *opaque);
+
+/* Which way a conversion goes, and where it came from. */
+typedef enum {
+    SEVSNP_CONVERT_EXPLICIT,    /* KVM_HC_MAP_GPA_RANGE (page state change) */
+    SEVSNP_CONVERT_IMPLICIT,    /* KVM_EXIT_MEMORY_FAULT */
+} SevSnpConvertOrigin;
+
+/*
+ * Apply one RAM piece of a conversion: set the memory attributes of
+ * [@gpa, @gpa + @len) (part of region @region) and release the backing
+ * that is no longer used.  @changed_pages of the piece's pages change
+ * state.  Returns 0, or a negative errno to stop the conversion there;
+ * *@released gets the bytes of backing given back to the host.
+ */
+typedef int (*SevSnpConvertFn)(void *opaque, guint region, uint64_t gpa,
+                               uint64_t len, bool to_private,
+                               uint64_t changed_pages, uint64_t *released);
+
+/*
+ * Convert [@gpa, @gpa + @npages * 4 KiB) to private or shared.  Validated
+ * first, with nothing changed on failure: @npages 0, an unaligned @gpa,
+ * a range that wraps around, and, to private, any byte that is not RAM of
+ * the regions are refused (SEVSNP_ERROR_INVALID).  To shared, the parts
+ * that are not RAM are skipped, as upstream QEMU does for MMIO.  Then
+ * @apply (may be NULL) runs for each RAM piece in address order, one per
+ * region the range crosses, and the piece's pages take the new state when
+ * it succeeds; a failing @apply stops the conversion (SEVSNP_ERROR_IO,
+ * the pieces before it stay converted).  Every refusal is counted and
+ * kept as the last error.
+ */
+gboolean sevsnp_pages_convert(SevSnpPageTracker *t, uint64_t gpa,
+                              uint64_t npages, bool to_private,
+                              SevSnpConvertOrigin origin,
+                              SevSnpConvertFn apply, void *opaque,
+                              GError **err);
+
+/* Counters and totals; a snapshot from any thread. */
+typedef struct SevSnpPageStats {
+    uint64_t private_bytes;
+    uint64_t shared_bytes;
+    uint64_t to_private;            /* conversions done, each way */
+    uint64_t to_shared;
+    uint64_t pages_to_private;      /* pages that changed state, each way */
+    uint64_t pages_to_shared;
+    uint64_t explicit_requests;     /* KVM_HC_MAP_GPA_RANGE seen */
+    uint64_t implicit_requests;     /* KVM_EXIT_MEMORY_FAULT seen */
+    uint64_t rejected;              /* refused or failed conversions */
+    uint64_t released_bytes;        /* backing given back to the host */
+} SevSnpPageStats;
+void sevsnp_pages_get_stats(SevSnpPageTracker *t, SevSnpPageStats *stats);
+
+/* A copy of the last refusal's message, or NULL. */
+char *sevsnp_pages_last_error(SevSnpPageTracker *t);
+
+/* ------------------------------------------------------------------ */
 /* Kernel-side simulation (contract section 6)                         */
 /* ------------------------------------------------------------------ */
 

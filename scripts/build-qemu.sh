@@ -30,6 +30,7 @@ if [ ! -f "$OUT/build.ninja" ] || [ "$(cat "$OUT/.qemu-snp-config" 2>/dev/null)"
     echo "$VERSION" > "$OUT/.qemu-snp-config"
 fi
 
-ninja -C "$OUT" qemu-system-x86_64 tests/qtest/sev-snp-certs-test
+ninja -C "$OUT" qemu-system-x86_64 tests/qtest/sev-snp-certs-test \
+    tests/qtest/sev-snp-memory-test
 mkdir -p "$BUILD/bin"
 ln -sf "$TOP/$OUT/qemu-system-x86_64" "$BUILD/bin/qemu-system-x86_64"

@@ -14,10 +14,14 @@ $MESON test -C "$BUILD/snp" --print-errorlogs || rc=1
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     $MESON test -C "$BUILD/snp-asan" --print-errorlogs || rc=1
 
-QTEST_QEMU_BINARY=$TOP/$BUILD/bin/qemu-system-x86_64 \
-QEMU_SNP_TESTDATA=$TOP/tests/data \
-    timeout 600 "$BUILD/qemu/tests/qtest/sev-snp-certs-test" --tap \
-    > "$LOG/qtest.tap" 2> "$LOG/qtest.err" || rc=1
+: > "$LOG/qtest.tap"
+: > "$LOG/qtest.err"
+for t in sev-snp-certs-test sev-snp-memory-test; do
+    QTEST_QEMU_BINARY=$TOP/$BUILD/bin/qemu-system-x86_64 \
+    QEMU_SNP_TESTDATA=$TOP/tests/data \
+        timeout 600 "$BUILD/qemu/tests/qtest/$t" --tap \
+        >> "$LOG/qtest.tap" 2>> "$LOG/qtest.err" || rc=1
+done
 grep -v '^# starting' "$LOG/qtest.tap"
 
 # Style: QEMU's checkpatch.pl on every C file of ours.

@@ -69,6 +69,15 @@ def main():
         blob_size = os.path.getsize(BLOB)
         need = (blob_size + PAGE - 1) // PAGE
 
+        step("0. Guest RAM starts private; the guest makes its buffer "
+             "shared (page state change, KVM_HC_MAP_GPA_RANGE)")
+        r = vm.qmp('x-sev-snp-inject-map-gpa-range', {
+            'id': 'sev0', 'gpa': GPA, 'npages': need, 'private': False})
+        assert r['return']['ret'] == 0, r
+        m = vm.qmp('query-sev-snp-memory', {'id': 'sev0'})['return']
+        print(f"   hypercall.ret=0; shared {m['shared-bytes']} bytes, "
+              f"private {m['private-bytes'] // (1024 * 1024)} MiB")
+
         step("1. The guest asks with a 1-page buffer: too small")
         r = request(vm, 1)
         assert r['ret'] == ENOSPC and r['npages'] == need, r

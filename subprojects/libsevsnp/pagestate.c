@@ -424,6 +424,19 @@ out:
     return ok;
 }
 
+void sevsnp_pages_reject(SevSnpPageTracker *t, SevSnpConvertOrigin origin,
+                         const char *msg)
+{
+    g_rw_lock_writer_lock(&t->lock);
+    if (origin == SEVSNP_CONVERT_EXPLICIT) {
+        t->stats.explicit_requests++;
+    } else {
+        t->stats.implicit_requests++;
+    }
+    refuse(t, NULL, SEVSNP_ERROR_INVALID, "%s", msg);
+    g_rw_lock_writer_unlock(&t->lock);
+}
+
 void sevsnp_pages_get_stats(SevSnpPageTracker *t, SevSnpPageStats *s)
 {
     g_rw_lock_reader_lock(&t->lock);
@@ -447,4 +460,19 @@ char *sevsnp_pages_last_error(SevSnpPageTracker *t)
     e = g_strdup(t->last_error);
     g_rw_lock_reader_unlock(&t->lock);
     return e;
+}
+
+int sevsnp_sim_set_memory_attributes(uint64_t address, uint64_t size,
+                                     uint64_t attributes, uint64_t flags)
+{
+    if (flags || attributes & ~SEVSNP_KVM_MEMORY_ATTRIBUTE_PRIVATE) {
+        return -EINVAL;
+    }
+    if (!size || address + size < address) {
+        return -EINVAL;
+    }
+    if ((address | size) & (SEVSNP_PAGE_SIZE - 1)) {
+        return -EINVAL;
+    }
+    return 0;
 }

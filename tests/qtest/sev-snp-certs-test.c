@@ -20,7 +20,7 @@
 #include "libsevsnp.h"
 #include "ksim.h"
 
-#define BUF_GPA 0x200000ULL
+#define BUF_GPA ((uint64_t)0x200000)
 #define FILL    0xcc
 
 static char *tmpdir;
@@ -62,12 +62,24 @@ static const char *firmware_dir(void)
     return d ? d : "/usr/share/seabios";
 }
 
+/*
+ * Guest RAM starts private, as KVM sets guest_memfd memory at launch; the
+ * guest makes its certificate buffer shared (a page state change, that
+ * is KVM_HC_MAP_GPA_RANGE) before asking, as a Linux guest does.
+ */
 static QTestState *start(const char *path, const char *abi)
 {
-    return qtest_initf("-machine q35 -accel qtest -m 256M -smp 2 -nodefaults "
-                       "-L %s -object sev-snp-guest,id=sev0,cbitpos=51,"
-                       "reduced-phys-bits=1,certs-path=%s,certs-abi=%s,"
-                       "certs-timeout=100", firmware_dir(), path, abi);
+    QTestState *qts =
+        qtest_initf("-machine q35 -accel qtest -m 256M -smp 2 -nodefaults "
+                    "-L %s -object sev-snp-guest,id=sev0,cbitpos=51,"
+                    "reduced-phys-bits=1,certs-path=%s,certs-abi=%s,"
+                    "certs-timeout=100", firmware_dir(), path, abi);
+    g_autoptr(QDict) r = qtest_qmp_assert_success_ref(qts,
+        "{'execute': 'x-sev-snp-inject-map-gpa-range', 'arguments': {"
+        "'gpa': %" PRIu64 ", 'npages': 8, 'private': false}}", BUF_GPA);
+
+    g_assert_cmpuint(qdict_get_int(r, "ret"), ==, 0);
+    return qts;
 }
 
 static QDict *inject(QTestState *qts, int cpu, uint64_t gpa, uint64_t npages,

@@ -41,6 +41,14 @@ G_BEGIN_DECLS
 #define SEVSNP_KVM_EXIT_HYPERCALL           2
 #define SEVSNP_KVM_EXIT_MEMORY_FAULT        39
 
+/* Conversions (contract section 4). */
+#define SEVSNP_KVM_HC_MAP_GPA_RANGE         12
+#define SEVSNP_KVM_MAP_GPA_RANGE_ENCRYPTED  (1ULL << 4)
+#define SEVSNP_KVM_MEMORY_EXIT_FLAG_PRIVATE (1ULL << 3)
+#define SEVSNP_KVM_MEMORY_ATTRIBUTE_PRIVATE (1ULL << 3)
+/* hypercall.ret for a refused conversion: -KVM_EINVAL, as KVM's own. */
+#define SEVSNP_HC_RET_EINVAL                ((uint64_t)-22)
+
 #define SEVSNP_KVM_X86_GRP_SEV              1
 #define SEVSNP_KVM_X86_SEV_SNP_REQ_CERTS    1
 #define SEVSNP_KVM_SEV_SNP_ENABLE_REQ_CERTS 103
@@ -614,6 +622,14 @@ gboolean sevsnp_pages_convert(SevSnpPageTracker *t, uint64_t gpa,
                               SevSnpConvertFn apply, void *opaque,
                               GError **err);
 
+/*
+ * Count a request of @origin refused before it reached the tracker (for
+ * instance a memory fault whose size is not whole pages), keeping @msg as
+ * the last error.
+ */
+void sevsnp_pages_reject(SevSnpPageTracker *t, SevSnpConvertOrigin origin,
+                         const char *msg);
+
 /* Counters and totals; a snapshot from any thread. */
 typedef struct SevSnpPageStats {
     uint64_t private_bytes;
@@ -653,6 +669,15 @@ bool sevsnp_sim_check_vmgexit_ret(const struct sevsnp_kvm_user_vmgexit *ex,
                                   uint64_t *guest_npages);
 
 const char *sevsnp_guest_result_name(SevSnpGuestResult r);
+
+/*
+ * KVM_SET_MEMORY_ATTRIBUTES as the kernel checks it: returns 0, or
+ * -EINVAL for flags, unsupported attributes (only PRIVATE is), a size of
+ * 0, an unaligned address or size, or a range that wraps.  Used in place
+ * of the ioctl where there is no SNP-capable KVM (qtest).
+ */
+int sevsnp_sim_set_memory_attributes(uint64_t address, uint64_t size,
+                                     uint64_t attributes, uint64_t flags);
 
 G_END_DECLS
 

@@ -32,6 +32,7 @@
 #include "monitor/hmp-target.h"
 #include "libsevsnp.h"
 #include "sev-snp-certs.h"
+#include "sev-snp-memory.h"
 #include "trace.h"
 
 #define TYPE_SEV_SNP_GUEST_NAME "sev-snp-guest"
@@ -52,6 +53,8 @@ struct SevSnpCerts {
     SevSnpAbi abi;
     bool kernel_exits;      /* KVM delivers certificate exits to us */
     SevSnpService *svc;
+
+    SevSnpMemory *mem;      /* shared/private page state */
 };
 
 /* The request armed for completion by this vCPU thread (mainline ABI). */
@@ -71,7 +74,7 @@ static const char *certs_id(SevSnpCerts *c)
  * RAM (not ROM, not a RAM device, not MMIO) and the sections must follow
  * each other without a hole.
  */
-static bool qemu_is_shared_ram(void *opaque, uint64_t gpa, uint64_t len)
+static bool qemu_is_ram(uint64_t gpa, uint64_t len)
 {
     uint64_t addr = gpa, end = gpa + len;
 
@@ -97,13 +100,48 @@ static bool qemu_is_shared_ram(void *opaque, uint64_t gpa, uint64_t len)
     return true;
 }
 
+/*
+ * ... and shared with the host?  Once guest RAM is tracked, the page-state
+ * tracker must say every page is shared: a certificate written into a
+ * private page would land in the wrong backing (seed 003).
+ */
+static bool qemu_is_shared_ram(void *opaque, uint64_t gpa, uint64_t len)
+{
+    SevSnpCerts *c = opaque;
+    SevSnpPageTracker *t = sev_snp_memory_tracker(c->mem);
+
+    if (t && !sevsnp_pages_is_shared(t, gpa, len)) {
+        return false;
+    }
+    return qemu_is_ram(gpa, len);
+}
+
+typedef struct GuestWrite {
+    uint64_t gpa;
+    const void *buf;
+    size_t len;
+} GuestWrite;
+
+static int guest_write(void *opaque)
+{
+    GuestWrite *w = opaque;
+    MemTxResult r = address_space_write(&address_space_memory, w->gpa,
+                                        MEMTXATTRS_UNSPECIFIED, w->buf,
+                                        w->len);
+
+    return r == MEMTX_OK ? 0 : -EIO;
+}
+
+/* The write runs with the pages held shared: no conversion can race it. */
 static int qemu_write(void *opaque, uint64_t gpa, const void *buf,
                       size_t len)
 {
-    MemTxResult r = address_space_write(&address_space_memory, gpa,
-                                        MEMTXATTRS_UNSPECIFIED, buf, len);
+    SevSnpCerts *c = opaque;
+    SevSnpPageTracker *t = sev_snp_memory_tracker(c->mem);
+    GuestWrite w = { gpa, buf, len };
 
-    return r == MEMTX_OK ? 0 : -EIO;
+    return t ? sevsnp_pages_with_shared(t, gpa, len, guest_write, &w)
+             : guest_write(&w);
 }
 
 static const SevSnpGuestMemOps qemu_mem_ops = {
@@ -167,7 +205,7 @@ static void certs_complete(SevSnpCerts *c, int cpu)
     trace_sev_snp_certs_complete(cpu, released);
 }
 
-static SevSnpCerts *machine_certs(void)
+SevSnpCerts *sev_snp_certs_machine(void)
 {
     MachineState *ms = MACHINE(qdev_get_machine());
 
@@ -176,7 +214,7 @@ static SevSnpCerts *machine_certs(void)
 
 int sev_snp_certs_handle_exit(CPUState *cpu, struct kvm_run *run)
 {
-    SevSnpCerts *c = machine_certs();
+    SevSnpCerts *c = sev_snp_certs_machine();
     void *u = &run->hw;     /* the start of kvm_run's exit union */
 
     if (!c || !c->svc || !c->kernel_exits) {
@@ -250,6 +288,7 @@ int sev_snp_certs_kvm_init(SevSnpCerts *c, int sev_fd, Error **errp)
     bool serving = c->path && *c->path;
 
     trace_sev_snp_certs_abi(SevSnpCertsAbi_str(c->abi_prop), mainline);
+    sev_snp_memory_kvm_init(c->mem);
     switch (c->abi_prop) {
     case SEV_SNP_CERTS_ABI_REQ_CERTS:
         if (!mainline) {
@@ -409,6 +448,7 @@ static void sev_snp_certs_complete(UserCreatable *uc, Error **errp)
     /* Without KVM (qtest) there is no kernel to ask: auto means mainline. */
     c->abi = c->abi_prop == SEV_SNP_CERTS_ABI_VMGEXIT ? SEVSNP_ABI_VMGEXIT
                                                        : SEVSNP_ABI_REQ_CERTS;
+    sev_snp_memory_realize(c->mem);
 }
 
 void sev_snp_certs_class_init(ObjectClass *oc)
@@ -451,7 +491,13 @@ SevSnpCerts *sev_snp_certs_new(Object *obj)
     c->obj = obj;
     c->timeout_ms = DEFAULT_CERTS_TIMEOUT_MS;
     c->abi_prop = SEV_SNP_CERTS_ABI_AUTO;
+    c->mem = sev_snp_memory_new(obj);
     return c;
+}
+
+SevSnpMemory *sev_snp_certs_get_memory(SevSnpCerts *c)
+{
+    return c->mem;
 }
 
 void sev_snp_certs_free(SevSnpCerts *c)
@@ -460,6 +506,7 @@ void sev_snp_certs_free(SevSnpCerts *c)
         return;
     }
     sevsnp_service_free(c->svc);
+    sev_snp_memory_free(c->mem);
     g_free(c->path);
     g_free(c);
 }
@@ -476,7 +523,7 @@ static int collect_snp(Object *child, void *opaque)
     return 0;
 }
 
-static SevSnpCerts *certs_find(const char *id, Error **errp)
+SevSnpCerts *sev_snp_certs_find(const char *id, Error **errp)
 {
     Object *root = object_get_objects_root();
     Object *obj;
@@ -543,7 +590,7 @@ static SevSnpCertsBlobInfo *blob_info(SevSnpCertTable *t)
 
 SevSnpCertsInfo *qmp_query_sev_snp_certs(const char *id, Error **errp)
 {
-    SevSnpCerts *c = certs_find(id, errp);
+    SevSnpCerts *c = sev_snp_certs_find(id, errp);
     SevSnpCertsInfo *info;
     SevSnpStats s;
     GError *gerr = NULL;
@@ -595,7 +642,7 @@ void qmp_sev_snp_set_certs(const char *id, const char *filename,
                            bool has_rate_burst, uint32_t rate_burst,
                            Error **errp)
 {
-    SevSnpCerts *c = certs_find(id, errp);
+    SevSnpCerts *c = sev_snp_certs_find(id, errp);
 
     if (!c) {
         return;
@@ -619,20 +666,29 @@ void qmp_sev_snp_set_certs(const char *id, const char *filename,
     }
 }
 
-static SevSnpCerts *test_only(const char *cmd, const char *id,
-                              int64_t cpu_index, Error **errp)
+bool sev_snp_certs_test_only(const char *cmd, int64_t cpu_index,
+                             Error **errp)
 {
     if (!qtest_enabled()) {
         error_setg(errp, "%s is only available with the qtest accelerator",
                    cmd);
-        return NULL;
+        return false;
     }
     if (cpu_index < 0 || cpu_index > UINT32_MAX ||
         !qemu_get_cpu(cpu_index)) {
         error_setg(errp, "no vCPU with index %" PRId64, cpu_index);
+        return false;
+    }
+    return true;
+}
+
+static SevSnpCerts *test_only(const char *cmd, const char *id,
+                              int64_t cpu_index, Error **errp)
+{
+    if (!sev_snp_certs_test_only(cmd, cpu_index, errp)) {
         return NULL;
     }
-    return certs_find(id, errp);
+    return sev_snp_certs_find(id, errp);
 }
 
 SevSnpInjectResult *qmp_x_sev_snp_inject_req_certs(const char *id,

@@ -39,6 +39,20 @@ int sev_snp_certs_handle_exit(CPUState *cpu, struct kvm_run *run);
 /* After every KVM_RUN of a vCPU thread: finish an armed completion. */
 void sev_snp_certs_post_run(CPUState *cpu);
 
+/* The object's conversion state (sev-snp-memory.c). */
+typedef struct SevSnpMemory SevSnpMemory;
+SevSnpMemory *sev_snp_certs_get_memory(SevSnpCerts *certs);
+
+/* The sev-snp-guest @id (optional when exactly one exists), for QMP. */
+SevSnpCerts *sev_snp_certs_find(const char *id, Error **errp);
+
+/* The machine's sev-snp-guest when it is its confidential guest support. */
+SevSnpCerts *sev_snp_certs_machine(void);
+
+/* Refuse test command @cmd unless under qtest with vCPU @cpu_index. */
+bool sev_snp_certs_test_only(const char *cmd, int64_t cpu_index,
+                             Error **errp);
+
 /* Provided by sev.c: the certificate state of a sev-snp-guest object. */
 SevSnpCerts *sev_snp_guest_get_certs(Object *obj);
 

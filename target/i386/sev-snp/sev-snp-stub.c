@@ -1,5 +1,5 @@
 /*
- * SEV-SNP certificate service: stubs for builds without SEV
+ * SEV-SNP certificate service and memory: stubs for builds without SEV
  *
  * Copyright (c) 2026 The qemu-snp authors
  *
@@ -45,6 +45,33 @@ void qmp_x_sev_snp_complete_req_certs(const char *id, int64_t cpu_index,
 }
 
 void hmp_info_sev_snp_certs(Monitor *mon, const QDict *qdict)
+{
+    monitor_printf(mon, "SEV-SNP is not available in this QEMU\n");
+}
+
+SevSnpMemoryInfo *qmp_query_sev_snp_memory(const char *id, Error **errp)
+{
+    error_setg(errp, "SEV-SNP is not available in this QEMU");
+    return NULL;
+}
+
+SevSnpMapGpaRangeResult *qmp_x_sev_snp_inject_map_gpa_range(
+    const char *id, bool has_cpu_index, int64_t cpu_index, uint64_t gpa,
+    uint64_t npages, bool private, Error **errp)
+{
+    error_setg(errp, "SEV-SNP is not available in this QEMU");
+    return NULL;
+}
+
+SevSnpMemoryFaultResult *qmp_x_sev_snp_inject_memory_fault(
+    const char *id, bool has_cpu_index, int64_t cpu_index, uint64_t gpa,
+    uint64_t size, bool private, Error **errp)
+{
+    error_setg(errp, "SEV-SNP is not available in this QEMU");
+    return NULL;
+}
+
+void hmp_info_sev_snp_memory(Monitor *mon, const QDict *qdict)
 {
     monitor_printf(mon, "SEV-SNP is not available in this QEMU\n");
 }

@@ -1,0 +1,369 @@
+/*
+ * qtests of SEV-SNP shared/private conversions: the real handlers of
+ * KVM_HC_MAP_GPA_RANGE and KVM_EXIT_MEMORY_FAULT, injected under -accel
+ * qtest, with the simulator standing in for KVM_SET_MEMORY_ATTRIBUTES.
+ *
+ * Copyright (c) 2026 The qemu-snp authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/units.h"
+#include "libqtest.h"
+#include "qobject/qdict.h"
+#include "qobject/qlist.h"
+#include "qobject/qnum.h"
+#include "libsevsnp.h"
+
+#define P ((uint64_t)4096)
+#define LOW_END (2 * GiB)           /* q35 with more than 2.75 GiB */
+#define HIGH_START (4 * GiB)
+#define HIGH_SIZE (3 * GiB)
+#define FILL 0xcc
+
+static char *tmpdir;
+
+static const char *firmware_dir(void)
+{
+    const char *d = g_getenv("QEMU_SNP_FIRMWARE_DIR");
+
+    return d ? d : "/usr/share/seabios";
+}
+
+/* q35 with 5 GiB: low RAM below 2 GiB, high RAM from 4 GiB. */
+static QTestState *start(const char *extra)
+{
+    return qtest_initf("-machine q35 -accel qtest -m 5G -smp 2 -nodefaults "
+                       "-L %s -object sev-snp-guest,id=sev0,cbitpos=51,"
+                       "reduced-phys-bits=1%s", firmware_dir(),
+                       extra ? extra : "");
+}
+
+static uint64_t map(QTestState *qts, uint64_t gpa, uint64_t npages,
+                    bool priv)
+{
+    g_autoptr(QDict) r = qtest_qmp_assert_success_ref(qts,
+        "{'execute': 'x-sev-snp-inject-map-gpa-range', 'arguments': {"
+        "'gpa': %" PRIu64 ", 'npages': %" PRIu64 ", 'private': %i}}",
+        gpa, npages, priv);
+
+    return qnum_get_uint(qobject_to(QNum, qdict_get(r, "ret")));
+}
+
+static QDict *memq(QTestState *qts)
+{
+    return qtest_qmp_assert_success_ref(qts,
+        "{'execute': 'query-sev-snp-memory'}");
+}
+
+static uint64_t mem_stat(QTestState *qts, const char *name)
+{
+    g_autoptr(QDict) q = memq(qts);
+
+    return qdict_get_int(q, name);
+}
+
+/* Region @i of the query: its gpa and its shared bytes. */
+static void region(QTestState *qts, int i, uint64_t *gpa, uint64_t *size,
+                   uint64_t *shared)
+{
+    g_autoptr(QDict) q = memq(qts);
+    QList *l = qdict_get_qlist(q, "regions");
+    QListEntry *e;
+    int k = 0;
+
+    QLIST_FOREACH_ENTRY(l, e) {
+        if (k++ == i) {
+            QDict *d = qobject_to(QDict, qlist_entry_obj(e));
+
+            *gpa = qdict_get_int(d, "gpa");
+            *size = qdict_get_int(d, "size");
+            *shared = qdict_get_int(d, "shared-bytes");
+            return;
+        }
+    }
+    g_assert_not_reached();
+}
+
+/* The region holding @gpa: its index. */
+static int region_of(QTestState *qts, uint64_t gpa)
+{
+    for (int i = 0;; i++) {
+        uint64_t g, size, shared;
+
+        region(qts, i, &g, &size, &shared);
+        if (gpa >= g && gpa - g < size) {
+            return i;
+        }
+    }
+}
+
+static uint64_t region_shared(QTestState *qts, uint64_t gpa)
+{
+    uint64_t g, size, shared;
+
+    region(qts, region_of(qts, gpa), &g, &size, &shared);
+    return shared;
+}
+
+static void test_regions(void)
+{
+    QTestState *qts = start(NULL);
+    g_autoptr(QDict) q = memq(qts);
+    uint64_t gpa, size, shared, total = 0;
+    int n = qlist_size(qdict_get_qlist(q, "regions"));
+
+    /* Low RAM ends at 2 GiB, high RAM is one region of 3 GiB at 4 GiB. */
+    region(qts, n - 1, &gpa, &size, &shared);
+    g_assert_cmphex(gpa, ==, HIGH_START);
+    g_assert_cmphex(size, ==, HIGH_SIZE);
+    region(qts, n - 2, &gpa, &size, &shared);
+    g_assert_cmphex(gpa + size, ==, LOW_END);
+    for (int i = 0; i < n; i++) {
+        region(qts, i, &gpa, &size, &shared);
+        g_assert_cmpuint(shared, ==, 0);
+        total += size;
+    }
+    /* Everything starts private. */
+    g_assert_cmpuint(qdict_get_int(q, "private-bytes"), ==, total);
+    g_assert_cmpuint(qdict_get_int(q, "shared-bytes"), ==, 0);
+    g_assert_cmpuint(total, >, 5 * GiB - 2 * MiB);
+    qtest_quit(qts);
+}
+
+/* Every validation rule answers the guest with an error; VM keeps running. */
+static void test_validation(void)
+{
+    static const struct {
+        uint64_t gpa, npages;
+        bool priv;
+        const char *why;
+    } bad[] = {
+        { 0x100000, 0, false, "0 pages" },
+        { 0x100800, 1, false, "not 4 KiB aligned" },
+        { 0xfffffffffffff000ULL, 2, false, "past the end" },
+        { 0x100000, UINT64_MAX, true, "past the end" },
+        { 0xfec00000ULL, 1, true, "is not RAM" },          /* IOAPIC */
+        { LOW_END - P, 2, true, "is not RAM" },             /* into hole */
+        { HIGH_START + HIGH_SIZE - P, 2, true, "is not RAM" },
+    };
+    QTestState *qts = start(NULL);
+    uint64_t priv_before = mem_stat(qts, "private-bytes");
+    g_autoptr(QDict) ev = NULL;
+    g_autoptr(QDict) st = NULL;
+
+    for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_autoptr(QDict) q = NULL;
+
+        g_assert_cmphex(map(qts, bad[i].gpa, bad[i].npages, bad[i].priv), ==,
+                        SEVSNP_HC_RET_EINVAL);
+        q = memq(qts);
+        g_assert_cmpuint(qdict_get_int(q, "rejected"), ==, i + 1);
+        g_assert_nonnull(strstr(qdict_get_str(q, "last-error"),
+                                bad[i].why));
+        g_assert_cmpuint(qdict_get_int(q, "private-bytes"), ==, priv_before);
+        g_assert_cmpuint(qdict_get_int(q, "shared-bytes"), ==, 0);
+    }
+    /* The first refusal's event (later ones are throttled). */
+    ev = qtest_qmp_eventwait_ref(qts, "SEV_SNP_MEMORY_ERROR");
+    g_assert_cmpstr(qdict_get_str(qdict_get_qdict(ev, "data"), "source"), ==,
+                    "map-gpa-range");
+    g_assert_false(qdict_get_bool(qdict_get_qdict(ev, "data"),
+                                  "vm-stopped"));
+    /* To shared of MMIO: success, nothing to do, as upstream. */
+    g_assert_cmphex(map(qts, 0xfec00000ULL, 1, false), ==, 0);
+    g_assert_cmpuint(mem_stat(qts, "shared-bytes"), ==, 0);
+    st = qtest_qmp_assert_success_ref(qts, "{'execute': 'query-status'}");
+    g_assert_cmpstr(qdict_get_str(st, "status"), ==, "running");
+    qtest_quit(qts);
+}
+
+/* A range across low RAM, the PCI hole and high RAM: each side converted. */
+static void test_split_across_sections(void)
+{
+    QTestState *qts = start(NULL);
+    uint64_t npages = (HIGH_START - LOW_END) / P + 4;
+    g_autoptr(QDict) q = NULL;
+
+    g_assert_cmphex(map(qts, LOW_END - 2 * P, npages, false), ==, 0);
+    g_assert_cmpuint(region_shared(qts, LOW_END - P), ==, 2 * P);
+    g_assert_cmpuint(region_shared(qts, HIGH_START), ==, 2 * P);
+    q = memq(qts);
+    g_assert_cmpuint(qdict_get_int(q, "shared-bytes"), ==, 4 * P);
+    g_assert_cmpuint(qdict_get_int(q, "pages-to-shared"), ==, 4);
+    g_assert_cmpuint(qdict_get_int(q, "conversions-to-shared"), ==, 1);
+
+    /* Back to private: refused across the hole, fine side by side. */
+    g_assert_cmphex(map(qts, LOW_END - 2 * P, npages, true), ==,
+                    SEVSNP_HC_RET_EINVAL);
+    g_assert_cmpuint(mem_stat(qts, "shared-bytes"), ==, 4 * P);
+    g_assert_cmphex(map(qts, LOW_END - 2 * P, 2, true), ==, 0);
+    g_assert_cmphex(map(qts, HIGH_START, 2, true), ==, 0);
+    g_assert_cmpuint(mem_stat(qts, "shared-bytes"), ==, 0);
+    qtest_quit(qts);
+}
+
+/* The totals after a scripted sequence. */
+static void test_totals(void)
+{
+    QTestState *qts = start(NULL);
+    uint64_t total = mem_stat(qts, "private-bytes");
+    g_autoptr(QDict) q = NULL;
+
+    g_assert_cmphex(map(qts, 0x100000, 256, false), ==, 0);     /* 1 MiB */
+    g_assert_cmphex(map(qts, 0x100000, 16, false), ==, 0);      /* again */
+    g_assert_cmphex(map(qts, 0x180000, 128, true), ==, 0);      /* half */
+    g_assert_cmphex(map(qts, HIGH_START, 1024, false), ==, 0);  /* 4 MiB */
+    g_assert_cmphex(map(qts, 0, 0, false), ==, SEVSNP_HC_RET_EINVAL);
+    {
+        g_autoptr(QDict) f = qtest_qmp_assert_success_ref(qts,
+            "{'execute': 'x-sev-snp-inject-memory-fault', 'arguments': {"
+            "'gpa': %" PRIu64 ", 'size': %" PRIu64 ", 'private': false}}",
+            (uint64_t)0x300000, (uint64_t)(2 * P));
+
+        g_assert_true(qdict_get_bool(f, "converted"));
+    }
+    q = memq(qts);
+    g_assert_cmpuint(qdict_get_int(q, "shared-bytes"), ==,
+                     512 * KiB + 4 * MiB + 2 * P);
+    g_assert_cmpuint(qdict_get_int(q, "private-bytes"), ==,
+                     total - (512 * KiB + 4 * MiB + 2 * P));
+    g_assert_cmpuint(qdict_get_int(q, "conversions-to-shared"), ==, 4);
+    g_assert_cmpuint(qdict_get_int(q, "conversions-to-private"), ==, 1);
+    g_assert_cmpuint(qdict_get_int(q, "pages-to-shared"), ==,
+                     256 + 1024 + 2);
+    g_assert_cmpuint(qdict_get_int(q, "pages-to-private"), ==, 128);
+    g_assert_cmpuint(qdict_get_int(q, "explicit-requests"), ==, 5);
+    g_assert_cmpuint(qdict_get_int(q, "implicit-requests"), ==, 1);
+    g_assert_cmpuint(qdict_get_int(q, "rejected"), ==, 1);
+    g_assert_cmpuint(qdict_get_int(q, "released-bytes"), ==, 128 * P);
+    qtest_quit(qts);
+}
+
+/* An implicit conversion that cannot be done stops the VM, QEMU stays. */
+static void test_memory_fault_stops(void)
+{
+    QTestState *qts = start(NULL);
+    g_autoptr(QDict) f = NULL;
+    g_autoptr(QDict) st = NULL;
+    g_autoptr(QDict) q = NULL;
+
+    f = qtest_qmp_assert_success_ref(qts,
+        "{'execute': 'x-sev-snp-inject-memory-fault', 'arguments': {"
+        "'gpa': %" PRIu64 ", 'size': 4096, 'private': true}}",
+        (uint64_t)0xfed00000ULL);
+    g_assert_false(qdict_get_bool(f, "converted"));
+    g_assert_true(qdict_get_bool(f, "vm-stopped"));
+    qtest_qmp_eventwait(qts, "STOP");
+    st = qtest_qmp_assert_success_ref(qts, "{'execute': 'query-status'}");
+    g_assert_cmpstr(qdict_get_str(st, "status"), ==, "guest-panicked");
+    q = memq(qts);
+    g_assert_nonnull(strstr(qdict_get_str(q, "last-error"), "is not RAM"));
+    g_assert_cmpuint(qdict_get_int(q, "implicit-requests"), ==, 1);
+    g_assert_cmpuint(qdict_get_int(q, "rejected"), ==, 1);
+    qtest_quit(qts);
+
+    /* A fault whose size is not whole pages: refused the same way. */
+    qts = start(NULL);
+    qobject_unref(f);
+    f = qtest_qmp_assert_success_ref(qts,
+        "{'execute': 'x-sev-snp-inject-memory-fault', 'arguments': {"
+        "'gpa': 1048576, 'size': 100, 'private': false}}");
+    g_assert_true(qdict_get_bool(f, "vm-stopped"));
+    qtest_qmp_eventwait(qts, "STOP");
+    qobject_unref(q);
+    q = memq(qts);
+    g_assert_nonnull(strstr(qdict_get_str(q, "last-error"),
+                            "size is not whole pages"));
+    qtest_quit(qts);
+}
+
+/* A certificate request into a buffer gone private fails, writes nothing. */
+static void test_certs_into_private(void)
+{
+    g_autofree char *blob = g_build_filename(tmpdir, "certs.blob", NULL);
+    g_autofree char *extra = NULL;
+    const uint64_t buf = 0x200000;
+    uint8_t got[4 * P];
+    QTestState *qts;
+    g_autoptr(QDict) r = NULL;
+    g_autoptr(QDict) r2 = NULL;
+    g_autoptr(GBytes) table = sevsnp_cert_table_empty_blob();
+
+    g_assert_true(g_file_set_contents(blob, g_bytes_get_data(table, NULL),
+                                      g_bytes_get_size(table), NULL));
+    extra = g_strdup_printf(",certs-path=%s", blob);
+    qts = start(extra);
+    g_assert_cmphex(map(qts, buf, 4, false), ==, 0);
+    g_assert_cmphex(map(qts, buf + 2 * P, 1, true), ==, 0);
+    qtest_memset(qts, buf, FILL, sizeof(got));
+    r = qtest_qmp_assert_success_ref(qts,
+        "{'execute': 'x-sev-snp-inject-req-certs', 'arguments': {"
+        "'cpu-index': 0, 'gpa': %" PRIu64 ", 'npages': 4}}", buf);
+    g_assert_cmpstr(qdict_get_str(r, "guest-result"), ==, "generic");
+    qtest_memread(qts, buf, got, sizeof(got));
+    for (size_t i = 0; i < sizeof(got); i++) {
+        g_assert_cmphex(got[i], ==, FILL);
+    }
+    /* Shared again: served. */
+    g_assert_cmphex(map(qts, buf + 2 * P, 1, false), ==, 0);
+    r2 = qtest_qmp_assert_success_ref(qts,
+        "{'execute': 'x-sev-snp-inject-req-certs', 'arguments': {"
+        "'cpu-index': 0, 'gpa': %" PRIu64 ", 'npages': 4}}", buf);
+    g_assert_cmpstr(qdict_get_str(r2, "guest-result"), ==, "ok");
+    qtest_quit(qts);
+    unlink(blob);
+}
+
+static uint64_t rss_kib(pid_t pid)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/status", (int)pid);
+    g_autofree char *text = NULL;
+    const char *p;
+
+    g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    p = strstr(text, "VmRSS:");
+    g_assert_nonnull(p);
+    return g_ascii_strtoull(p + 6, NULL, 10);
+}
+
+/* Shared to private releases the shared backing: RSS drops by the range. */
+static void test_release_rss(void)
+{
+    const uint64_t gpa = 256 * MiB, size = 128 * MiB;
+    QTestState *qts = start(NULL);
+    uint64_t before, after;
+
+    g_assert_cmphex(map(qts, gpa, size / P, false), ==, 0);
+    qtest_memset(qts, gpa, 0x5a, size);
+    before = rss_kib(qtest_pid(qts));
+    g_assert_cmphex(map(qts, gpa, size / P, true), ==, 0);
+    after = rss_kib(qtest_pid(qts));
+    g_test_message("RSS %" PRIu64 " KiB -> %" PRIu64 " KiB", before, after);
+    g_assert_cmpuint(before - MIN(before, after), >=, size / KiB * 9 / 10);
+    g_assert_cmpuint(mem_stat(qts, "released-bytes"), ==, size);
+    qtest_quit(qts);
+}
+
+int main(int argc, char **argv)
+{
+    int r;
+
+    g_test_init(&argc, &argv, NULL);
+    tmpdir = g_dir_make_tmp("sev-snp-memory-test-XXXXXX", NULL);
+    qtest_add_func("/sev-snp-memory/regions", test_regions);
+    qtest_add_func("/sev-snp-memory/validation", test_validation);
+    qtest_add_func("/sev-snp-memory/split-across-sections",
+                   test_split_across_sections);
+    qtest_add_func("/sev-snp-memory/totals", test_totals);
+    qtest_add_func("/sev-snp-memory/memory-fault-stops",
+                   test_memory_fault_stops);
+    qtest_add_func("/sev-snp-memory/certs-into-private",
+                   test_certs_into_private);
+    qtest_add_func("/sev-snp-memory/release-rss", test_release_rss);
+    r = g_test_run();
+    rmdir(tmpdir);
+    g_free(tmpdir);
+    return r;
+}

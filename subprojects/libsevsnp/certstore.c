@@ -367,3 +367,80 @@ SevSnpCertTable *sevsnp_cert_store_load(SevSnpCertStore *store,
     sevsnp_cert_lease_release(lease);
     return t;
 }
+
+static int write_all_at(int fd, const uint8_t *p, size_t len)
+{
+    size_t done = 0;
+
+    while (done < len) {
+        ssize_t n = pwrite(fd, p + done, len - done, done);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return n < 0 ? -errno : -EIO;
+        }
+        done += n;
+    }
+    return 0;
+}
+
+gboolean sevsnp_cert_file_install(const char *path, GBytes *blob,
+                                  unsigned timeout_ms, int64_t *waited_us,
+                                  GError **err)
+{
+    gsize len;
+    const uint8_t *data = g_bytes_get_data(blob, &len);
+    SevSnpCertTable *t = sevsnp_cert_table_parse(blob, 0, err);
+    GError *lerr = NULL;
+    int64_t t0;
+    struct stat st;
+    int fd, r;
+
+    if (!t) {
+        return FALSE;
+    }
+    sevsnp_cert_table_unref(t);
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_IO, "%s: %s", path,
+                    g_strerror(errno));
+        return FALSE;
+    }
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_IO,
+                    "%s: not a regular file", path);
+        close(fd);
+        return FALSE;
+    }
+    t0 = g_get_monotonic_time();
+    if (!sevsnp_lock_exclusive(fd, timeout_ms, &lerr)) {
+        g_set_error(err, SEVSNP_ERROR, lerr->code, "%s: %s", path,
+                    lerr->message);
+        g_error_free(lerr);
+        close(fd);
+        return FALSE;
+    }
+    if (waited_us) {
+        *waited_us = g_get_monotonic_time() - t0;
+    }
+    /* A full disk fails here, before the first byte of the file changes. */
+    r = -posix_fallocate(fd, 0, MAX(len, 1));
+    if (!r) {
+        r = write_all_at(fd, data, len);
+    }
+    if (!r && ftruncate(fd, len) < 0) {
+        r = -errno;
+    }
+    if (!r && fsync(fd) < 0) {
+        r = -errno;
+    }
+    close(fd);              /* drops both locks */
+    if (r) {
+        g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_IO, "%s: %s", path,
+                    g_strerror(-r));
+        return FALSE;
+    }
+    return TRUE;
+}

@@ -591,12 +591,11 @@ static int cmd_extract(int argc, char **argv)
 /* install and lock                                                    */
 /* ------------------------------------------------------------------ */
 
-/* Open @path for an update and take the exclusive locks. */
-static int open_locked(const char *path, bool create, double timeout_s,
-                       int *status)
+/* Open the existing @path and take the exclusive locks. */
+static int open_locked(const char *path, double timeout_s, int *status)
 {
     g_autoptr(GError) err = NULL;
-    int fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0644);
+    int fd = open(path, O_RDWR | O_CLOEXEC);
     struct stat st;
 
     if (fd < 0) {
@@ -617,24 +616,6 @@ static int open_locked(const char *path, bool create, double timeout_s,
         return -1;
     }
     return fd;
-}
-
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-    size_t done = 0;
-
-    while (done < len) {
-        ssize_t n = pwrite(fd, p + done, len - done, done);
-
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return n < 0 ? -errno : -EIO;
-        }
-        done += n;
-    }
-    return 0;
 }
 
 static int cmd_install(int argc, char **argv)
@@ -661,9 +642,7 @@ static int cmd_install(int argc, char **argv)
     SevSnpCertTable *t;
     SevSnpChainStatus st;
     const char *target;
-    int status = EXIT_OK;
     gsize len;
-    int fd, r;
 
     g_option_context_add_main_entries(ctx, opts, NULL);
     g_option_context_set_description(ctx,
@@ -697,28 +676,10 @@ static int cmd_install(int argc, char **argv)
         return EXIT_CHECK;
     }
 
-    fd = open_locked(target, true, timeout_s, &status);
-    if (fd < 0) {
-        return status;
-    }
-    /*
-     * Reserve the space first so that a full disk fails before the first
-     * byte of TARGET changes, then overwrite, cut, and sync.
-     */
-    r = -posix_fallocate(fd, 0, MAX(len, 1));
-    if (!r) {
-        r = write_all(fd, g_bytes_get_data(blob, NULL), len);
-    }
-    if (!r && ftruncate(fd, len) < 0) {
-        r = -errno;
-    }
-    if (!r && fsync(fd) < 0) {
-        r = -errno;
-    }
-    close(fd);      /* releases both locks */
-    if (r) {
-        die_msg("%s: %s", target, g_strerror(-r));
-        return EXIT_USAGE;
+    if (!sevsnp_cert_file_install(target, blob, timeout_ms_of(timeout_s),
+                                  NULL, &err)) {
+        die_msg("%s", err->message);
+        return status_of(err);
     }
     return EXIT_OK;
 }
@@ -762,7 +723,7 @@ static int cmd_lock(int argc, char **argv)
         die_msg("lock: expected TARGET -- CMD [ARGS...] (try --help)");
         return EXIT_USAGE;
     }
-    fd = open_locked(argv[1], false, timeout_s, &status);
+    fd = open_locked(argv[1], timeout_s, &status);
     if (fd < 0) {
         return status;
     }

@@ -346,6 +346,21 @@ gboolean sevsnp_lock_exclusive(int fd, unsigned timeout_ms, GError **err);
 /* The same with the shared locks (OFD read lock and flock(LOCK_SH)). */
 gboolean sevsnp_lock_shared(int fd, unsigned timeout_ms, GError **err);
 
+/*
+ * Put @blob in service at @path the way an updater must: check that it
+ * is a valid table, open @path (creating it, mode 0644), take the
+ * exclusive locks waiting at most @timeout_ms (G_MAXUINT: for ever),
+ * reserve the space, overwrite the file in place (same inode, so the
+ * VMMs' locks stay meaningful), cut it to size, fsync, and drop the
+ * locks.  A reader holding the shared locks sees the old or the new
+ * blob, never a mix; nothing is written before the locks are held.
+ * *@waited_us, when not NULL, gets how long the locks took.  Errors:
+ * SEVSNP_ERROR_BUSY on time-out, SEVSNP_ERROR_IO, or the parse error.
+ */
+gboolean sevsnp_cert_file_install(const char *path, GBytes *blob,
+                                  unsigned timeout_ms, int64_t *waited_us,
+                                  GError **err);
+
 /* ------------------------------------------------------------------ */
 /* Rate limit (token bucket)                                           */
 /* ------------------------------------------------------------------ */

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Run every test: libsevsnp unit tests and snp-certs tests (plain and
-# ASan+UBSan), the qtests against the built QEMU, and checkpatch on our C
+# ASan+UBSan, including the short lock-race stress), the qtests against
+# the built QEMU, a smoke run of each fuzzer, and checkpatch on our C
 # files.  Ends with "N passed, N failed".
 set -u
 BUILD=${BUILD:-build}
@@ -24,6 +25,10 @@ for t in sev-snp-certs-test sev-snp-memory-test; do
 done
 grep -v '^# starting' "$LOG/qtest.tap"
 
+# Fuzzers: a short smoke of each target so their build never rots.
+sh scripts/fuzz.sh "${FUZZ_SMOKE_SECONDS:-30}" > "$LOG/fuzz.tap" || rc=1
+cat "$LOG/fuzz.tap"
+
 # Style: QEMU's checkpatch.pl on every C file of ours.
 sh scripts/checkpatch.sh > "$LOG/checkpatch.tap" || rc=1
 grep -v '^ok' "$LOG/checkpatch.tap" || true
@@ -32,7 +37,7 @@ grep -v '^ok' "$LOG/checkpatch.tap" || true
 pass=0 fail=0
 for f in "$BUILD/snp/meson-logs/testlog.txt" \
          "$BUILD/snp-asan/meson-logs/testlog.txt" "$LOG/qtest.tap" \
-         "$LOG/checkpatch.tap"; do
+         "$LOG/fuzz.tap" "$LOG/checkpatch.tap"; do
     p=$(grep -cE '^ok [0-9]' "$f" || true)
     n=$(grep -cE '^not ok [0-9]|^Bail out!' "$f" || true)
     pass=$((pass + p))

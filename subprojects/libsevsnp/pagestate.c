@@ -20,6 +20,13 @@
 /* Addresses are handled as page numbers: no sum can overflow. */
 #define GFN_LIMIT (1ULL << (64 - SEVSNP_PAGE_SHIFT))
 
+/* One piece of a range inside a region: pages [first, first + n). */
+typedef struct Piece {
+    guint idx;
+    uint64_t first;
+    uint64_t n;
+} Piece;
+
 typedef struct Region {
     char *name;
     uint64_t gfn;               /* first page */
@@ -33,6 +40,7 @@ struct SevSnpPageTracker {
     GArray *regions;            /* Region, sorted by gfn */
     SevSnpPageStats stats;      /* totals are computed on demand */
     char *last_error;
+    GArray *scratch;            /* Piece; conversions only (writer lock) */
 };
 
 SevSnpPageTracker *sevsnp_pages_new(void)
@@ -41,6 +49,7 @@ SevSnpPageTracker *sevsnp_pages_new(void)
 
     g_rw_lock_init(&t->lock);
     t->regions = g_array_new(FALSE, TRUE, sizeof(Region));
+    t->scratch = g_array_new(FALSE, FALSE, sizeof(Piece));
     return t;
 }
 
@@ -56,6 +65,7 @@ void sevsnp_pages_free(SevSnpPageTracker *t)
         g_free(r->bits);
     }
     g_array_free(t->regions, TRUE);
+    g_array_free(t->scratch, TRUE);
     g_free(t->last_error);
     g_rw_lock_clear(&t->lock);
     g_free(t);
@@ -221,13 +231,6 @@ static guint first_region_after(SevSnpPageTracker *t, uint64_t gfn)
     return lo;
 }
 
-/* One piece of a range inside a region: pages [first, first + n). */
-typedef struct Piece {
-    guint idx;
-    uint64_t first;
-    uint64_t n;
-} Piece;
-
 /*
  * Split pages [gfn, end) into pieces, one per region, in address order.
  * Returns whether they cover the range without a gap; *@gap gets the
@@ -268,25 +271,36 @@ static bool split(SevSnpPageTracker *t, uint64_t gfn, uint64_t end,
     return covered;
 }
 
-/* Bytes [gpa, gpa + len) are all RAM of the regions and all in @priv. */
+/*
+ * Bytes [gpa, gpa + len) are all RAM of the regions and all in @priv.
+ * Walks the regions directly: queries run concurrently, without scratch.
+ */
 static bool range_all(SevSnpPageTracker *t, uint64_t gpa, uint64_t len,
                       bool priv)
 {
-    g_autoptr(GArray) pieces = g_array_new(FALSE, FALSE, sizeof(Piece));
-    uint64_t gap;
+    uint64_t gfn, end;
 
-    if (!len || len - 1 > UINT64_MAX - gpa ||
-        !split(t, gpa >> SEVSNP_PAGE_SHIFT,
-               ((gpa + len - 1) >> SEVSNP_PAGE_SHIFT) + 1, pieces, &gap)) {
+    if (!len || len - 1 > UINT64_MAX - gpa) {
         return false;
     }
-    for (guint k = 0; k < pieces->len; k++) {
-        Piece *p = &g_array_index(pieces, Piece, k);
-        Region *r = &g_array_index(t->regions, Region, p->idx);
+    gfn = gpa >> SEVSNP_PAGE_SHIFT;
+    end = ((gpa + len - 1) >> SEVSNP_PAGE_SHIFT) + 1;
+    for (guint i = first_region_after(t, gfn); gfn < end; i++) {
+        Region *r;
+        uint64_t e;
 
-        if (!bits_all(r->bits, p->first, p->n, priv)) {
+        if (i >= t->regions->len) {
             return false;
         }
+        r = &g_array_index(t->regions, Region, i);
+        if (r->gfn > gfn) {
+            return false;           /* a hole */
+        }
+        e = MIN(region_end(r), end);
+        if (!bits_all(r->bits, gfn - r->gfn, e - gfn, priv)) {
+            return false;
+        }
+        gfn = e;
     }
     return true;
 }
@@ -349,7 +363,7 @@ gboolean sevsnp_pages_convert(SevSnpPageTracker *t, uint64_t gpa,
                               GError **err)
 {
     const char *dir = to_private ? "private" : "shared";
-    g_autoptr(GArray) pieces = g_array_new(FALSE, FALSE, sizeof(Piece));
+    GArray *pieces = t->scratch;
     uint64_t gfn = gpa >> SEVSNP_PAGE_SHIFT, gap;
     gboolean ok = FALSE;
 
@@ -375,6 +389,7 @@ gboolean sevsnp_pages_convert(SevSnpPageTracker *t, uint64_t gpa,
                "the end of the address space", dir, gpa, npages);
         goto out;
     }
+    g_array_set_size(pieces, 0);
     if (!split(t, gfn, gfn + npages, pieces, &gap) && to_private) {
         refuse(t, err, SEVSNP_ERROR_INVALID, "to private: page 0x%"
                G_GINT64_MODIFIER "x of [0x%" G_GINT64_MODIFIER "x, +%"

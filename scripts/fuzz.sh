@@ -1,0 +1,42 @@
+#!/bin/sh
+# Build the libFuzzer targets (clang, ASan+UBSan, coverage) in
+# build/snp-fuzz and run each for S seconds (default 300; make check runs
+# a 30-second smoke so their build never rots).  Seeds come from
+# tests/fuzz/corpus/<target>; what the fuzzer learns goes to
+# build/fuzz-corpus/<target>, crashes to build/fuzz-artifacts/.
+# Prints TAP.
+#   scripts/fuzz.sh [S]
+set -u
+BUILD=${BUILD:-build}
+S=${1:-300}
+MESON="/usr/bin/python3 -m mesonbuild.mesonmain"
+OUT=$BUILD/snp-fuzz
+if [ ! -f "$OUT/build.ninja" ]; then
+    CC=clang $MESON setup "$OUT" . -Dfuzzing=true \
+        -Db_sanitize=address,undefined -Db_lundef=false >/dev/null || exit 1
+fi
+ninja -C "$OUT" tests/fuzz/fuzz-certtable tests/fuzz/fuzz-pages \
+    tests/fuzz/fuzz-service >/dev/null || exit 1
+mkdir -p "$BUILD/fuzz-artifacts"
+echo "1..3"
+n=0 rc=0
+for t in certtable pages service; do
+    n=$((n + 1))
+    corpus=$BUILD/fuzz-corpus/$t
+    log=$BUILD/fuzz-$t.log
+    mkdir -p "$corpus"
+    if UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+       "$OUT/tests/fuzz/fuzz-$t" -max_total_time="$S" -timeout=10 \
+           -rss_limit_mb=2048 -print_final_stats=1 \
+           -artifact_prefix="$BUILD/fuzz-artifacts/$t-" \
+           "$corpus" "tests/fuzz/corpus/$t" > "$log" 2>&1; then
+        runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+        cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1)
+        echo "ok $n - fuzz-$t: $runs runs in ${S}s, $cov"
+    else
+        echo "not ok $n - fuzz-$t (log: $log)"
+        tail -40 "$log" | sed 's/^/# /'
+        rc=1
+    fi
+done
+exit $rc

@@ -238,6 +238,13 @@ static void test_totals(void)
     g_assert_cmpuint(qdict_get_int(q, "implicit-requests"), ==, 1);
     g_assert_cmpuint(qdict_get_int(q, "rejected"), ==, 1);
     g_assert_cmpuint(qdict_get_int(q, "released-bytes"), ==, 128 * P);
+    {
+        g_autofree char *hmp = qtest_hmp(qts, "info sev-snp-memory");
+
+        g_assert_nonnull(strstr(hmp, "conversions: to private 1 (128 "
+                                "pages), to shared 4 (1282 pages)"));
+        g_assert_nonnull(strstr(hmp, "rejected 1; released 512 KiB"));
+    }
     qtest_quit(qts);
 }
 

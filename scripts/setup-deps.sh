@@ -1,5 +1,6 @@
 #!/bin/sh
-# Install what the qemu-snp build needs from Debian's registry.
+# Install what the qemu-snp build needs from Debian's archive, through
+# the mirror the machine's own apt sources already use.
 # Idempotent: a second run does nothing when everything is present.
 set -eu
 
@@ -23,12 +24,34 @@ BPO_PKGS="meson python3-pycotap"
 
 codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
 
+# The Debian mirror this machine is configured with (deb822 or one-line
+# sources), and its security archive.
+debian_uri() {
+    suffix=$1
+    for f in /etc/apt/sources.list.d/debian.sources \
+             /etc/apt/sources.list.d/*.sources; do
+        [ -f "$f" ] || continue
+        u=$(sed -n "s|^URIs: *\([^ ]*/debian$suffix\)/*\$|\1|p" "$f" |
+            head -1)
+        [ -n "$u" ] && { echo "$u"; return; }
+    done
+    sed -n "s|^deb \(\[[^]]*\] \)*\([^ ]*/debian$suffix\)/* .*|\2|p" \
+        /etc/apt/sources.list 2>/dev/null | head -1
+}
+MIRROR=$(debian_uri "")
+SECURITY=$(debian_uri "-security")
+if [ "$codename" = bookworm ] && [ -z "$MIRROR" ]; then
+    echo "setup: no Debian apt source configured on this machine" >&2
+    exit 1
+fi
+SECURITY=${SECURITY:-$MIRROR-security}
+
 if [ "$codename" = bookworm ] && [ ! -f "$APT_SRC" ] &&
    ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
     echo "setup: adding bookworm-backports (binary and source) apt source"
     $SUDO tee "$APT_SRC" >/dev/null <<SRC
 Types: deb deb-src
-URIs: http://deb.debian.org/debian
+URIs: $MIRROR
 Suites: bookworm-backports
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
@@ -43,13 +66,13 @@ if [ "$codename" = bookworm ] && [ ! -f "$TRIXIE_SRC" ]; then
     echo "setup: adding trixie source-only apt sources for QEMU 10.0.x"
     $SUDO tee "$TRIXIE_SRC" >/dev/null <<SRC
 Types: deb-src
-URIs: http://deb.debian.org/debian
+URIs: $MIRROR
 Suites: trixie trixie-updates
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 
 Types: deb-src
-URIs: http://deb.debian.org/debian-security
+URIs: $SECURITY
 Suites: trixie-security
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg

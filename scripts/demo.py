@@ -129,6 +129,19 @@ def main():
         step("The same through HMP: info sev-snp-certs")
         print(vm.cmd('human-monitor-command',
                      command_line='info sev-snp-certs'))
+
+        step("5. The guest takes the buffer back private; a request into "
+             "it now fails and nothing is written")
+        r = vm.qmp('x-sev-snp-inject-map-gpa-range', {
+            'id': 'sev0', 'gpa': GPA, 'npages': need, 'private': True})
+        assert r['return']['ret'] == 0, r
+        before = read_guest(vm, GPA, need * PAGE)
+        r = request(vm, need)
+        assert r['ret'] == 5, r
+        print("   guest buffer unchanged: "
+              f"{read_guest(vm, GPA, need * PAGE) == before}")
+        print(vm.cmd('human-monitor-command',
+                     command_line='info sev-snp-memory'))
     finally:
         vm.shutdown()
     print("\nThe kernel side above was SIMULATED (-accel qtest): the exits "

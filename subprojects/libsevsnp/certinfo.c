@@ -449,21 +449,16 @@ GBytes *sevsnp_cert_table_build_files(const SevSnpCertFile *files, guint n,
         const SevSnpCertFile *f = &files[i];
         g_autoptr(GBytes) raw = NULL;
         GError *lerr = NULL;
-        char *data;
-        gsize len;
 
         if (!f->guid && f->type == SEVSNP_CERT_OTHER) {
             g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_INVALID,
                         "%s: an entry of another type needs a GUID", f->path);
             return NULL;
         }
-        if (!g_file_get_contents(f->path, &data, &len, &lerr)) {
-            g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_IO, "%s",
-                        lerr->message);
-            g_error_free(lerr);
+        raw = sevsnp_file_read(f->path, 0, err);
+        if (!raw) {
             return NULL;
         }
-        raw = g_bytes_new_take(data, len);
         in[i].der = sevsnp_der_from_pem_or_der(raw, f->type, &lerr);
         if (!in[i].der) {
             g_set_error(err, SEVSNP_ERROR, lerr->code, "%s: %s", f->path,

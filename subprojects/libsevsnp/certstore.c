@@ -444,3 +444,51 @@ gboolean sevsnp_cert_file_install(const char *path, GBytes *blob,
     }
     return TRUE;
 }
+
+GBytes *sevsnp_file_read(const char *path, size_t max_size, GError **err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    uint8_t *buf;
+    struct stat st;
+    size_t done = 0;
+
+    if (!max_size) {
+        max_size = SEVSNP_DEFAULT_MAX_BLOB;
+    }
+    if (fd < 0) {
+        g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_IO, "%s: %s", path,
+                    g_strerror(errno));
+        return NULL;
+    }
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_IO,
+                    "%s: not a regular file", path);
+        close(fd);
+        return NULL;
+    }
+    if ((uint64_t)st.st_size > max_size) {
+        g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_TOO_LARGE,
+                    "%s: %" G_GINT64_FORMAT " bytes exceeds the size cap of "
+                    "%zu bytes", path, (gint64)st.st_size, max_size);
+        close(fd);
+        return NULL;
+    }
+    buf = g_malloc(MAX(st.st_size, 1));
+    while (done < (size_t)st.st_size) {
+        ssize_t n = read(fd, buf + done, st.st_size - done);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_IO, "%s: %s", path,
+                        n < 0 ? g_strerror(errno) : "file shrank while read");
+            g_free(buf);
+            close(fd);
+            return NULL;
+        }
+        done += n;
+    }
+    close(fd);
+    return g_bytes_new_take(buf, done);
+}

@@ -11,6 +11,7 @@
  */
 
 #include "qemu/osdep.h"
+#include "qemu/units.h"
 #include <sys/file.h>
 #include <sys/wait.h>
 
@@ -67,6 +68,16 @@ static const char *firmware_dir(void)
  * guest makes its certificate buffer shared (a page state change, that
  * is KVM_HC_MAP_GPA_RANGE) before asking, as a Linux guest does.
  */
+static void make_shared(QTestState *qts, uint64_t gpa, uint64_t npages)
+{
+    g_autoptr(QDict) r = qtest_qmp_assert_success_ref(qts,
+        "{'execute': 'x-sev-snp-inject-map-gpa-range', 'arguments': {"
+        "'gpa': %" PRIu64 ", 'npages': %" PRIu64 ", 'private': false}}",
+        gpa, npages);
+
+    g_assert_cmpuint(qdict_get_int(r, "ret"), ==, 0);
+}
+
 static QTestState *start(const char *path, const char *abi)
 {
     QTestState *qts =
@@ -74,11 +85,8 @@ static QTestState *start(const char *path, const char *abi)
                     "-L %s -object sev-snp-guest,id=sev0,cbitpos=51,"
                     "reduced-phys-bits=1,certs-path=%s,certs-abi=%s,"
                     "certs-timeout=100", firmware_dir(), path, abi);
-    g_autoptr(QDict) r = qtest_qmp_assert_success_ref(qts,
-        "{'execute': 'x-sev-snp-inject-map-gpa-range', 'arguments': {"
-        "'gpa': %" PRIu64 ", 'npages': 8, 'private': false}}", BUF_GPA);
 
-    g_assert_cmpuint(qdict_get_int(r, "ret"), ==, 0);
+    make_shared(qts, BUF_GPA, 8);
     return qts;
 }
 
@@ -89,6 +97,16 @@ static QDict *inject(QTestState *qts, int cpu, uint64_t gpa, uint64_t npages,
         "{'execute': 'x-sev-snp-inject-req-certs', 'arguments': {"
         "'cpu-index': %d, 'gpa': %" PRIu64 ", 'npages': %" PRIu64
         ", 'hold': %i}}", cpu, gpa, npages, hold);
+}
+
+/* A mainline request on vCPU 0, completed; its ret must be @ret. */
+static void expect_ret(QTestState *qts, uint64_t gpa, uint64_t npages,
+                       int64_t ret)
+{
+    QDict *r = inject(qts, 0, gpa, npages, false);
+
+    g_assert_cmpint(qdict_get_int(r, "ret"), ==, ret);
+    qobject_unref(r);
 }
 
 static QDict *query(QTestState *qts)
@@ -102,6 +120,22 @@ static uint64_t stat_of(QTestState *qts, const char *name)
     g_autoptr(QDict) q = query(qts);
 
     return qdict_get_int(qdict_get_qdict(q, "stats"), name);
+}
+
+/* Both lock families are held (or free) on @path right now. */
+static void assert_locks(const char *path, bool held)
+{
+    g_assert_cmpint(ksim_lock_blocked(path, true, true), ==, held);
+    g_assert_cmpint(ksim_lock_blocked(path, true, false), ==, held);
+}
+
+/* The held request of @cpu holds the locks until its completion. */
+static void complete_held(QTestState *qts, int cpu, const char *path)
+{
+    assert_locks(path, true);
+    qtest_qmp_assert_success(qts, "{'execute': 'x-sev-snp-complete-req-certs',"
+                             " 'arguments': {'cpu-index': %d}}", cpu);
+    assert_locks(path, false);
 }
 
 static void check_guest_bytes(QTestState *qts, GBytes *blob, uint64_t gpa,
@@ -151,26 +185,15 @@ static void test_req_certs_rows(void)
 
     /* Hostile input: generic error (EIO), nothing written. */
     qtest_memset(qts, BUF_GPA - 4096, FILL, 16 * 4096);
-    r = inject(qts, 0, BUF_GPA + 16, 4, false);
-    g_assert_cmpint(qdict_get_int(r, "ret"), ==, 5);
-    qobject_unref(r);
-    r = inject(qts, 0, BUF_GPA, 0, false);
-    g_assert_cmpint(qdict_get_int(r, "ret"), ==, 5);
-    qobject_unref(r);
-    r = inject(qts, 0, 0xfffffffffffff000ULL, 2, false);
-    g_assert_cmpint(qdict_get_int(r, "ret"), ==, 5);
-    qobject_unref(r);
+    expect_ret(qts, BUF_GPA + 16, 4, 5);
+    expect_ret(qts, BUF_GPA, 0, 5);
+    expect_ret(qts, 0xfffffffffffff000ULL, 2, 5);
     /* Not RAM: the 4 GiB - 1 MiB BIOS ROM and the IOAPIC page. */
-    r = inject(qts, 0, 0xfff00000ULL, 2, false);
-    g_assert_cmpint(qdict_get_int(r, "ret"), ==, 5);
-    qobject_unref(r);
-    r = inject(qts, 0, 0xfec00000ULL, 1, false);
-    g_assert_cmpint(qdict_get_int(r, "ret"), ==, 5);
-    qobject_unref(r);
-    /* Beyond the end of RAM (256 MiB). */
-    r = inject(qts, 0, 256 * 1024 * 1024 - 4096, 2, false);
-    g_assert_cmpint(qdict_get_int(r, "ret"), ==, 5);
-    qobject_unref(r);
+    expect_ret(qts, 0xfff00000ULL, 2, 5);
+    expect_ret(qts, 0xfec00000ULL, 1, 5);
+    /* Beyond the end of RAM (256 MiB); its last page made shared. */
+    make_shared(qts, 256 * MiB - 4096, 1);
+    expect_ret(qts, 256 * MiB - 4096, 2, 5);
     check_guest_bytes(qts, g_bytes_new_static("", 0), BUF_GPA, 4);
 
     g_assert_cmpuint(stat_of(qts, "errors"), ==, 6);
@@ -205,12 +228,7 @@ static void test_vmgexit_rows(void)
     g_assert_true(qdict_get_bool(r, "in-flight"));
     qobject_unref(r);
     check_guest_bytes(qts, blob, BUF_GPA, 4);
-    g_assert_true(ksim_lock_blocked(path, true, true));
-    g_assert_true(ksim_lock_blocked(path, true, false));
-    qtest_qmp_assert_success(qts, "{'execute': 'x-sev-snp-complete-req-certs',"
-                             " 'arguments': {'cpu-index': 0}}");
-    g_assert_false(ksim_lock_blocked(path, true, true));
-    g_assert_false(ksim_lock_blocked(path, true, false));
+    complete_held(qts, 0, path);
 
     q = query(qts);
     g_assert_cmpstr(qdict_get_str(q, "abi"), ==, "vmgexit");
@@ -235,12 +253,8 @@ static void test_hold_and_busy(void)
     g_assert_cmpint(qdict_get_int(r, "ret"), ==, 0);
     g_assert_true(qdict_get_bool(r, "in-flight"));
     qobject_unref(r);
-    g_assert_true(ksim_lock_blocked(path, true, true));
-    g_assert_true(ksim_lock_blocked(path, true, false));
     g_assert_cmpuint(stat_of(qts, "in-flight"), ==, 1);
-    qtest_qmp_assert_success(qts, "{'execute': 'x-sev-snp-complete-req-certs',"
-                             " 'arguments': {'cpu-index': 1}}");
-    g_assert_false(ksim_lock_blocked(path, true, true));
+    complete_held(qts, 1, path);
     /* A second completion has nothing to release. */
     r = qtest_qmp(qts, "{'execute': 'x-sev-snp-complete-req-certs',"
                   " 'arguments': {'cpu-index': 1}}");

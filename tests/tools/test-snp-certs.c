@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -356,6 +357,10 @@ static void test_bad_usage(void)
     g_auto(Run) r5 = { 0 };
     g_auto(Run) r6 = { 0 };
     g_auto(Run) r7 = { 0 };
+    g_auto(Run) r8 = { 0 };
+    g_auto(Run) r9 = { 0 };
+    g_auto(Run) r10 = { 0 };
+    g_autofree char *fifo = tmp_path("fifo");
 
     run_tool(&r1, "show", missing, NULL);
     g_assert_cmpint(r1.status, ==, 2);
@@ -388,6 +393,22 @@ static void test_bad_usage(void)
     run_tool(&r7, "show", "--bogus", out, NULL);
     g_assert_cmpint(r7.status, ==, 2);
     g_assert_false(g_file_test(out, G_FILE_TEST_EXISTS));
+
+    /* A timeout that is not a number of seconds. */
+    run_tool(&r8, "show", "--timeout", "nan", TESTDATA_DIR "/milan-ark.pem",
+             NULL);
+    g_assert_cmpint(r8.status, ==, 2);
+    assert_contains(r8.err, "is not a number of seconds");
+
+    /* A FIFO as input would block for ever: refused at once. */
+    g_assert_cmpint(mkfifo(fifo, 0600), ==, 0);
+    run_tool(&r9, "build", "--ark", fifo, "-o", out, NULL);
+    g_assert_cmpint(r9.status, ==, 2);
+    assert_contains(r9.err, "not a regular file");
+    run_tool(&r10, "install", fifo, out, NULL);
+    g_assert_cmpint(r10.status, ==, 2);
+    g_assert_false(g_file_test(out, G_FILE_TEST_EXISTS));
+    unlink(fifo);
 }
 
 static void test_extract(void)
@@ -677,8 +698,11 @@ int main(int argc, char **argv)
     g_test_add_func("/snp-certs/lock", test_lock_cmd);
     rc = g_test_run();
     if (rc == 0) {
-        g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", tmpdir);
-        g_assert_true(g_spawn_command_line_sync(cmd, NULL, NULL, NULL, NULL));
+        const char *rm[] = { "rm", "-rf", tmpdir, NULL };
+
+        g_assert_true(g_spawn_sync(NULL, (char **)rm, NULL,
+                                   G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
+                                   NULL, NULL, NULL));
     }
     g_free(tmpdir);
     return rc;

@@ -221,6 +221,40 @@ static void test_leases_independent(void)
     unlink(path);
 }
 
+/* sevsnp_file_read(): what input files of the tool and builders get. */
+static void test_file_read(void)
+{
+    g_autoptr(GBytes) blob = test_milan_blob();
+    g_autofree char *path = test_write_tmp(blob, "f.bin");
+    g_autofree char *dir = g_path_get_dirname(path);
+    g_autofree char *fifo = g_build_filename(dir, "fifo", NULL);
+    g_autoptr(GBytes) got = NULL;
+    GError *err = NULL;
+
+    got = sevsnp_file_read(path, 0, &err);
+    g_assert_no_error(err);
+    g_assert_true(g_bytes_equal(got, blob));
+
+    /* Larger than the cap: refused before reading. */
+    g_assert_null(sevsnp_file_read(path, 100, &err));
+    g_assert_error(err, SEVSNP_ERROR, SEVSNP_ERROR_TOO_LARGE);
+    g_assert_nonnull(strstr(err->message, path));
+    g_clear_error(&err);
+
+    /* A FIFO would block for ever: refused, at once. */
+    g_assert_cmpint(mkfifo(fifo, 0600), ==, 0);
+    g_assert_null(sevsnp_file_read(fifo, 0, &err));
+    g_assert_error(err, SEVSNP_ERROR, SEVSNP_ERROR_IO);
+    g_assert_nonnull(strstr(err->message, "not a regular file"));
+    g_clear_error(&err);
+    unlink(fifo);
+
+    g_assert_null(sevsnp_file_read("/nonexistent/x", 0, &err));
+    g_assert_error(err, SEVSNP_ERROR, SEVSNP_ERROR_IO);
+    g_clear_error(&err);
+    unlink(path);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -231,5 +265,6 @@ int main(int argc, char **argv)
     g_test_add_func("/store/missing-oversized-malformed",
                     test_missing_oversized_malformed);
     g_test_add_func("/store/leases-independent", test_leases_independent);
+    g_test_add_func("/store/file-read", test_file_read);
     return g_test_run();
 }

@@ -7,6 +7,9 @@
  */
 
 #include <fcntl.h>
+#include <ftw.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -231,15 +234,39 @@ GBytes *test_milan_blob(void)
     return b;
 }
 
+/* One temporary root per test process, removed when it exits. */
+static char *tmp_root;
+static pid_t tmp_owner;
+
+static int remove_entry(const char *path, const struct stat *st, int flag,
+                        struct FTW *ftw)
+{
+    return remove(path);
+}
+
+static void remove_tmp_root(void)
+{
+    if (tmp_root && getpid() == tmp_owner) {
+        nftw(tmp_root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    }
+}
+
 char *test_write_tmp(GBytes *blob, const char *name)
 {
     GError *err = NULL;
-    g_autofree char *dir = g_dir_make_tmp("sevsnp-test-XXXXXX", &err);
+    g_autofree char *dir = NULL;
     char *path;
     gsize len;
     const char *data;
 
-    g_assert_no_error(err);
+    if (!tmp_root) {
+        tmp_root = g_dir_make_tmp("sevsnp-test-XXXXXX", &err);
+        g_assert_no_error(err);
+        tmp_owner = getpid();
+        atexit(remove_tmp_root);
+    }
+    dir = g_build_filename(tmp_root, "XXXXXX", NULL);
+    g_assert_nonnull(g_mkdtemp(dir));
     path = g_build_filename(dir, name, NULL);
     data = g_bytes_get_data(blob, &len);
     g_file_set_contents(path, data, len, &err);

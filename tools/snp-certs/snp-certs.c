@@ -84,6 +84,24 @@ static gboolean parse_options(GOptionContext *ctx, int *argc, char ***argv)
     return TRUE;
 }
 
+/* --timeout S of every command: seconds, negative or inf for ever. */
+static double opt_timeout_s = DEFAULT_TIMEOUT_S;
+
+static gboolean parse_timeout(const char *name, const char *value,
+                              gpointer data, GError **error)
+{
+    char *end = NULL;
+    double v = g_ascii_strtod(value, &end);
+
+    if (!end || end == value || *end || isnan(v)) {
+        g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                    "%s: '%s' is not a number of seconds", name, value);
+        return FALSE;
+    }
+    opt_timeout_s = v;
+    return TRUE;
+}
+
 static unsigned timeout_ms_of(double seconds)
 {
     if (seconds < 0 || seconds * 1000.0 >= (double)G_MAXUINT) {
@@ -93,13 +111,12 @@ static unsigned timeout_ms_of(double seconds)
 }
 
 /* Read a blob file under the shared locks and validate it. */
-static SevSnpCertTable *load_blob(const char *path, double timeout_s,
-                                  int *status)
+static SevSnpCertTable *load_blob(const char *path, int *status)
 {
     g_autoptr(GError) err = NULL;
     SevSnpCertStore *store = sevsnp_cert_store_new(path, 0);
-    SevSnpCertTable *t = sevsnp_cert_store_load(store, timeout_ms_of(timeout_s),
-                                                &err);
+    SevSnpCertTable *t = sevsnp_cert_store_load(
+        store, timeout_ms_of(opt_timeout_s), &err);
 
     sevsnp_cert_store_free(store);
     if (!t) {
@@ -379,11 +396,10 @@ static void show_text(const char *path, const SevSnpCertTable *t,
 static int cmd_show(int argc, char **argv)
 {
     gboolean json = FALSE;
-    double timeout_s = DEFAULT_TIMEOUT_S;
     GOptionEntry opts[] = {
         { "json", 0, 0, G_OPTION_ARG_NONE, &json,
           "print JSON for machines", NULL },
-        { "timeout", 0, 0, G_OPTION_ARG_DOUBLE, &timeout_s,
+        { "timeout", 0, 0, G_OPTION_ARG_CALLBACK, parse_timeout,
           "wait at most S seconds for the shared lock (default 10)", "S" },
         { NULL }
     };
@@ -402,7 +418,7 @@ static int cmd_show(int argc, char **argv)
         die_msg("show: expected one BLOB (try --help)");
         return EXIT_USAGE;
     }
-    t = load_blob(argv[1], timeout_s, &status);
+    t = load_blob(argv[1], &status);
     if (!t) {
         return status;
     }
@@ -424,7 +440,6 @@ static int cmd_verify(int argc, char **argv)
 {
     gboolean allow_incomplete = FALSE;
     gint64 at = 0;
-    double timeout_s = DEFAULT_TIMEOUT_S;
     GOptionEntry opts[] = {
         { "allow-incomplete", 0, 0, G_OPTION_ARG_NONE, &allow_incomplete,
           "succeed when the links present are good but some are missing",
@@ -432,7 +447,7 @@ static int cmd_verify(int argc, char **argv)
         { "at", 0, 0, G_OPTION_ARG_INT64, &at,
           "check validity at this time (seconds since the epoch) "
           "instead of now", "T" },
-        { "timeout", 0, 0, G_OPTION_ARG_DOUBLE, &timeout_s,
+        { "timeout", 0, 0, G_OPTION_ARG_CALLBACK, parse_timeout,
           "wait at most S seconds for the shared lock (default 10)", "S" },
         { NULL }
     };
@@ -455,7 +470,7 @@ static int cmd_verify(int argc, char **argv)
         die_msg("verify: expected one BLOB (try --help)");
         return EXIT_USAGE;
     }
-    t = load_blob(argv[1], timeout_s, &status);
+    t = load_blob(argv[1], &status);
     if (!t) {
         return status;
     }
@@ -512,11 +527,10 @@ static GBytes *der_to_pem(GBytes *der, bool crl)
 static int cmd_extract(int argc, char **argv)
 {
     gboolean pem = FALSE;
-    double timeout_s = DEFAULT_TIMEOUT_S;
     GOptionEntry opts[] = {
         { "pem", 0, 0, G_OPTION_ARG_NONE, &pem,
           "write certificates and CRLs as PEM (default DER)", NULL },
-        { "timeout", 0, 0, G_OPTION_ARG_DOUBLE, &timeout_s,
+        { "timeout", 0, 0, G_OPTION_ARG_CALLBACK, parse_timeout,
           "wait at most S seconds for the shared lock (default 10)", "S" },
         { NULL }
     };
@@ -539,7 +553,7 @@ static int cmd_extract(int argc, char **argv)
         return EXIT_USAGE;
     }
     dir = argv[2];
-    t = load_blob(argv[1], timeout_s, &status);
+    t = load_blob(argv[1], &status);
     if (!t) {
         return status;
     }
@@ -592,7 +606,7 @@ static int cmd_extract(int argc, char **argv)
 /* ------------------------------------------------------------------ */
 
 /* Open the existing @path and take the exclusive locks. */
-static int open_locked(const char *path, double timeout_s, int *status)
+static int open_locked(const char *path, int *status)
 {
     g_autoptr(GError) err = NULL;
     int fd = open(path, O_RDWR | O_CLOEXEC);
@@ -609,7 +623,7 @@ static int open_locked(const char *path, double timeout_s, int *status)
         close(fd);
         return -1;
     }
-    if (!sevsnp_lock_exclusive(fd, timeout_ms_of(timeout_s), &err)) {
+    if (!sevsnp_lock_exclusive(fd, timeout_ms_of(opt_timeout_s), &err)) {
         die_msg("%s: %s", path, err->message);
         *status = status_of(err);
         close(fd);
@@ -620,10 +634,9 @@ static int open_locked(const char *path, double timeout_s, int *status)
 
 static int cmd_install(int argc, char **argv)
 {
-    double timeout_s = DEFAULT_TIMEOUT_S;
     gboolean allow_invalid_chain = FALSE;
     GOptionEntry opts[] = {
-        { "timeout", 0, 0, G_OPTION_ARG_DOUBLE, &timeout_s,
+        { "timeout", 0, 0, G_OPTION_ARG_CALLBACK, parse_timeout,
           "wait at most S seconds for the exclusive locks (default 10; "
           "negative: for ever)", "S" },
         { "allow-invalid-chain", 0, 0, G_OPTION_ARG_NONE,
@@ -636,13 +649,11 @@ static int cmd_install(int argc, char **argv)
         g_option_context_new("NEW TARGET - replace TARGET with NEW in place, "
                              "under the exclusive locks");
     g_autoptr(GError) err = NULL;
-    g_autofree char *data = NULL;
     g_autofree char *why = NULL;
     g_autoptr(GBytes) blob = NULL;
     SevSnpCertTable *t;
     SevSnpChainStatus st;
     const char *target;
-    gsize len;
 
     g_option_context_add_main_entries(ctx, opts, NULL);
     g_option_context_set_description(ctx,
@@ -659,11 +670,11 @@ static int cmd_install(int argc, char **argv)
         return EXIT_USAGE;
     }
     target = argv[2];
-    if (!g_file_get_contents(argv[1], &data, &len, &err)) {
-        die_msg("%s: %s", argv[1], err->message);
-        return EXIT_USAGE;
+    blob = sevsnp_file_read(argv[1], 0, &err);
+    if (!blob) {
+        die_msg("%s", err->message);
+        return status_of(err);
     }
-    blob = g_bytes_new_take(g_steal_pointer(&data), len);
     t = sevsnp_cert_table_parse(blob, 0, &err);
     if (!t) {
         die_msg("%s: %s", argv[1], err->message);
@@ -676,7 +687,7 @@ static int cmd_install(int argc, char **argv)
         return EXIT_CHECK;
     }
 
-    if (!sevsnp_cert_file_install(target, blob, timeout_ms_of(timeout_s),
+    if (!sevsnp_cert_file_install(target, blob, timeout_ms_of(opt_timeout_s),
                                   NULL, &err)) {
         die_msg("%s", err->message);
         return status_of(err);
@@ -686,9 +697,8 @@ static int cmd_install(int argc, char **argv)
 
 static int cmd_lock(int argc, char **argv)
 {
-    double timeout_s = DEFAULT_TIMEOUT_S;
     GOptionEntry opts[] = {
-        { "timeout", 0, 0, G_OPTION_ARG_DOUBLE, &timeout_s,
+        { "timeout", 0, 0, G_OPTION_ARG_CALLBACK, parse_timeout,
           "wait at most S seconds for the exclusive locks (default 10; "
           "negative: for ever)", "S" },
         { NULL }
@@ -723,7 +733,7 @@ static int cmd_lock(int argc, char **argv)
         die_msg("lock: expected TARGET -- CMD [ARGS...] (try --help)");
         return EXIT_USAGE;
     }
-    fd = open_locked(argv[1], timeout_s, &status);
+    fd = open_locked(argv[1], &status);
     if (fd < 0) {
         return status;
     }

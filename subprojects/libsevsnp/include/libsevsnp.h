@@ -214,6 +214,14 @@ typedef struct SevSnpCertInput {
 GBytes *sevsnp_cert_table_build(const SevSnpCertInput *inputs, guint n,
                                 GError **err);
 
+/*
+ * Read the regular file @path whole, refusing anything larger than
+ * @max_size bytes (0: SEVSNP_DEFAULT_MAX_BLOB) and anything that is not a
+ * regular file (a FIFO or a device would block or never end).  Errors
+ * name the file: SEVSNP_ERROR_IO or SEVSNP_ERROR_TOO_LARGE.
+ */
+GBytes *sevsnp_file_read(const char *path, size_t max_size, GError **err);
+
 /* One file input of sevsnp_cert_table_build_files(). */
 typedef struct SevSnpCertFile {
     SevSnpCertType type;    /* what the file holds (see below) */

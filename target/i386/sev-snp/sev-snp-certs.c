@@ -78,6 +78,10 @@ static bool qemu_is_ram(uint64_t gpa, uint64_t len)
 {
     uint64_t addr = gpa, end = gpa + len;
 
+    if (!len || end < gpa) {
+        return false;
+    }
+
     while (addr < end) {
         MemoryRegionSection s = memory_region_find(get_system_memory(), addr,
                                                    end - addr);
@@ -425,9 +429,20 @@ static void set_abi(Object *obj, int value, Error **errp)
     c->abi_prop = value;
 }
 
+/* The class's own complete, if any, runs first. */
+static void (*parent_complete)(UserCreatable *uc, Error **errp);
+
 static void sev_snp_certs_complete(UserCreatable *uc, Error **errp)
 {
+    ERRP_GUARD();
     SevSnpCerts *c = obj_certs(OBJECT(uc));
+
+    if (parent_complete) {
+        parent_complete(uc, errp);
+        if (*errp) {
+            return;
+        }
+    }
 
     if (c->path && *c->path) {
         g_autoptr(GError) gerr = NULL;
@@ -455,6 +470,7 @@ void sev_snp_certs_class_init(ObjectClass *oc)
 {
     UserCreatableClass *ucc = USER_CREATABLE_CLASS(oc);
 
+    parent_complete = ucc->complete;
     ucc->complete = sev_snp_certs_complete;
 
     object_class_property_add_str(oc, "certs-path", get_certs_path,

@@ -226,6 +226,24 @@ static GBytes *read_all(int fd, const struct stat *st, const char *path,
     return g_bytes_new_take(g_steal_pointer(&buf), size);
 }
 
+/* @st must be a regular file of at most @max_size bytes. */
+static gboolean check_regular(const char *path, const struct stat *st,
+                              size_t max_size, GError **err)
+{
+    if (!S_ISREG(st->st_mode)) {
+        g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_IO,
+                    "%s: not a regular file", path);
+        return FALSE;
+    }
+    if ((uint64_t)st->st_size > max_size) {
+        g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_TOO_LARGE,
+                    "%s: %" G_GINT64_FORMAT " bytes exceeds the size cap of "
+                    "%zu bytes", path, (gint64)st->st_size, max_size);
+        return FALSE;
+    }
+    return TRUE;
+}
+
 /* With the locks held on @fd: the table in the file, from cache or not. */
 static SevSnpCertTable *table_for_fd(SevSnpCertStore *s, int fd,
                                      GError **err)
@@ -240,15 +258,7 @@ static SevSnpCertTable *table_for_fd(SevSnpCertStore *s, int fd,
                     s->path, g_strerror(errno));
         return NULL;
     }
-    if (!S_ISREG(st.st_mode)) {
-        g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_IO,
-                    "%s: not a regular file", s->path);
-        return NULL;
-    }
-    if ((uint64_t)st.st_size > s->max_size) {
-        g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_TOO_LARGE,
-                    "%s: %" G_GINT64_FORMAT " bytes exceeds the size cap of "
-                    "%zu bytes", s->path, (gint64)st.st_size, s->max_size);
+    if (!check_regular(s->path, &st, s->max_size, err)) {
         return NULL;
     }
 
@@ -298,33 +308,14 @@ static SevSnpCertTable *table_for_fd(SevSnpCertStore *s, int fd,
     return t;
 }
 
-static int open_blob(SevSnpCertStore *s, GError **err)
-{
-    int fd = open(s->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-
-    if (fd < 0) {
-        g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_IO, "%s: %s", s->path,
-                    g_strerror(errno));
-    }
-    return fd;
-}
-
 SevSnpCertLease *sevsnp_cert_store_acquire(SevSnpCertStore *store,
                                            unsigned timeout_ms, GError **err)
 {
-    GError *lerr = NULL;
     SevSnpCertLease *lease;
     SevSnpCertTable *t;
-    int fd = open_blob(store, err);
+    int fd = sevsnp_open_locked(store->path, false, false, timeout_ms, err);
 
     if (fd < 0) {
-        return NULL;
-    }
-    if (!lock_both(fd, false, timeout_ms, &lerr)) {
-        g_set_error(err, SEVSNP_ERROR, lerr->code, "%s: %s", store->path,
-                    lerr->message);
-        g_error_free(lerr);
-        close(fd);
         return NULL;
     }
     t = table_for_fd(store, fd, err);
@@ -393,33 +384,16 @@ gboolean sevsnp_cert_file_install(const char *path, GBytes *blob,
     gsize len;
     const uint8_t *data = g_bytes_get_data(blob, &len);
     SevSnpCertTable *t = sevsnp_cert_table_parse(blob, 0, err);
-    GError *lerr = NULL;
     int64_t t0;
-    struct stat st;
     int fd, r;
 
     if (!t) {
         return FALSE;
     }
     sevsnp_cert_table_unref(t);
-    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_IO, "%s: %s", path,
-                    g_strerror(errno));
-        return FALSE;
-    }
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_IO,
-                    "%s: not a regular file", path);
-        close(fd);
-        return FALSE;
-    }
     t0 = g_get_monotonic_time();
-    if (!sevsnp_lock_exclusive(fd, timeout_ms, &lerr)) {
-        g_set_error(err, SEVSNP_ERROR, lerr->code, "%s: %s", path,
-                    lerr->message);
-        g_error_free(lerr);
-        close(fd);
+    fd = sevsnp_open_locked(path, true, true, timeout_ms, err);
+    if (fd < 0) {
         return FALSE;
     }
     if (waited_us) {
@@ -460,16 +434,13 @@ GBytes *sevsnp_file_read(const char *path, size_t max_size, GError **err)
                     g_strerror(errno));
         return NULL;
     }
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_IO,
-                    "%s: not a regular file", path);
+    if (fstat(fd, &st) < 0) {
+        g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_IO, "%s: stat: %s", path,
+                    g_strerror(errno));
         close(fd);
         return NULL;
     }
-    if ((uint64_t)st.st_size > max_size) {
-        g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_TOO_LARGE,
-                    "%s: %" G_GINT64_FORMAT " bytes exceeds the size cap of "
-                    "%zu bytes", path, (gint64)st.st_size, max_size);
+    if (!check_regular(path, &st, max_size, err)) {
         close(fd);
         return NULL;
     }
@@ -491,4 +462,33 @@ GBytes *sevsnp_file_read(const char *path, size_t max_size, GError **err)
     }
     close(fd);
     return g_bytes_new_take(buf, done);
+}
+
+int sevsnp_open_locked(const char *path, bool create, bool exclusive,
+                       unsigned timeout_ms, GError **err)
+{
+    int flags = (exclusive ? O_RDWR : O_RDONLY) | (create ? O_CREAT : 0);
+    int fd = open(path, flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0644);
+    GError *lerr = NULL;
+    struct stat st;
+
+    if (fd < 0) {
+        g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_IO, "%s: %s", path,
+                    g_strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_IO,
+                    "%s: not a regular file", path);
+        close(fd);
+        return -1;
+    }
+    if (!lock_both(fd, exclusive, timeout_ms, &lerr)) {
+        g_set_error(err, SEVSNP_ERROR, lerr->code, "%s: %s", path,
+                    lerr->message);
+        g_error_free(lerr);
+        close(fd);
+        return -1;
+    }
+    return fd;
 }

@@ -57,11 +57,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 /* Rewrite the blob under the exclusive locks, as an updater does. */
 static void put_blob(int which)
 {
-    int fd = open(path, O_RDWR);
+    int fd = sevsnp_open_locked(path, false, true, 0, NULL);
     gsize len;
     const uint8_t *d = g_bytes_get_data(blobs[which], &len);
 
-    CHECK(fd >= 0 && sevsnp_lock_exclusive(fd, 0, NULL));
+    CHECK(fd >= 0);
     CHECK(pwrite(fd, d, len, 0) == (ssize_t)len && ftruncate(fd, len) == 0);
     close(fd);
 }

@@ -56,6 +56,12 @@ static char *write_file(const char *name, const void *data, size_t len)
 }
 
 /* Debian's SeaBIOS: the +ds QEMU source ships no firmware. */
+static char *write_blob(const char *name, GBytes *blob)
+{
+    return write_file(name, g_bytes_get_data(blob, NULL),
+                      g_bytes_get_size(blob));
+}
+
 static const char *firmware_dir(void)
 {
     const char *d = g_getenv("QEMU_SNP_FIRMWARE_DIR");
@@ -159,8 +165,7 @@ static void check_guest_bytes(QTestState *qts, GBytes *blob, uint64_t gpa,
 static void test_req_certs_rows(void)
 {
     g_autoptr(GBytes) blob = milan_blob();
-    g_autofree char *path = write_file("rows.bin", g_bytes_get_data(blob, NULL),
-                                       g_bytes_get_size(blob));
+    g_autofree char *path = write_blob("rows.bin", blob);
     QTestState *qts = start(path, "req-certs");
     QDict *r;
 
@@ -206,9 +211,7 @@ static void test_req_certs_rows(void)
 static void test_vmgexit_rows(void)
 {
     g_autoptr(GBytes) blob = milan_blob();
-    g_autofree char *path = write_file("legacy.bin",
-                                       g_bytes_get_data(blob, NULL),
-                                       g_bytes_get_size(blob));
+    g_autofree char *path = write_blob("legacy.bin", blob);
     QTestState *qts = start(path, "vmgexit");
     g_autoptr(QDict) q = NULL;
     QDict *r;
@@ -239,8 +242,7 @@ static void test_vmgexit_rows(void)
 static void test_hold_and_busy(void)
 {
     g_autoptr(GBytes) blob = milan_blob();
-    g_autofree char *path = write_file("busy.bin", g_bytes_get_data(blob, NULL),
-                                       g_bytes_get_size(blob));
+    g_autofree char *path = write_blob("busy.bin", blob);
     QTestState *qts = start(path, "req-certs");
     QDict *r, *ev;
     int fd, status;
@@ -301,8 +303,7 @@ static void test_hold_and_busy(void)
 static void test_query_milan(void)
 {
     g_autoptr(GBytes) blob = milan_blob();
-    g_autofree char *path = write_file("q.bin", g_bytes_get_data(blob, NULL),
-                                       g_bytes_get_size(blob));
+    g_autofree char *path = write_blob("q.bin", blob);
     QTestState *qts = start(path, "auto");
     g_autoptr(QDict) q = query(qts);
     QDict *b = qdict_get_qdict(q, "blob");
@@ -369,8 +370,7 @@ static void test_startup_refuses_bad_blob(void)
 static void test_set_certs(void)
 {
     g_autoptr(GBytes) blob = milan_blob();
-    g_autofree char *path = write_file("s.bin", g_bytes_get_data(blob, NULL),
-                                       g_bytes_get_size(blob));
+    g_autofree char *path = write_blob("s.bin", blob);
     g_autofree char *bad = write_file("s-bad.bin", "junk", 4);
     QTestState *qts = start(path, "req-certs");
     static const uint8_t zero[24];

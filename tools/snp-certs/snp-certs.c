@@ -605,33 +605,6 @@ static int cmd_extract(int argc, char **argv)
 /* install and lock                                                    */
 /* ------------------------------------------------------------------ */
 
-/* Open the existing @path and take the exclusive locks. */
-static int open_locked(const char *path, int *status)
-{
-    g_autoptr(GError) err = NULL;
-    int fd = open(path, O_RDWR | O_CLOEXEC);
-    struct stat st;
-
-    if (fd < 0) {
-        die_msg("%s: %s", path, g_strerror(errno));
-        *status = EXIT_USAGE;
-        return -1;
-    }
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        die_msg("%s: not a regular file", path);
-        *status = EXIT_USAGE;
-        close(fd);
-        return -1;
-    }
-    if (!sevsnp_lock_exclusive(fd, timeout_ms_of(opt_timeout_s), &err)) {
-        die_msg("%s: %s", path, err->message);
-        *status = status_of(err);
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 static int cmd_install(int argc, char **argv)
 {
     gboolean allow_invalid_chain = FALSE;
@@ -707,7 +680,7 @@ static int cmd_lock(int argc, char **argv)
         g_option_context_new("TARGET -- CMD [ARGS...] - run CMD holding the "
                              "exclusive locks on TARGET");
     g_autoptr(GError) err = NULL;
-    int status = EXIT_OK, wait_status;
+    int wait_status;
     char **cmd = NULL;
     int fd;
 
@@ -733,9 +706,11 @@ static int cmd_lock(int argc, char **argv)
         die_msg("lock: expected TARGET -- CMD [ARGS...] (try --help)");
         return EXIT_USAGE;
     }
-    fd = open_locked(argv[1], &status);
+    fd = sevsnp_open_locked(argv[1], false, true,
+                            timeout_ms_of(opt_timeout_s), &err);
     if (fd < 0) {
-        return status;
+        die_msg("%s", err->message);
+        return status_of(err);
     }
     if (!g_spawn_sync(NULL, cmd, NULL,
                       G_SPAWN_SEARCH_PATH | G_SPAWN_CHILD_INHERITS_STDIN,

@@ -355,6 +355,17 @@ gboolean sevsnp_lock_exclusive(int fd, unsigned timeout_ms, GError **err);
 gboolean sevsnp_lock_shared(int fd, unsigned timeout_ms, GError **err);
 
 /*
+ * Open the regular file @path (creating it, mode 0644, when @create) on a
+ * file description of its own and take both locks, exclusive or shared,
+ * waiting at most @timeout_ms (0: one try; G_MAXUINT: for ever).  Returns
+ * the descriptor (closing it drops the locks) or -1 with @err naming the
+ * file: SEVSNP_ERROR_IO (missing, unreadable, not a regular file) or
+ * SEVSNP_ERROR_BUSY.
+ */
+int sevsnp_open_locked(const char *path, bool create, bool exclusive,
+                       unsigned timeout_ms, GError **err);
+
+/*
  * Put @blob in service at @path the way an updater must: check that it
  * is a valid table, open @path (creating it, mode 0644), take the
  * exclusive locks waiting at most @timeout_ms (G_MAXUINT: for ever),

@@ -4,6 +4,7 @@
 set -eu
 BUILD=${BUILD:-build}
 MESON="/usr/bin/python3 -m mesonbuild.mesonmain"
+sh scripts/fetch-uapi.sh
 [ -f "$BUILD/snp/build.ninja" ] || $MESON setup "$BUILD/snp" . >/dev/null
 [ -f "$BUILD/snp-asan/build.ninja" ] || $MESON setup "$BUILD/snp-asan" . \
     -Db_sanitize=address,undefined -Db_lundef=false >/dev/null

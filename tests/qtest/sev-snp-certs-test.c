@@ -235,6 +235,7 @@ static void test_vmgexit_rows(void)
 
     q = query(qts);
     g_assert_cmpstr(qdict_get_str(q, "abi"), ==, "vmgexit");
+    g_assert_cmpstr(qdict_get_str(q, "abi-source"), ==, "configured");
     qtest_quit(qts);
     unlink(path);
 }
@@ -318,6 +319,9 @@ static void test_query_milan(void)
     g_assert_true(qdict_get_bool(q, "enabled"));
     g_assert_cmpstr(qdict_get_str(q, "filename"), ==, path);
     g_assert_cmpstr(qdict_get_str(q, "abi"), ==, "req-certs");
+    /* No kernel to ask under qtest: auto means mainline, and says so. */
+    g_assert_cmpstr(qdict_get_str(q, "abi-source"), ==, "no-kvm");
+    g_assert_nonnull(strstr(qdict_get_str(q, "abi-detail"), "no KVM"));
     g_assert_cmpint(qdict_get_int(q, "timeout"), ==, 100);
     g_assert_cmpint(qdict_get_int(b, "size"), ==, g_bytes_get_size(blob));
     g_assert_cmpstr(qdict_get_str(b, "sha256"), ==, sha);

@@ -38,7 +38,7 @@ G_BEGIN_DECLS
 #define SEVSNP_KVM_EXIT_SNP_REQ_CERTS       43
 /* Legacy AMD kernels: KVM_EXIT_VMGEXIT (mainline's KVM_EXIT_TDX). */
 #define SEVSNP_KVM_EXIT_VMGEXIT             40
-#define SEVSNP_KVM_EXIT_HYPERCALL           2
+#define SEVSNP_KVM_EXIT_HYPERCALL           3
 #define SEVSNP_KVM_EXIT_MEMORY_FAULT        39
 
 /* Conversions (contract section 4). */
@@ -49,8 +49,17 @@ G_BEGIN_DECLS
 /* hypercall.ret for a refused conversion: -KVM_EINVAL, as KVM's own. */
 #define SEVSNP_HC_RET_EINVAL                ((uint64_t)-22)
 
+/*
+ * Detection and enabling of the mainline ABI (Linux >= 7.0).  In the
+ * released arch/x86/include/uapi/asm/kvm.h the attributes of group
+ * KVM_X86_GRP_SEV are KVM_X86_SEV_VMSA_FEATURES 0, KVM_X86_SNP_POLICY_BITS
+ * 1 and KVM_X86_SEV_SNP_REQ_CERTS 2 (the v7 posting, older than the
+ * policy-bits attribute, used 1).  tests/unit/test-uapi.c checks every
+ * number of this block against the released headers.
+ */
 #define SEVSNP_KVM_X86_GRP_SEV              1
-#define SEVSNP_KVM_X86_SEV_SNP_REQ_CERTS    1
+#define SEVSNP_KVM_X86_SNP_POLICY_BITS      1
+#define SEVSNP_KVM_X86_SEV_SNP_REQ_CERTS    2
 #define SEVSNP_KVM_SEV_SNP_ENABLE_REQ_CERTS 103
 
 #define SEVSNP_KVM_USER_VMGEXIT_REQ_CERTS   1
@@ -410,6 +419,65 @@ typedef enum {
 /* "req-certs" or "vmgexit". */
 const char *sevsnp_abi_name(SevSnpAbi abi);
 
+/* What the user asked for (the certs-abi property). */
+typedef enum {
+    SEVSNP_ABI_CHOICE_AUTO,
+    SEVSNP_ABI_CHOICE_REQ_CERTS,
+    SEVSNP_ABI_CHOICE_VMGEXIT,
+} SevSnpAbiChoice;
+
+/* How the ABI in use was decided. */
+typedef enum {
+    SEVSNP_ABI_FROM_CONFIG,         /* certs-abi named it */
+    SEVSNP_ABI_FROM_ATTRIBUTE,      /* auto: the kernel advertises it */
+    SEVSNP_ABI_FROM_NO_ATTRIBUTE,   /* auto: no attribute, legacy assumed */
+    SEVSNP_ABI_FROM_UNSUPPORTED,    /* auto: attribute says unsupported */
+    SEVSNP_ABI_FROM_NO_KERNEL,      /* no KVM to ask (qtest) */
+} SevSnpAbiSource;
+
+/*
+ * Ask the kernel for device attribute @attr of @group on /dev/kvm, as
+ * KVM_HAS_DEVICE_ATTR and KVM_GET_DEVICE_ATTR do: returns 0 and stores
+ * the value in *@val, or a negative errno (-ENXIO: no such attribute).
+ */
+typedef int (*SevSnpKvmAttrFn)(void *opaque, uint32_t group, uint64_t attr,
+                               uint64_t *val);
+
+/**
+ * sevsnp_abi_detect: decide which certificate ABI to serve
+ * @choice: what the user asked for
+ * @get_attr: reads a /dev/kvm device attribute (NULL: there is no KVM)
+ * @opaque: passed to @get_attr
+ * @abi: the ABI to serve
+ * @source: how it was decided
+ * @detail: (optional) a newly allocated sentence saying how, for the
+ *     monitor and for the start-up warning
+ * @err: set when @choice cannot be honoured by this kernel
+ *
+ * Mainline support is KVM_X86_SEV_SNP_REQ_CERTS of KVM_X86_GRP_SEV with
+ * the value 1, exactly as the kernel documents it; a missing attribute,
+ * an error or any other value is "not supported".  @choice AUTO then
+ * falls back to the legacy ABI (AMD's kernels always exit; a mainline
+ * kernel older than 7.0 serves no certificates at all), REQ_CERTS is
+ * refused.  Without a kernel (@get_attr NULL) AUTO means mainline.
+ *
+ * Returns: FALSE with @err set when @choice is REQ_CERTS and the kernel
+ * does not support it.
+ */
+gboolean sevsnp_abi_detect(SevSnpAbiChoice choice, SevSnpKvmAttrFn get_attr,
+                           void *opaque, SevSnpAbi *abi,
+                           SevSnpAbiSource *source, char **detail,
+                           GError **err);
+
+/**
+ * sevsnp_abi_source_warns: whether a decision deserves a start-up warning
+ * @source: how the ABI was decided
+ *
+ * Returns: TRUE for the AUTO fallbacks, where the legacy ABI is only an
+ * assumption.
+ */
+gboolean sevsnp_abi_source_warns(SevSnpAbiSource source);
+
 /*
  * Guest memory as the service sees it.  @is_shared_ram answers whether
  * [gpa, gpa + len) is entirely guest RAM that is shared with the host
@@ -712,6 +780,8 @@ const char *sevsnp_guest_result_name(SevSnpGuestResult r);
  */
 int sevsnp_sim_set_memory_attributes(uint64_t address, uint64_t size,
                                      uint64_t attributes, uint64_t flags);
+
+#include "sevsnp-report.h"
 
 G_END_DECLS
 

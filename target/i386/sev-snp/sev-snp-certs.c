@@ -51,6 +51,8 @@ struct SevSnpCerts {
 
     /* Resolved at completion and KVM initialisation. */
     SevSnpAbi abi;
+    SevSnpAbiSource abi_source;
+    char *abi_detail;       /* how the ABI was decided */
     bool kernel_exits;      /* KVM delivers certificate exits to us */
     SevSnpService *svc;
 
@@ -271,43 +273,62 @@ void sev_snp_certs_post_run(CPUState *cpu)
 
 /* ---- KVM initialisation ---- */
 
-static bool kernel_has_req_certs(void)
+/* KVM_HAS_DEVICE_ATTR, then KVM_GET_DEVICE_ATTR, on /dev/kvm. */
+static int kvm_get_sev_attr(void *opaque, uint32_t group, uint64_t attr,
+                            uint64_t *val)
 {
-    struct kvm_device_attr attr = {
-        .group = SEVSNP_KVM_X86_GRP_SEV,
-        .attr = SEVSNP_KVM_X86_SEV_SNP_REQ_CERTS,
+    struct kvm_device_attr a = {
+        .group = group,
+        .attr = attr,
+        .addr = (uintptr_t)val,
     };
-    uint64_t val = 0;
+    int r = kvm_ioctl(kvm_state, KVM_HAS_DEVICE_ATTR, &a);
 
-    if (kvm_ioctl(kvm_state, KVM_HAS_DEVICE_ATTR, &attr) != 0) {
+    return r ? r : kvm_ioctl(kvm_state, KVM_GET_DEVICE_ATTR, &a);
+}
+
+static SevSnpAbiChoice abi_choice(SevSnpCertsAbi prop)
+{
+    switch (prop) {
+    case SEV_SNP_CERTS_ABI_REQ_CERTS:
+        return SEVSNP_ABI_CHOICE_REQ_CERTS;
+    case SEV_SNP_CERTS_ABI_VMGEXIT:
+        return SEVSNP_ABI_CHOICE_VMGEXIT;
+    default:
+        return SEVSNP_ABI_CHOICE_AUTO;
+    }
+}
+
+/* Decide the ABI; @kvm false: there is no kernel to ask (qtest). */
+static bool certs_detect_abi(SevSnpCerts *c, bool kvm, Error **errp)
+{
+    g_autoptr(GError) gerr = NULL;
+
+    g_free(c->abi_detail);
+    c->abi_detail = NULL;
+    if (!sevsnp_abi_detect(abi_choice(c->abi_prop),
+                           kvm ? kvm_get_sev_attr : NULL, NULL, &c->abi,
+                           &c->abi_source, &c->abi_detail, &gerr)) {
+        error_setg(errp, "sev-snp-guest '%s': %s", certs_id(c),
+                   gerr->message);
         return false;
     }
-    attr.addr = (uintptr_t)&val;
-    return kvm_ioctl(kvm_state, KVM_GET_DEVICE_ATTR, &attr) == 0 && val == 1;
+    trace_sev_snp_certs_abi(SevSnpCertsAbi_str(c->abi_prop),
+                            sevsnp_abi_name(c->abi), c->abi_detail);
+    if (sevsnp_abi_source_warns(c->abi_source)) {
+        warn_report("sev-snp-guest '%s': certs-abi=auto: %s", certs_id(c),
+                    c->abi_detail);
+    }
+    return true;
 }
 
 int sev_snp_certs_kvm_init(SevSnpCerts *c, int sev_fd, Error **errp)
 {
-    bool mainline = kernel_has_req_certs();
     bool serving = c->path && *c->path;
 
-    trace_sev_snp_certs_abi(SevSnpCertsAbi_str(c->abi_prop), mainline);
     sev_snp_memory_kvm_init(c->mem);
-    switch (c->abi_prop) {
-    case SEV_SNP_CERTS_ABI_REQ_CERTS:
-        if (!mainline) {
-            error_setg(errp, "certs-abi=req-certs: the kernel does not "
-                       "support KVM_EXIT_SNP_REQ_CERTS");
-            return -1;
-        }
-        c->abi = SEVSNP_ABI_REQ_CERTS;
-        break;
-    case SEV_SNP_CERTS_ABI_VMGEXIT:
-        c->abi = SEVSNP_ABI_VMGEXIT;
-        break;
-    default:
-        c->abi = mainline ? SEVSNP_ABI_REQ_CERTS : SEVSNP_ABI_VMGEXIT;
-        break;
+    if (!certs_detect_abi(c, true, errp)) {
+        return -1;
     }
 
     if (c->abi == SEVSNP_ABI_VMGEXIT) {
@@ -460,9 +481,11 @@ static void sev_snp_certs_complete(UserCreatable *uc, Error **errp)
     }
     c->svc = sevsnp_service_new(c->path, c->timeout_ms, c->rate, c->burst);
     sevsnp_service_set_error_notify(c->svc, certs_notify, c);
-    /* Without KVM (qtest) there is no kernel to ask: auto means mainline. */
-    c->abi = c->abi_prop == SEV_SNP_CERTS_ABI_VMGEXIT ? SEVSNP_ABI_VMGEXIT
-                                                       : SEVSNP_ABI_REQ_CERTS;
+    /*
+     * Without KVM (qtest) there is no kernel to ask: auto means mainline.
+     * Under KVM, sev_snp_certs_kvm_init() decides again from the kernel.
+     */
+    certs_detect_abi(c, false, &error_abort);
     sev_snp_memory_realize(c->mem);
 }
 
@@ -523,6 +546,7 @@ void sev_snp_certs_free(SevSnpCerts *c)
     }
     sevsnp_service_free(c->svc);
     sev_snp_memory_free(c->mem);
+    g_free(c->abi_detail);
     g_free(c->path);
     g_free(c);
 }
@@ -604,6 +628,22 @@ static SevSnpCertsBlobInfo *blob_info(SevSnpCertTable *t)
     return b;
 }
 
+static SevSnpCertsAbiSource abi_source(SevSnpAbiSource s)
+{
+    switch (s) {
+    case SEVSNP_ABI_FROM_CONFIG:
+        return SEV_SNP_CERTS_ABI_SOURCE_CONFIGURED;
+    case SEVSNP_ABI_FROM_ATTRIBUTE:
+        return SEV_SNP_CERTS_ABI_SOURCE_KERNEL_ATTRIBUTE;
+    case SEVSNP_ABI_FROM_NO_ATTRIBUTE:
+        return SEV_SNP_CERTS_ABI_SOURCE_NO_ATTRIBUTE;
+    case SEVSNP_ABI_FROM_UNSUPPORTED:
+        return SEV_SNP_CERTS_ABI_SOURCE_ATTRIBUTE_UNSUPPORTED;
+    default:
+        return SEV_SNP_CERTS_ABI_SOURCE_NO_KVM;
+    }
+}
+
 SevSnpCertsInfo *qmp_query_sev_snp_certs(const char *id, Error **errp)
 {
     SevSnpCerts *c = sev_snp_certs_find(id, errp);
@@ -622,6 +662,8 @@ SevSnpCertsInfo *qmp_query_sev_snp_certs(const char *id, Error **errp)
     info->enabled = info->filename != NULL;
     info->abi = c->abi == SEVSNP_ABI_VMGEXIT ? SEV_SNP_CERTS_ABI_VMGEXIT
                                              : SEV_SNP_CERTS_ABI_REQ_CERTS;
+    info->abi_source = abi_source(c->abi_source);
+    info->abi_detail = g_strdup(c->abi_detail);
     info->timeout = sevsnp_service_get_timeout(c->svc);
     sevsnp_service_get_rate_limit(c->svc, &rate, &burst);
     info->rate_limit = rate;
@@ -815,8 +857,10 @@ void hmp_info_sev_snp_certs(Monitor *mon, const QDict *qdict)
     if (info->filename) {
         monitor_printf(mon, "  file: %s\n", info->filename);
     }
-    monitor_printf(mon, "  abi: %s, timeout: %u ms, rate limit: %u/s "
-                   "(burst %u)\n", SevSnpCertsAbi_str(info->abi),
+    monitor_printf(mon, "  abi: %s (%s: %s)\n", SevSnpCertsAbi_str(info->abi),
+                   SevSnpCertsAbiSource_str(info->abi_source),
+                   info->abi_detail);
+    monitor_printf(mon, "  timeout: %u ms, rate limit: %u/s (burst %u)\n",
                    info->timeout, info->rate_limit, info->rate_burst);
     if (info->blob) {
         monitor_printf(mon, "  blob: %" PRIu64 " bytes, sha256 %s, chain %s"

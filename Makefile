@@ -1,5 +1,5 @@
 # qemu-snp: the userspace half of AMD SEV-SNP certificate requests,
-# as an overlay on QEMU 10.0.  See README.md.
+# as an overlay on Debian's QEMU source packages.  See README.md.
 
 .PHONY: all setup qemu snp check demo bench stress fuzz clean
 
@@ -8,8 +8,11 @@ all: qemu snp
 setup:
 	sh scripts/setup-deps.sh
 
+# Every QEMU line of subprojects/packagefiles/qemu-lines (or only
+# QEMU_LINES="10.0 ..."): build/bin/qemu-system-x86_64-LINE, and
+# build/bin/qemu-system-x86_64 for the default line.
 qemu: setup
-	sh scripts/build-qemu.sh
+	sh scripts/build-qemu.sh $(QEMU_LINES)
 
 snp: setup
 	sh scripts/build-snp.sh
@@ -34,3 +37,35 @@ fuzz: snp
 
 clean:
 	rm -rf build
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: snp-certs, its man page
+# (rendered by Debian's rst2man) and the patched QEMU binaries under
+# names of their own, qemu-system-x86_64-snp*, so that a distribution
+# QEMU is never overwritten.  The QEMU binaries look for firmware in
+# Debian's seabios and ipxe-qemu directories (their built-in firmware
+# path).  install-files installs what is built, without building.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+RST2MAN ?= /usr/bin/rst2man
+SNP_CERTS_BIN ?= build/bin/snp-certs
+QEMU_BINS ?= $(wildcard build/bin/qemu-system-x86_64*)
+
+.PHONY: install install-files
+install: all
+	$(MAKE) install-files
+
+install-files:
+	@test -x "$(SNP_CERTS_BIN)" || \
+	    { echo "make install: $(SNP_CERTS_BIN) is not built (run make)" >&2; exit 1; }
+	@test -n "$(QEMU_BINS)" || \
+	    { echo "make install: no build/bin/qemu-system-x86_64* (run make)" >&2; exit 1; }
+	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(MANDIR)/man1"
+	install -m 0755 "$(SNP_CERTS_BIN)" "$(DESTDIR)$(BINDIR)/snp-certs"
+	for q in $(QEMU_BINS); do \
+	    n=$$(basename "$$q"); \
+	    install -m 0755 "$$q" \
+	        "$(DESTDIR)$(BINDIR)/qemu-system-x86_64-snp$${n#qemu-system-x86_64}" || exit 1; \
+	done
+	$(RST2MAN) --exit-status=2 docs/tools/snp-certs.rst > "$(DESTDIR)$(MANDIR)/man1/snp-certs.1"
+	gzip -9nf "$(DESTDIR)$(MANDIR)/man1/snp-certs.1"

@@ -123,7 +123,7 @@ static char *milan_blob_file(const char *name)
 static void test_help(void)
 {
     const char *cmds[] = { "build", "show", "verify", "extract", "install",
-                           "lock" };
+                           "lock", "report", "fetch", "host" };
     g_auto(Run) r = { 0 };
     g_auto(Run) u = { 0 };
 

@@ -31,20 +31,14 @@
 #include <openssl/x509.h>
 
 #include "libsevsnp.h"
-
-enum {
-    EXIT_OK = 0,
-    EXIT_CHECK = 1,
-    EXIT_USAGE = 2,
-    EXIT_BUSY = 3,
-};
+#include "snp-certs.h"
 
 #define DEFAULT_TIMEOUT_S 10.0
 
 static const char *prog = "snp-certs";
 
 /* One line to stderr: "snp-certs: <message>". */
-static void G_GNUC_PRINTF(1, 2) die_msg(const char *fmt, ...)
+void die_msg(const char *fmt, ...)
 {
     va_list ap;
     g_autofree char *msg = NULL;
@@ -56,7 +50,7 @@ static void G_GNUC_PRINTF(1, 2) die_msg(const char *fmt, ...)
 }
 
 /* The exit status a library error stands for. */
-static int status_of(const GError *err)
+int status_of(const GError *err)
 {
     if (err->domain != SEVSNP_ERROR) {
         return EXIT_USAGE;
@@ -73,7 +67,7 @@ static int status_of(const GError *err)
 }
 
 /* Parse the command's options; prints the error and returns FALSE. */
-static gboolean parse_options(GOptionContext *ctx, int *argc, char ***argv)
+gboolean parse_options(GOptionContext *ctx, int *argc, char ***argv)
 {
     g_autoptr(GError) err = NULL;
 
@@ -110,8 +104,28 @@ static unsigned timeout_ms_of(double seconds)
     return (unsigned)ceil(seconds * 1000.0);
 }
 
+gboolean parse_time(const char *s, gint64 *out, GError **err)
+{
+    g_autoptr(GDateTime) dt = NULL;
+    gint64 v;
+
+    if (g_ascii_string_to_signed(s, 10, 0, G_MAXINT64, &v, NULL)) {
+        *out = v;
+        return TRUE;
+    }
+    dt = g_date_time_new_from_iso8601(s, g_time_zone_new_utc());
+    if (!dt) {
+        g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                    "'%s' is neither seconds since the epoch nor an ISO 8601 "
+                    "date and time (2024-06-01T00:00:00Z)", s);
+        return FALSE;
+    }
+    *out = g_date_time_to_unix(dt);
+    return TRUE;
+}
+
 /* Read a blob file under the shared locks and validate it. */
-static SevSnpCertTable *load_blob(const char *path, int *status)
+SevSnpCertTable *load_blob(const char *path, int *status)
 {
     g_autoptr(GError) err = NULL;
     SevSnpCertStore *store = sevsnp_cert_store_new(path, 0);
@@ -605,6 +619,65 @@ static int cmd_extract(int argc, char **argv)
 /* install and lock                                                    */
 /* ------------------------------------------------------------------ */
 
+/*
+ * The descriptor of `snp-certs lock` when it locks @target (the same
+ * inode), else -1.  Installing through it is what lets an updater run
+ * `snp-certs install` inside `snp-certs lock` on the same file, which
+ * would otherwise wait for ever on its own lock.
+ */
+static int inherited_lock_fd(const char *target)
+{
+    const char *env = g_getenv(SNP_CERTS_LOCK_FD_ENV);
+    struct stat st_fd, st_target;
+    gint64 fd;
+    int fl;
+
+    if (!env || !g_ascii_string_to_signed(env, 10, 3, G_MAXINT, &fd, NULL)) {
+        return -1;
+    }
+    fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || (fl & O_ACCMODE) != O_RDWR || fstat(fd, &st_fd) < 0 ||
+        stat(target, &st_target) < 0 || st_fd.st_dev != st_target.st_dev ||
+        st_fd.st_ino != st_target.st_ino) {
+        return -1;
+    }
+    return fd;
+}
+
+/* Rewrite the file of @fd in place with @blob (the locks are held). */
+static gboolean rewrite_fd(int fd, const char *target, GBytes *blob,
+                           GError **err)
+{
+    gsize len, done = 0;
+    const uint8_t *data = g_bytes_get_data(blob, &len);
+    int r = -posix_fallocate(fd, 0, MAX(len, 1));
+
+    while (!r && done < len) {
+        ssize_t n = pwrite(fd, data + done, len - done, done);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            r = n < 0 ? -errno : -EIO;
+        } else {
+            done += n;
+        }
+    }
+    if (!r && ftruncate(fd, len) < 0) {
+        r = -errno;
+    }
+    if (!r && fsync(fd) < 0) {
+        r = -errno;
+    }
+    if (r) {
+        g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_IO, "%s: %s", target,
+                    g_strerror(-r));
+        return FALSE;
+    }
+    return TRUE;
+}
+
 static int cmd_install(int argc, char **argv)
 {
     gboolean allow_invalid_chain = FALSE;
@@ -627,6 +700,7 @@ static int cmd_install(int argc, char **argv)
     SevSnpCertTable *t;
     SevSnpChainStatus st;
     const char *target;
+    int lock_fd;
 
     g_option_context_add_main_entries(ctx, opts, NULL);
     g_option_context_set_description(ctx,
@@ -634,7 +708,9 @@ static int cmd_install(int argc, char **argv)
         "(OFD write lock and flock(LOCK_EX)), rewritten in place so that "
         "its inode and the VMM's locks stay valid, synced, then unlocked.  "
         "Readers that take the shared locks see the old or the new blob, "
-        "never a mix.");
+        "never a mix.  Run by CMD of 'snp-certs lock TARGET', it writes "
+        "through the locked descriptor it inherits (" SNP_CERTS_LOCK_FD_ENV
+        ") instead of locking again.");
     if (!parse_options(ctx, &argc, &argv)) {
         return EXIT_USAGE;
     }
@@ -660,6 +736,15 @@ static int cmd_install(int argc, char **argv)
         return EXIT_CHECK;
     }
 
+    lock_fd = inherited_lock_fd(target);
+    if (lock_fd >= 0) {
+        /* Inside `snp-certs lock TARGET`: its locks already cover us. */
+        if (!rewrite_fd(lock_fd, target, blob, &err)) {
+            die_msg("%s", err->message);
+            return status_of(err);
+        }
+        return EXIT_OK;
+    }
     if (!sevsnp_cert_file_install(target, blob, timeout_ms_of(opt_timeout_s),
                                   NULL, &err)) {
         die_msg("%s", err->message);
@@ -680,6 +765,8 @@ static int cmd_lock(int argc, char **argv)
         g_option_context_new("TARGET -- CMD [ARGS...] - run CMD holding the "
                              "exclusive locks on TARGET");
     g_autoptr(GError) err = NULL;
+    g_autofree char *fd_str = NULL, *abs_path = NULL;
+    g_auto(GStrv) envp = NULL;
     int wait_status;
     char **cmd = NULL;
     int fd;
@@ -698,7 +785,9 @@ static int cmd_lock(int argc, char **argv)
         "For firmware, TCB or key updates: VMMs answer BUSY to certificate "
         "requests while CMD runs, so that no guest gets a chain that does "
         "not match its report.  Exits with CMD's status (128 + signal when "
-        "CMD is killed).");
+        "CMD is killed).  CMD gets " SNP_CERTS_LOCK_FD_ENV " (the locked "
+        "descriptor) and " SNP_CERTS_LOCK_PATH_ENV " in its environment; "
+        "'snp-certs install NEW TARGET' run by CMD writes through it.");
     if (!parse_options(ctx, &argc, &argv)) {
         return EXIT_USAGE;
     }
@@ -712,8 +801,20 @@ static int cmd_lock(int argc, char **argv)
         die_msg("%s", err->message);
         return status_of(err);
     }
-    if (!g_spawn_sync(NULL, cmd, NULL,
-                      G_SPAWN_SEARCH_PATH | G_SPAWN_CHILD_INHERITS_STDIN,
+    /* CMD inherits the locked descriptor; install writes through it. */
+    fd_str = g_strdup_printf("%d", fd);
+    abs_path = g_canonicalize_filename(argv[1], NULL);
+    envp = g_environ_setenv(g_get_environ(), SNP_CERTS_LOCK_FD_ENV, fd_str,
+                            TRUE);
+    envp = g_environ_setenv(envp, SNP_CERTS_LOCK_PATH_ENV, abs_path, TRUE);
+    if (fcntl(fd, F_SETFD, 0) < 0) {
+        die_msg("%s: %s", argv[1], g_strerror(errno));
+        close(fd);
+        return EXIT_USAGE;
+    }
+    if (!g_spawn_sync(NULL, cmd, envp,
+                      G_SPAWN_SEARCH_PATH | G_SPAWN_CHILD_INHERITS_STDIN |
+                      G_SPAWN_LEAVE_DESCRIPTORS_OPEN,
                       NULL, NULL, NULL, NULL, &wait_status, &err)) {
         die_msg("%s: %s", cmd[0], err->message);
         close(fd);
@@ -743,6 +844,11 @@ static const struct {
     { "install", cmd_install, "replace a live blob in place, under the "
       "exclusive locks" },
     { "lock", cmd_lock, "run a command holding the exclusive locks" },
+    { "report", cmd_report, "show or verify an attestation report" },
+    { "fetch", cmd_fetch, "fetch a chip's VCEK and chain from AMD KDS "
+      "(or a mirror or cache) into a blob" },
+    { "host", cmd_host, "show the SNP platform status of this host "
+      "(/dev/sev)" },
 };
 
 static void usage(FILE *f)

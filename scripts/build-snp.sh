@@ -12,3 +12,8 @@ ninja -C "$BUILD/snp"
 ninja -C "$BUILD/snp-asan"
 mkdir -p "$BUILD/bin"
 ln -sf ../snp/tools/snp-certs/snp-certs "$BUILD/bin/snp-certs"
+# The SNP host simulator and its firmware tool, from the plain build (an
+# ASan build of the preload library cannot be loaded into QEMU).
+mkdir -p "$BUILD/snp-host"
+ln -sf ../snp/tests/snp-host/libsnp-host-sim.so "$BUILD/snp-host/libsnp-host-sim.so"
+ln -sf ../snp/tests/snp-host/fw/snp-sim-fw "$BUILD/snp-host/snp-sim-fw"

@@ -27,17 +27,22 @@
  * EAX = one of SNP_SIM_OP_*; the arguments are in the 64-bit registers
  * named below (the guest runs in long mode), the results come back in RAX
  * (and RBX where said) when the vCPU next runs guest code.  An unknown op
- * gets RAX = SNP_SIM_RET_BAD_OP.
+ * gets RAX = SNP_SIM_RET_BAD_OP.  RDX holds the port, so the arguments
+ * are RBX, RCX, RDI, RSI (in that order).
  */
 #define SNP_SIM_DOORBELL_PORT       0x0ff0
 
 /*
  * Page state change (GHCB PSC / MSR protocol), delivered to QEMU as
  * KVM_EXIT_HYPERCALL, nr KVM_HC_MAP_GPA_RANGE, as KVM does.
- *   in:  RBX = gpa, RCX = number of 4 KiB pages, RDX = attributes
+ *   in:  RBX = gpa, RCX = number of 4 KiB pages, RDI = attributes
  *        (bit 4 KVM_MAP_GPA_RANGE_ENCRYPTED: to private; bits 0-1 the
  *        page-size hint)
  *   out: RAX = run->hypercall.ret as QEMU left it (0 = done).
+ * KVM itself refuses, without an exit, what kvm_emulate_hypercall()
+ * refuses: RAX = -KVM_EINVAL (-22) for an unaligned gpa, zero pages or a
+ * range that wraps; RAX = -KVM_ENOSYS (-1000) when QEMU did not enable
+ * KVM_CAP_EXIT_HYPERCALL for it.
  */
 #define SNP_SIM_OP_MAP_GPA_RANGE    1
 
@@ -45,22 +50,29 @@
  * SNP Extended Guest Request (SVM_VMGEXIT_EXT_GUEST_REQUEST) for an
  * attestation report (MSG_REPORT_REQ) with its certificates.
  *   in:  RBX = gpa of the certificate buffer, RCX = its size in pages,
- *        RDX = gpa of the request page (struct snp_sim_report_req),
+ *        RDI = gpa of the request page (struct snp_sim_report_req),
  *        RSI = gpa of the response page (struct snp_sim_report_resp).
  *   out: RAX = SW_EXITINFO2 as the guest sees it:
  *        (VMM error << 32) | firmware error, VMM errors
  *        SNP_SIM_VMM_ERR_*; RBX = page count (the required one after
  *        INVALID_LEN).
+ * A request KVM refuses outright (a certificate buffer gpa that is not
+ * page aligned) gets, on mainline kernels, the GHCB's SW_EXITINFO1 = 2:
+ *        RAX = SNP_SIM_GHCB_ERR | SNP_SIM_GHCB_ERR_INVALID_INPUT;
+ * on legacy kernels the VMM error SNP_SIM_VMM_ERR_GENERIC.
  * On a mainline host with KVM_SEV_SNP_ENABLE_REQ_CERTS this is
  * KVM_EXIT_SNP_REQ_CERTS, on the legacy host KVM_EXIT_VMGEXIT
  * (REQ_CERTS), on a host without either KVM itself writes an empty
- * table (zeroes the first page) and asks the firmware.
+ * table (zeroes the 24-byte terminator at the buffer's start, when RCX
+ * is not 0) and asks the firmware.
  */
 #define SNP_SIM_OP_EXT_GUEST_REQ    2
+#define SNP_SIM_GHCB_ERR            (1ULL << 63)
+#define SNP_SIM_GHCB_ERR_INVALID_INPUT 5
 
 /*
- * A guest access to [RBX, RBX + RCX) as private (RDX bit 3, the
- * KVM_MEMORY_EXIT_FLAG_PRIVATE value) or shared (RDX = 0).  When the
+ * A guest access to [RBX, RBX + RCX) as private (RDI bit 3, the
+ * KVM_MEMORY_EXIT_FLAG_PRIVATE value) or shared (RDI = 0).  When the
  * simulator's page attributes disagree, KVM_RUN fails with EFAULT and
  * KVM_EXIT_MEMORY_FAULT {flags, gpa, size} of the first page in the wrong
  * state, as KVM does; the access is retried on every KVM_RUN until the
@@ -75,7 +87,7 @@
  * simulator writes N.report (the report, 1184 bytes) and N.certs (the
  * certificate table, the whole buffer) into $SNP_HOST_SIM_PAIRS.
  *   in:  RBX = gpa of the certificate buffer, RCX = its size in pages,
- *        RDX = gpa of the response page.
+ *        RDI = gpa of the response page.
  *   out: RAX = N (>= 0), or a negative errno.
  */
 #define SNP_SIM_OP_RECORD           4

@@ -1,0 +1,492 @@
+/*
+ * The SNP host simulator: an LD_PRELOAD library that plays the SNP parts
+ * of the host kernel (KVM's SEV-SNP support, the PSP driver's /dev/sev)
+ * and of the AMD-SP firmware on a machine that has /dev/kvm but no SNP
+ * hardware, passing everything else to the real /dev/kvm.  The design and
+ * its limits are in docs/devel/snp-host-sim.rst; the guest's side of the
+ * protocol in tests/snp-host/snp-host-abi.h.
+ *
+ * This file: the interposed libc entry points (open, open64, openat,
+ * openat64 and their _FORTIFY_SOURCE variants, ioctl, mmap, mmap64,
+ * close), the table of descriptors the simulator owns, the configuration
+ * and the log.
+ *
+ * Environment:
+ *   SNP_HOST_SIM_KERNEL  mainline (default) | mainline-no-certs | legacy
+ *   SNP_HOST_SIM_LOG     file to append the event log to (none: no log)
+ *   SNP_HOST_SIM_FW      firmware state directory (sim-fw.c)
+ *   SNP_HOST_SIM_CERTS   the certificate blob whose locks are checked
+ *   SNP_HOST_SIM_PAIRS   directory for SNP_SIM_OP_RECORD
+ *
+ * Log format: one line per event, written with a single write(2):
+ *
+ *   <ms> <tid> <event> [key=value ...]
+ *
+ * <ms> counts milliseconds of CLOCK_MONOTONIC since the library was
+ * loaded, <tid> is the calling thread.  Events:
+ *   start          kernel=<name> pid=<pid>
+ *   refused        what the simulated kernel refused: ioctl=<name>
+ *                  errno=<n> why=<text>
+ *   vm             a VM was created (type=<n> real-type=<n>)
+ *   memattr        KVM_SET_MEMORY_ATTRIBUTES gpa= size= private=0|1
+ *   launch-start   policy=
+ *   launch-update  gfn= pages= type=
+ *   launch-finish  measurement=<hex>
+ *   req-certs-on   KVM_SEV_SNP_ENABLE_REQ_CERTS accepted
+ *   exit           an exit produced for QEMU: vcpu= kind=req-certs|
+ *                  vmgexit|vmgexit-done|hypercall|memory-fault ...
+ *   ret-ok         vcpu= kind= ret=<what QEMU answered> (validated)
+ *   ret-invalid    vcpu= ret=<n>: KVM_RUN failed with EINVAL
+ *   ret-poisoned   vcpu= kind=: QEMU left the poisoned ret in place
+ *   complete       vcpu= kind= rax= rbx= eintr=0|1
+ *   fw-report      vcpu= status= vcek=<sha256 of the public key> tcb=
+ *   lock-ok        vcpu= (both shared locks were held while signing)
+ *   lock-violation vcpu= lock=ofd|flock detail=
+ *   kvm-answered   vcpu=: KVM itself served an extended request
+ *   op             vcpu= op=<n> rax=<result> (internal doorbell ops)
+ *   error          what went wrong inside the simulator
+ *
+ * Copyright (c) 2026 The qemu-snp authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+/* Define the plain and the 64-bit entry points, not the redirections. */
+#undef _FILE_OFFSET_BITS
+#undef _FORTIFY_SOURCE
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+
+#include "sim.h"
+
+#define SIM_EXPORT __attribute__((visibility("default")))
+
+SimKernel sim_kernel = SIM_KERNEL_MAINLINE;
+
+typedef int (*OpenFn)(const char *, int, ...);
+typedef int (*OpenatFn)(int, const char *, int, ...);
+typedef int (*IoctlFn)(int, unsigned long, ...);
+typedef void *(*MmapFn)(void *, size_t, int, int, int, off_t);
+typedef int (*CloseFn)(int);
+
+static struct {
+    OpenFn open, open64;
+    OpenatFn openat, openat64;
+    IoctlFn ioctl;
+    MmapFn mmap, mmap64;
+    CloseFn close;
+} real;
+
+static pthread_once_t resolve_once = PTHREAD_ONCE_INIT;
+static GMutex fd_lock;
+static GHashTable *fd_table;        /* fd -> SimFdEntry */
+static int log_fd = -1;
+static struct timespec t0;
+
+typedef struct SimFdEntry {
+    SimFdKind kind;
+    void *obj;
+} SimFdEntry;
+
+static void *must_resolve(const char *name)
+{
+    void *p = dlsym(RTLD_NEXT, name);
+
+    if (!p) {
+        static const char msg[] = "snp-host-sim: cannot resolve libc ";
+        ssize_t r G_GNUC_UNUSED;
+
+        r = write(2, msg, sizeof(msg) - 1);
+        r = write(2, name, strlen(name));
+        r = write(2, "\n", 1);
+        abort();
+    }
+    return p;
+}
+
+static void resolve(void)
+{
+    real.open = must_resolve("open");
+    real.open64 = must_resolve("open64");
+    real.openat = must_resolve("openat");
+    real.openat64 = must_resolve("openat64");
+    real.ioctl = must_resolve("ioctl");
+    real.mmap = must_resolve("mmap");
+    real.mmap64 = must_resolve("mmap64");
+    real.close = must_resolve("close");
+}
+
+static inline void ensure_resolved(void)
+{
+    pthread_once(&resolve_once, resolve);
+}
+
+const char *sim_kernel_name(SimKernel k)
+{
+    switch (k) {
+    case SIM_KERNEL_MAINLINE:
+        return "mainline";
+    case SIM_KERNEL_MAINLINE_NO_CERTS:
+        return "mainline-no-certs";
+    case SIM_KERNEL_LEGACY:
+        return "legacy";
+    }
+    return "?";
+}
+
+__attribute__((constructor))
+static void sim_init(void)
+{
+    const char *k = getenv("SNP_HOST_SIM_KERNEL");
+    const char *log = getenv("SNP_HOST_SIM_LOG");
+
+    ensure_resolved();
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    g_mutex_lock(&fd_lock);
+    if (!fd_table) {
+        fd_table = g_hash_table_new_full(g_direct_hash, g_direct_equal,
+                                         NULL, g_free);
+    }
+    g_mutex_unlock(&fd_lock);
+    if (!k || !*k || !strcmp(k, "mainline")) {
+        sim_kernel = SIM_KERNEL_MAINLINE;
+    } else if (!strcmp(k, "mainline-no-certs")) {
+        sim_kernel = SIM_KERNEL_MAINLINE_NO_CERTS;
+    } else if (!strcmp(k, "legacy")) {
+        sim_kernel = SIM_KERNEL_LEGACY;
+    } else {
+        fprintf(stderr, "snp-host-sim: SNP_HOST_SIM_KERNEL=%s: must be "
+                "mainline, mainline-no-certs or legacy\n", k);
+        _exit(2);
+    }
+    if (log && *log) {
+        log_fd = real.open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+                           0644);
+        if (log_fd < 0) {
+            fprintf(stderr, "snp-host-sim: SNP_HOST_SIM_LOG=%s: %s\n", log,
+                    strerror(errno));
+            _exit(2);
+        }
+    }
+    sim_log("start", "kernel=%s pid=%d", sim_kernel_name(sim_kernel),
+            (int)getpid());
+}
+
+void sim_log(const char *event, const char *fmt, ...)
+{
+    struct timespec now;
+    g_autofree char *body = NULL;
+    g_autofree char *line = NULL;
+    uint64_t ms;
+    va_list ap;
+    size_t len, off = 0;
+
+    if (log_fd < 0) {
+        return;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    ms = (uint64_t)(now.tv_sec - t0.tv_sec) * 1000 +
+         (now.tv_nsec - t0.tv_nsec) / 1000000;
+    va_start(ap, fmt);
+    body = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    line = g_strdup_printf("%" G_GUINT64_FORMAT " %ld %s %s\n", ms,
+                           (long)syscall(SYS_gettid), event, body);
+    len = strlen(line);
+    while (off < len) {
+        ssize_t n = write(log_fd, line + off, len - off);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            break;
+        }
+        off += n;
+    }
+}
+
+int sim_copy_from_user(void *dst, uint64_t uaddr, size_t len)
+{
+    ssize_t n;
+    struct iovec local = { .iov_base = dst, .iov_len = len };
+    struct iovec remote = { .iov_base = (void *)(uintptr_t)uaddr,
+                            .iov_len = len };
+
+    if (!len) {
+        return 0;
+    }
+    n = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+    return n == (ssize_t)len ? 0 : -EFAULT;
+}
+
+int sim_copy_to_user(uint64_t uaddr, const void *src, size_t len)
+{
+    ssize_t n;
+    struct iovec local = { .iov_base = (void *)src, .iov_len = len };
+    struct iovec remote = { .iov_base = (void *)(uintptr_t)uaddr,
+                            .iov_len = len };
+
+    if (!len) {
+        return 0;
+    }
+    n = process_vm_writev(getpid(), &local, 1, &remote, 1, 0);
+    return n == (ssize_t)len ? 0 : -EFAULT;
+}
+
+void sim_fd_set(int fd, SimFdKind kind, void *obj)
+{
+    g_mutex_lock(&fd_lock);
+    if (!fd_table) {
+        fd_table = g_hash_table_new_full(g_direct_hash, g_direct_equal,
+                                         NULL, g_free);
+    }
+    if (kind == SIM_FD_NONE) {
+        g_hash_table_remove(fd_table, GINT_TO_POINTER(fd));
+    } else {
+        SimFdEntry *e = g_new0(SimFdEntry, 1);
+
+        e->kind = kind;
+        e->obj = obj;
+        g_hash_table_replace(fd_table, GINT_TO_POINTER(fd), e);
+    }
+    g_mutex_unlock(&fd_lock);
+}
+
+SimFdKind sim_fd_get(int fd, void **obj)
+{
+    SimFdEntry *e;
+    SimFdKind kind = SIM_FD_NONE;
+
+    if (fd < 0) {
+        return SIM_FD_NONE;
+    }
+    g_mutex_lock(&fd_lock);
+    e = fd_table ? g_hash_table_lookup(fd_table, GINT_TO_POINTER(fd)) : NULL;
+    if (e) {
+        kind = e->kind;
+        if (obj) {
+            *obj = e->obj;
+        }
+    }
+    g_mutex_unlock(&fd_lock);
+    return kind;
+}
+
+int sim_real_ioctl(int fd, unsigned long req, void *arg)
+{
+    ensure_resolved();
+    return real.ioctl(fd, req, arg);
+}
+
+int sim_real_open(const char *path, int flags, mode_t mode)
+{
+    ensure_resolved();
+    return real.open(path, flags, mode);
+}
+
+int sim_real_close(int fd)
+{
+    ensure_resolved();
+    return real.close(fd);
+}
+
+/* The paths the simulator owns. */
+static bool is_sev_path(const char *path)
+{
+    return path && !strcmp(path, "/dev/sev");
+}
+
+static bool is_kvm_path(const char *path)
+{
+    return path && !strcmp(path, "/dev/kvm");
+}
+
+/* /dev/sev: a descriptor of our own that ioctl() recognises. */
+static int open_sev(int flags)
+{
+    int fd = memfd_create("snp-host-sim-sev",
+                          (flags & O_CLOEXEC) ? MFD_CLOEXEC : 0);
+
+    if (fd >= 0) {
+        sim_fd_set(fd, SIM_FD_SEV, NULL);
+    }
+    return fd;
+}
+
+static int after_open(const char *path, int fd)
+{
+    if (fd >= 0 && is_kvm_path(path)) {
+        sim_fd_set(fd, SIM_FD_KVM, NULL);
+    }
+    return fd;
+}
+
+static mode_t open_mode(int flags, va_list ap)
+{
+    if (flags & (O_CREAT | __O_TMPFILE)) {
+        return va_arg(ap, mode_t);
+    }
+    return 0;
+}
+
+SIM_EXPORT int open(const char *path, int flags, ...)
+{
+    va_list ap;
+    mode_t mode;
+
+    ensure_resolved();
+    va_start(ap, flags);
+    mode = open_mode(flags, ap);
+    va_end(ap);
+    if (is_sev_path(path)) {
+        return open_sev(flags);
+    }
+    return after_open(path, real.open(path, flags, mode));
+}
+
+SIM_EXPORT int open64(const char *path, int flags, ...)
+{
+    va_list ap;
+    mode_t mode;
+
+    ensure_resolved();
+    va_start(ap, flags);
+    mode = open_mode(flags, ap);
+    va_end(ap);
+    if (is_sev_path(path)) {
+        return open_sev(flags);
+    }
+    return after_open(path, real.open64(path, flags, mode));
+}
+
+SIM_EXPORT int openat(int dirfd, const char *path, int flags, ...)
+{
+    va_list ap;
+    mode_t mode;
+
+    ensure_resolved();
+    va_start(ap, flags);
+    mode = open_mode(flags, ap);
+    va_end(ap);
+    if (is_sev_path(path)) {
+        return open_sev(flags);
+    }
+    return after_open(path, real.openat(dirfd, path, flags, mode));
+}
+
+SIM_EXPORT int openat64(int dirfd, const char *path, int flags, ...)
+{
+    va_list ap;
+    mode_t mode;
+
+    ensure_resolved();
+    va_start(ap, flags);
+    mode = open_mode(flags, ap);
+    va_end(ap);
+    if (is_sev_path(path)) {
+        return open_sev(flags);
+    }
+    return after_open(path, real.openat64(dirfd, path, flags, mode));
+}
+
+/* The _FORTIFY_SOURCE entry points (flags without O_CREAT). */
+SIM_EXPORT int __open_2(const char *path, int flags)
+{
+    return open(path, flags);
+}
+
+SIM_EXPORT int __open64_2(const char *path, int flags)
+{
+    return open64(path, flags);
+}
+
+SIM_EXPORT int __openat_2(int dirfd, const char *path, int flags)
+{
+    return openat(dirfd, path, flags);
+}
+
+SIM_EXPORT int __openat64_2(int dirfd, const char *path, int flags)
+{
+    return openat64(dirfd, path, flags);
+}
+
+SIM_EXPORT int ioctl(int fd, unsigned long req, ...)
+{
+    va_list ap;
+    void *arg;
+    void *obj = NULL;
+    SimFdKind kind;
+    int ret;
+
+    ensure_resolved();
+    va_start(ap, req);
+    arg = va_arg(ap, void *);
+    va_end(ap);
+
+    kind = sim_fd_get(fd, &obj);
+    switch (kind) {
+    case SIM_FD_NONE:
+        break;
+    case SIM_FD_SEV:
+        return sim_sev_ioctl(fd, req, arg);
+    default:
+        if (sim_kvm_ioctl(fd, kind, obj, req, arg, &ret)) {
+            return ret;
+        }
+        break;
+    }
+    return real.ioctl(fd, req, arg);
+}
+
+static void *after_mmap(void *p, size_t len, int fd, off_t off)
+{
+    void *obj = NULL;
+
+    if (p != MAP_FAILED && sim_fd_get(fd, &obj) == SIM_FD_VCPU) {
+        sim_kvm_mmap(obj, p, len, off);
+    }
+    return p;
+}
+
+SIM_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,
+                      off_t off)
+{
+    ensure_resolved();
+    return after_mmap(real.mmap(addr, len, prot, flags, fd, off), len, fd,
+                      off);
+}
+
+SIM_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd,
+                        off_t off)
+{
+    ensure_resolved();
+    return after_mmap(real.mmap64(addr, len, prot, flags, fd, off), len, fd,
+                      off);
+}
+
+SIM_EXPORT int close(int fd)
+{
+    void *obj = NULL;
+    SimFdKind kind;
+
+    ensure_resolved();
+    kind = sim_fd_get(fd, &obj);
+    if (kind != SIM_FD_NONE) {
+        sim_fd_set(fd, SIM_FD_NONE, NULL);
+        sim_kvm_close(fd, kind, obj);
+    }
+    return real.close(fd);
+}

@@ -1,0 +1,1437 @@
+/*
+ * The SNP host simulator: KVM's SEV-SNP support (arch/x86/kvm/svm/sev.c
+ * and the generic guest_memfd / memory-attribute code), on top of a real
+ * KVM that runs the guest as an ordinary VM.
+ *
+ * What is faked, and how (every number from the released uapi headers):
+ *  - KVM_CAP_VM_TYPES advertises KVM_X86_SNP_VM; such a VM is created as
+ *    a default VM underneath and tracked here;
+ *  - KVM_CAP_MEMORY_ATTRIBUTES reports KVM_MEMORY_ATTRIBUTE_PRIVATE, and
+ *    KVM_SET_MEMORY_ATTRIBUTES is implemented here with KVM's checks over
+ *    a per-page store (an interval set);
+ *  - KVM_MEM_GUEST_MEMFD is stripped from KVM_SET_USER_MEMORY_REGION2,
+ *    so the guest runs from the shared mapping; the slots are recorded to
+ *    reach guest memory;
+ *  - KVM_MEMORY_ENCRYPT_OP is implemented whole: KVM_SEV_INIT2,
+ *    KVM_SEV_SNP_LAUNCH_START/UPDATE/FINISH and (mainline)
+ *    KVM_SEV_SNP_ENABLE_REQ_CERTS with the kernel's argument checks;
+ *  - the KVM_X86_GRP_SEV device attributes of /dev/kvm;
+ *  - KVM_RUN: the guest's doorbell (snp-host-abi.h) becomes the exit a
+ *    real kernel produces, completed on the next KVM_RUN as the kernel
+ *    completes it (complete_userspace_io, then immediate_exit).
+ *
+ * Copyright (c) 2026 The qemu-snp authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <linux/kvm.h>
+#include <linux/kvm_para.h>
+#include <linux/psp-sev.h>
+
+#include "sim.h"
+#include "libsevsnp.h"
+#include "snp-host-abi.h"
+
+#define PAGE_SIZE 4096ULL
+#define PAGE_SHIFT 12
+#define PAGE_ALIGNED(x) (((x) & (PAGE_SIZE - 1)) == 0)
+
+/*
+ * Values that are hardware or firmware facts, not kernel uapi: the SNP
+ * guest policy bits (SEV-SNP firmware ABI, "Guest Policy"), the VMSA
+ * SEV_FEATURES bit KVM offers (AMD APM vol. 2, DebugSwap).
+ * "invalid input" error.
+ */
+#define SNP_POLICY_MASK_API_MINOR       0xffULL
+#define SNP_POLICY_MASK_API_MAJOR       0xff00ULL
+#define SNP_POLICY_MASK_SMT             (1ULL << 16)
+#define SNP_POLICY_MASK_RSVD_MBO        (1ULL << 17)
+#define SNP_POLICY_MASK_DEBUG           (1ULL << 19)
+#define SNP_POLICY_MASK_SINGLE_SOCKET   (1ULL << 20)
+#define SNP_POLICY_MASK_RAPL_DIS        (1ULL << 23)
+/* What KVM accepts before the policy-bits attribute existed (legacy). */
+#define SNP_POLICY_MASK_VALID_OLD                                       \
+    (SNP_POLICY_MASK_API_MINOR | SNP_POLICY_MASK_API_MAJOR |            \
+     SNP_POLICY_MASK_SMT | SNP_POLICY_MASK_RSVD_MBO |                   \
+     SNP_POLICY_MASK_DEBUG | SNP_POLICY_MASK_SINGLE_SOCKET)
+/*
+ * A Genoa with firmware 1.55 under Linux >= 6.18: KVM's valid mask
+ * intersected with what the firmware supports (RAPL_DIS, no ciphertext
+ * hiding, no AES-256-XTS, no CXL).
+ */
+#define SIM_SNP_POLICY_BITS                                             \
+    (SNP_POLICY_MASK_VALID_OLD | SNP_POLICY_MASK_RAPL_DIS)
+#define SVM_SEV_FEAT_DEBUG_SWAP         (1ULL << 5)
+#define SIM_VMSA_FEATURES               SVM_SEV_FEAT_DEBUG_SWAP
+#define GHCB_VERSION_MAX                2
+
+/* ret values of exits QEMU must overwrite. */
+#define SIM_RET_POISON      0xbad0bad0bad0bad0ULL
+#define SIM_RET_POISON32    0xbad0bad0U
+
+typedef struct Range {
+    uint64_t start, end;        /* [start, end), in pages */
+} Range;
+
+typedef struct SimSlot {
+    uint32_t slot;              /* as_id << 16 | id */
+    uint64_t gpa, size, hva;
+    bool gmem;
+} SimSlot;
+
+typedef enum {
+    CUI_NONE,
+    CUI_HYPERCALL,
+    CUI_REQ_CERTS,
+    CUI_VMGEXIT,
+} SimCui;
+
+struct SimVm {
+    int refs;                   /* its descriptor and its vCPUs */
+    int fd;
+    int sys_fd;                 /* the /dev/kvm that created it */
+    GMutex lock;                /* kvm->lock and kvm->slots_lock */
+    GArray *slots;              /* SimSlot */
+    GArray *private_pages;      /* Range: KVM_MEMORY_ATTRIBUTE_PRIVATE */
+    GArray *populated;          /* Range: made private by LAUNCH_UPDATE */
+    int created_vcpus;
+    bool need_init;
+    bool snp_active;            /* KVM_SEV_INIT2 done */
+    bool snp_context;           /* KVM_SEV_SNP_LAUNCH_START done */
+    bool finished;
+    bool certs_enabled;
+    int sev_fd;
+    uint64_t hypercall_exit_mask;
+    uint8_t digest[48];         /* the launch digest */
+    SimGuestCtx ctx;
+};
+
+struct SimVcpu {
+    int fd;
+    int id;
+    SimVm *vm;
+    struct kvm_run *run;        /* our own mapping of the run pages */
+    size_t run_size;
+    void *qemu_run;             /* QEMU's, for the log */
+    GMutex lock;
+    SimCui cui;
+    uint64_t req_gpa, resp_gpa; /* the pending extended request */
+    bool access_pending;
+    uint64_t access_gpa, access_size, access_flags;
+};
+
+/* ---------------------------------------------------------------- */
+/* Interval sets                                                     */
+/* ---------------------------------------------------------------- */
+
+static GArray *range_new(void)
+{
+    return g_array_new(FALSE, FALSE, sizeof(Range));
+}
+
+static gint range_cmp(gconstpointer a, gconstpointer b)
+{
+    const Range *x = a, *y = b;
+
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Make [start, end) in or out of the set. */
+static void range_set(GArray *set, uint64_t start, uint64_t end, bool in)
+{
+    g_autoptr(GArray) out = range_new();
+    Range add = { start, end };
+
+    for (guint i = 0; i < set->len; i++) {
+        Range r = g_array_index(set, Range, i);
+
+        if (r.end <= start || r.start >= end) {
+            g_array_append_val(out, r);
+            continue;
+        }
+        if (r.start < start) {
+            Range left = { r.start, start };
+
+            g_array_append_val(out, left);
+        }
+        if (r.end > end) {
+            Range right = { end, r.end };
+
+            g_array_append_val(out, right);
+        }
+    }
+    if (in) {
+        g_array_append_val(out, add);
+    }
+    g_array_sort(out, range_cmp);
+    g_array_set_size(set, 0);
+    for (guint i = 0; i < out->len; i++) {
+        Range r = g_array_index(out, Range, i);
+        Range *last = set->len ? &g_array_index(set, Range, set->len - 1)
+                               : NULL;
+
+        if (last && last->end == r.start) {
+            last->end = r.end;
+        } else {
+            g_array_append_val(set, r);
+        }
+    }
+}
+
+/*
+ * The first page of [start, end) whose membership differs from @in;
+ * false when there is none.
+ */
+static bool range_first_mismatch(GArray *set, uint64_t start, uint64_t end,
+                                 bool in, uint64_t *at)
+{
+    uint64_t cur = start;
+
+    for (guint i = 0; i < set->len && cur < end; i++) {
+        Range r = g_array_index(set, Range, i);
+
+        if (r.end <= cur) {
+            continue;
+        }
+        if (r.start >= end) {
+            break;
+        }
+        if (in) {
+            if (r.start > cur) {
+                *at = cur;
+                return true;
+            }
+            cur = r.end;
+        } else {
+            *at = MAX(r.start, cur);
+            return true;
+        }
+    }
+    if (in && cur < end) {
+        *at = cur;
+        return true;
+    }
+    return false;
+}
+
+/* ---------------------------------------------------------------- */
+/* Guest memory                                                      */
+/* ---------------------------------------------------------------- */
+
+/* The slot of address space 0 holding @gpa; vm->lock held. */
+static SimSlot *find_slot(SimVm *vm, uint64_t gpa)
+{
+    for (guint i = 0; i < vm->slots->len; i++) {
+        SimSlot *s = &g_array_index(vm->slots, SimSlot, i);
+
+        if ((s->slot >> 16) == 0 && gpa >= s->gpa &&
+            gpa - s->gpa < s->size) {
+            return s;
+        }
+    }
+    return NULL;
+}
+
+/* kvm_read_guest() / kvm_write_guest(): 0 or -EFAULT. */
+static int guest_rw(SimVm *vm, uint64_t gpa, void *buf, size_t len,
+                    bool write)
+{
+    uint8_t *p = buf;
+
+    while (len) {
+        SimSlot *s;
+        uint64_t hva, n;
+        int r;
+
+        g_mutex_lock(&vm->lock);
+        s = find_slot(vm, gpa);
+        if (!s) {
+            g_mutex_unlock(&vm->lock);
+            return -EFAULT;
+        }
+        hva = s->hva + (gpa - s->gpa);
+        n = MIN((uint64_t)len, s->size - (gpa - s->gpa));
+        g_mutex_unlock(&vm->lock);
+        r = write ? sim_copy_to_user(hva, p, n)
+                  : sim_copy_from_user(p, hva, n);
+        if (r) {
+            return r;
+        }
+        gpa += n;
+        p += n;
+        len -= n;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- */
+/* The system fd: capabilities, VM creation, device attributes       */
+/* ---------------------------------------------------------------- */
+
+static int fail(int err)
+{
+    errno = err;
+    return -1;
+}
+
+/* sev_dev_get_attr() of the kernel being played. */
+static int sev_dev_get_attr(uint64_t attr, uint64_t *val)
+{
+    switch (attr) {
+    case KVM_X86_SEV_VMSA_FEATURES:
+        *val = SIM_VMSA_FEATURES;
+        return 0;
+    case KVM_X86_SNP_POLICY_BITS:
+        if (sim_kernel == SIM_KERNEL_LEGACY) {
+            return -ENXIO;
+        }
+        *val = SIM_SNP_POLICY_BITS;
+        return 0;
+    case KVM_X86_SEV_SNP_REQ_CERTS:
+        if (sim_kernel != SIM_KERNEL_MAINLINE) {
+            return -ENXIO;
+        }
+        *val = 1;
+        return 0;
+    }
+    return -ENXIO;
+}
+
+static bool dev_attr(unsigned long req, void *arg, int *ret)
+{
+    struct kvm_device_attr a;
+    uint64_t val;
+    int r;
+
+    if (sim_copy_from_user(&a, (uintptr_t)arg, sizeof(a))) {
+        return false;           /* the real kernel says EFAULT */
+    }
+    if (a.group != KVM_X86_GRP_SEV) {
+        return false;
+    }
+    r = sev_dev_get_attr(a.attr, &val);
+    if (!r && req == KVM_GET_DEVICE_ATTR &&
+        sim_copy_to_user(a.addr, &val, sizeof(val))) {
+        r = -EFAULT;
+    }
+    *ret = r ? fail(-r) : 0;
+    return true;
+}
+
+static SimVm *vm_new(int sys_fd, int fd)
+{
+    SimVm *vm = g_new0(SimVm, 1);
+
+    vm->refs = 1;
+    vm->fd = fd;
+    vm->sys_fd = sys_fd;
+    g_mutex_init(&vm->lock);
+    vm->slots = g_array_new(FALSE, FALSE, sizeof(SimSlot));
+    vm->private_pages = range_new();
+    vm->populated = range_new();
+    vm->need_init = true;
+    vm->sev_fd = -1;
+    return vm;
+}
+
+static void vm_unref(SimVm *vm)
+{
+    if (!g_atomic_int_dec_and_test(&vm->refs)) {
+        return;
+    }
+    if (vm->snp_context) {
+        sim_sev_guest_count_add(-1);
+    }
+    g_array_free(vm->slots, TRUE);
+    g_array_free(vm->private_pages, TRUE);
+    g_array_free(vm->populated, TRUE);
+    g_mutex_clear(&vm->lock);
+    g_free(vm);
+}
+
+static bool sys_ioctl(int fd, unsigned long req, void *arg, int *ret)
+{
+    switch (req) {
+    case KVM_CHECK_EXTENSION:
+        switch ((long)arg) {
+        case KVM_CAP_VM_TYPES:
+            *ret = sim_real_ioctl(fd, req, arg);
+            if (*ret >= 0) {
+                *ret |= 1 << KVM_X86_SNP_VM;
+            }
+            return true;
+        case KVM_CAP_MEMORY_ATTRIBUTES:
+            *ret = KVM_MEMORY_ATTRIBUTE_PRIVATE;
+            return true;
+        }
+        return false;
+    case KVM_CREATE_VM:
+        if ((unsigned long)arg == KVM_X86_SNP_VM) {
+            int vmfd = sim_real_ioctl(fd, req, (void *)KVM_X86_DEFAULT_VM);
+
+            if (vmfd >= 0) {
+                sim_fd_set(vmfd, SIM_FD_VM, vm_new(fd, vmfd));
+                sim_log("vm", "fd=%d type=%d real-type=%d", vmfd,
+                        KVM_X86_SNP_VM, KVM_X86_DEFAULT_VM);
+            }
+            *ret = vmfd;
+            return true;
+        }
+        return false;
+    case KVM_HAS_DEVICE_ATTR:
+    case KVM_GET_DEVICE_ATTR:
+        return dev_attr(req, arg, ret);
+    }
+    return false;
+}
+
+/* ---------------------------------------------------------------- */
+/* Memory slots and attributes                                       */
+/* ---------------------------------------------------------------- */
+
+static void slot_record(SimVm *vm, uint32_t slot, uint64_t gpa,
+                        uint64_t size, uint64_t hva, bool gmem)
+{
+    SimSlot s = { slot, gpa, size, hva, gmem };
+
+    for (guint i = 0; i < vm->slots->len; i++) {
+        if (g_array_index(vm->slots, SimSlot, i).slot == slot) {
+            g_array_remove_index(vm->slots, i);
+            break;
+        }
+    }
+    if (size) {
+        g_array_append_val(vm->slots, s);
+    }
+}
+
+static int set_region2(SimVm *vm, void *arg)
+{
+    struct kvm_userspace_memory_region2 m;
+    bool gmem;
+    int r;
+
+    if (sim_copy_from_user(&m, (uintptr_t)arg, sizeof(m))) {
+        return fail(EFAULT);
+    }
+    gmem = m.flags & KVM_MEM_GUEST_MEMFD;
+    /* The guest runs from the shared mapping: no private backing here. */
+    m.flags &= ~KVM_MEM_GUEST_MEMFD;
+    m.guest_memfd = 0;
+    m.guest_memfd_offset = 0;
+    g_mutex_lock(&vm->lock);
+    r = sim_real_ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION2, &m);
+    if (r == 0) {
+        slot_record(vm, m.slot, m.guest_phys_addr, m.memory_size,
+                    m.userspace_addr, gmem);
+    }
+    g_mutex_unlock(&vm->lock);
+    return r;
+}
+
+static int set_region(SimVm *vm, void *arg)
+{
+    struct kvm_userspace_memory_region m;
+    int r;
+
+    if (sim_copy_from_user(&m, (uintptr_t)arg, sizeof(m))) {
+        return fail(EFAULT);
+    }
+    g_mutex_lock(&vm->lock);
+    r = sim_real_ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &m);
+    if (r == 0) {
+        slot_record(vm, m.slot, m.guest_phys_addr, m.memory_size,
+                    m.userspace_addr, false);
+    }
+    g_mutex_unlock(&vm->lock);
+    return r;
+}
+
+/* kvm_vm_ioctl_set_mem_attributes() */
+static int set_mem_attributes(SimVm *vm, void *arg)
+{
+    struct kvm_memory_attributes a;
+    const char *why = NULL;
+
+    if (sim_copy_from_user(&a, (uintptr_t)arg, sizeof(a))) {
+        return fail(EFAULT);
+    }
+    if (a.flags) {
+        why = "flags";
+    } else if (a.attributes & ~KVM_MEMORY_ATTRIBUTE_PRIVATE) {
+        why = "attributes";
+    } else if (a.size == 0 || a.address + a.size < a.address) {
+        why = "size";
+    } else if (!PAGE_ALIGNED(a.address) || !PAGE_ALIGNED(a.size)) {
+        why = "alignment";
+    }
+    if (why) {
+        sim_log("refused", "ioctl=KVM_SET_MEMORY_ATTRIBUTES errno=%d "
+                "why=%s gpa=0x%llx size=0x%llx attributes=0x%llx flags=0x%llx",
+                EINVAL, why, (unsigned long long)a.address,
+                (unsigned long long)a.size,
+                (unsigned long long)a.attributes,
+                (unsigned long long)a.flags);
+        return fail(EINVAL);
+    }
+    g_mutex_lock(&vm->lock);
+    range_set(vm->private_pages, a.address >> PAGE_SHIFT,
+              (a.address + a.size) >> PAGE_SHIFT,
+              a.attributes & KVM_MEMORY_ATTRIBUTE_PRIVATE);
+    g_mutex_unlock(&vm->lock);
+    sim_log("memattr", "gpa=0x%llx size=0x%llx private=%d",
+            (unsigned long long)a.address, (unsigned long long)a.size,
+            !!(a.attributes & KVM_MEMORY_ATTRIBUTE_PRIVATE));
+    return 0;
+}
+
+/* ---------------------------------------------------------------- */
+/* KVM_MEMORY_ENCRYPT_OP                                             */
+/* ---------------------------------------------------------------- */
+
+static int sev_init2(SimVm *vm, struct kvm_sev_cmd *cmd)
+{
+    struct kvm_sev_init d;
+
+    if (!vm->need_init) {
+        return -EINVAL;
+    }
+    if (sim_copy_from_user(&d, cmd->data, sizeof(d))) {
+        return -EFAULT;
+    }
+    if (vm->created_vcpus || d.flags ||
+        (d.vmsa_features & ~SIM_VMSA_FEATURES) ||
+        d.ghcb_version > GHCB_VERSION_MAX || vm->snp_active) {
+        return -EINVAL;
+    }
+    vm->snp_active = true;
+    vm->need_init = false;
+    return 0;
+}
+
+/* SMT is on in the simulated host: SNP_LAUNCH_START wants the SMT bit. */
+static int snp_launch_start(SimVm *vm, struct kvm_sev_cmd *cmd)
+{
+    struct kvm_sev_snp_launch_start p;
+    uint64_t valid = sim_kernel == SIM_KERNEL_LEGACY ?
+                     SNP_POLICY_MASK_VALID_OLD : SIM_SNP_POLICY_BITS;
+    SimFwInfo info;
+    g_autoptr(GError) err = NULL;
+    unsigned major, minor;
+
+    if (!vm->snp_active) {
+        return -ENOTTY;
+    }
+    if (sim_copy_from_user(&p, cmd->data, sizeof(p))) {
+        return -EFAULT;
+    }
+    if (vm->snp_context || p.flags || (p.policy & ~valid) ||
+        !(p.policy & SNP_POLICY_MASK_RSVD_MBO)) {
+        return -EINVAL;
+    }
+    /* SNP_GCTX_CREATE on cmd->sev_fd: anything but /dev/sev fails. */
+    if (sim_fd_get(cmd->sev_fd, NULL) != SIM_FD_SEV) {
+        sim_log("refused", "ioctl=KVM_SEV_SNP_LAUNCH_START errno=%d "
+                "why=sev_fd-%u-is-not-/dev/sev", ENOTTY, cmd->sev_fd);
+        return -ENOTTY;
+    }
+    if (!sim_fw_info(&info, &err)) {
+        sim_log("error", "firmware state: %s", err->message);
+        cmd->error = (uint32_t)SEV_RET_NO_FW_CALL;
+        return -EIO;
+    }
+    /* The firmware's own policy checks. */
+    major = (p.policy & SNP_POLICY_MASK_API_MAJOR) >> 8;
+    minor = p.policy & SNP_POLICY_MASK_API_MINOR;
+    if (major > info.api_major ||
+        (major == info.api_major && minor > info.api_minor) ||
+        !(p.policy & SNP_POLICY_MASK_SMT)) {
+        cmd->error = SEV_RET_POLICY_FAILURE;
+        return -EIO;
+    }
+    vm->snp_context = true;
+    vm->sev_fd = cmd->sev_fd;
+    vm->ctx.policy = p.policy;
+    memset(vm->digest, 0, sizeof(vm->digest));
+    sim_sev_guest_count_add(1);
+    sim_log("launch-start", "policy=0x%llx", (unsigned long long)p.policy);
+    return 0;
+}
+
+/* PAGE_INFO of the SEV-SNP firmware ABI: how LAUNCH_UPDATE measures. */
+static void measure_page(SimVm *vm, uint64_t gfn, uint8_t type,
+                         const uint8_t *page)
+{
+    uint8_t info[0x70] = { 0 };
+    uint64_t gpa = gfn << PAGE_SHIFT;
+
+    memcpy(info, vm->digest, 48);
+    if (type == KVM_SEV_SNP_PAGE_TYPE_NORMAL) {
+        sim_sha384(page, PAGE_SIZE, info + 0x30);
+    }
+    info[0x60] = sizeof(info);
+    info[0x62] = type;
+    memcpy(info + 0x68, &gpa, sizeof(gpa));
+    sim_sha384(info, sizeof(info), vm->digest);
+}
+
+/*
+ * snp_launch_update() and kvm_gmem_populate(): the range is consumed page
+ * by page up to the end of its memslot; the pages consumed advance
+ * gfn_start (and uaddr, except for ZERO pages) and shrink len.
+ */
+static int snp_launch_update(SimVm *vm, struct kvm_sev_cmd *cmd)
+{
+    struct kvm_sev_snp_launch_update p;
+    g_autofree uint8_t *page = g_malloc(PAGE_SIZE);
+    SimSlot *slot;
+    uint64_t npages, i, gfn = 0, at;
+    long count;
+    int ret = 0;
+
+    if (!vm->snp_active || !vm->snp_context) {
+        return -EINVAL;
+    }
+    if (sim_copy_from_user(&p, cmd->data, sizeof(p))) {
+        return -EFAULT;
+    }
+    if (!PAGE_ALIGNED(p.len) || p.flags ||
+        (p.type != KVM_SEV_SNP_PAGE_TYPE_NORMAL &&
+         p.type != KVM_SEV_SNP_PAGE_TYPE_ZERO &&
+         p.type != KVM_SEV_SNP_PAGE_TYPE_UNMEASURED &&
+         p.type != KVM_SEV_SNP_PAGE_TYPE_SECRETS &&
+         p.type != KVM_SEV_SNP_PAGE_TYPE_CPUID)) {
+        return -EINVAL;
+    }
+    npages = p.len / PAGE_SIZE;
+    slot = find_slot(vm, p.gfn_start << PAGE_SHIFT);
+    if (!slot || !slot->gmem ||
+        (p.gfn_start << PAGE_SHIFT) >> PAGE_SHIFT != p.gfn_start) {
+        return -EINVAL;
+    }
+    npages = MIN(npages, (slot->size >> PAGE_SHIFT) -
+                         (p.gfn_start - (slot->gpa >> PAGE_SHIFT)));
+    for (i = 0; i < npages; i++) {
+        uint64_t hva;
+
+        gfn = p.gfn_start + i;
+        if (range_first_mismatch(vm->populated, gfn, gfn + 1, false, &at)) {
+            ret = -EEXIST;          /* already prepared / assigned */
+            break;
+        }
+        if (range_first_mismatch(vm->private_pages, gfn, gfn + 1, true,
+                                 &at)) {
+            ret = -EINVAL;          /* not private */
+            break;
+        }
+        if (p.type == KVM_SEV_SNP_PAGE_TYPE_ZERO) {
+            memset(page, 0, PAGE_SIZE);
+        } else if (sim_copy_from_user(page, p.uaddr + i * PAGE_SIZE,
+                                      PAGE_SIZE)) {
+            ret = -EFAULT;
+            break;
+        }
+        /* The page's contents, where the guest will run from. */
+        hva = slot->hva + ((gfn << PAGE_SHIFT) - slot->gpa);
+        if (sim_copy_to_user(hva, page, PAGE_SIZE)) {
+            ret = -EFAULT;
+            break;
+        }
+        measure_page(vm, gfn, p.type, page);
+        range_set(vm->populated, gfn, gfn + 1, true);
+    }
+    count = ret && !i ? ret : (long)i;
+    if (count < 0) {
+        sim_log("refused", "ioctl=KVM_SEV_SNP_LAUNCH_UPDATE errno=%d "
+                "why=populate-%d gfn=0x%llx", EIO, ret,
+                (unsigned long long)gfn);
+        return -EIO;
+    }
+    sim_log("launch-update", "gfn=0x%llx pages=%ld type=%u",
+            (unsigned long long)p.gfn_start, count, p.type);
+    p.gfn_start += count;
+    p.len -= count * PAGE_SIZE;
+    if (p.type != KVM_SEV_SNP_PAGE_TYPE_ZERO) {
+        p.uaddr += count * PAGE_SIZE;
+    }
+    if (sim_copy_to_user(cmd->data, &p, sizeof(p))) {
+        return -EFAULT;
+    }
+    return 0;
+}
+
+/* The ID block of SNP_LAUNCH_FINISH (SEV-SNP firmware ABI). */
+struct snp_id_block {
+    uint8_t ld[48];
+    uint8_t family_id[16];
+    uint8_t image_id[16];
+    uint32_t version;
+    uint32_t guest_svn;
+    uint64_t policy;
+} __attribute__((packed));
+
+static int snp_launch_finish(SimVm *vm, struct kvm_sev_cmd *cmd)
+{
+    struct kvm_sev_snp_launch_finish p;
+    struct snp_id_block id;
+    g_autofree char *hex = NULL;
+
+    if (!vm->snp_active) {
+        return -ENOTTY;
+    }
+    if (!vm->snp_context) {
+        return -EINVAL;
+    }
+    if (sim_copy_from_user(&p, cmd->data, sizeof(p))) {
+        return -EFAULT;
+    }
+    if (p.flags) {
+        return -EINVAL;
+    }
+    if (p.id_block_en) {
+        uint8_t auth[KVM_SEV_SNP_ID_AUTH_SIZE];
+
+        if (sim_copy_from_user(&id, p.id_block_uaddr, sizeof(id)) ||
+            sim_copy_from_user(auth, p.id_auth_uaddr, sizeof(auth))) {
+            return -EFAULT;
+        }
+        memcpy(vm->ctx.family_id, id.family_id, 16);
+        memcpy(vm->ctx.image_id, id.image_id, 16);
+        vm->ctx.guest_svn = id.guest_svn;
+    }
+    memcpy(vm->ctx.host_data, p.host_data, sizeof(vm->ctx.host_data));
+    memcpy(vm->ctx.measurement, vm->digest, sizeof(vm->ctx.measurement));
+    vm->finished = true;
+    hex = g_strdup("");
+    for (int i = 0; i < 48; i++) {
+        char *n = g_strdup_printf("%s%02x", hex, vm->digest[i]);
+
+        g_free(hex);
+        hex = n;
+    }
+    sim_log("launch-finish", "measurement=%s id-block=%d", hex,
+            p.id_block_en);
+    return 0;
+}
+
+static int snp_enable_certs(SimVm *vm)
+{
+    if (vm->created_vcpus || !vm->snp_active) {
+        sim_log("refused", "ioctl=KVM_SEV_SNP_ENABLE_REQ_CERTS errno=%d "
+                "why=%s", EINVAL,
+                vm->created_vcpus ? "vcpus-exist" : "not-snp");
+        return -EINVAL;
+    }
+    vm->certs_enabled = true;
+    sim_log("req-certs-on", "vm=%d", vm->fd);
+    return 0;
+}
+
+/* sev_mem_enc_ioctl() */
+static int mem_enc_op(SimVm *vm, void *arg)
+{
+    struct kvm_sev_cmd cmd;
+    int r;
+
+    if (!arg) {
+        return 0;
+    }
+    if (sim_copy_from_user(&cmd, (uintptr_t)arg, sizeof(cmd))) {
+        return fail(EFAULT);
+    }
+    g_mutex_lock(&vm->lock);
+    if (vm->snp_active && cmd.id < KVM_SEV_SNP_LAUNCH_START) {
+        r = -EPERM;
+        goto out;
+    }
+    switch (cmd.id) {
+    case KVM_SEV_INIT:
+    case KVM_SEV_ES_INIT:
+        r = -EINVAL;            /* only for KVM_X86_DEFAULT_VM */
+        break;
+    case KVM_SEV_INIT2:
+        r = sev_init2(vm, &cmd);
+        break;
+    case KVM_SEV_SNP_LAUNCH_START:
+        r = snp_launch_start(vm, &cmd);
+        break;
+    case KVM_SEV_SNP_LAUNCH_UPDATE:
+        r = snp_launch_update(vm, &cmd);
+        break;
+    case KVM_SEV_SNP_LAUNCH_FINISH:
+        r = snp_launch_finish(vm, &cmd);
+        break;
+    case KVM_SEV_SNP_ENABLE_REQ_CERTS:
+        if (sim_kernel != SIM_KERNEL_MAINLINE) {
+            r = -EINVAL;        /* an unknown command there */
+            goto out;
+        }
+        r = snp_enable_certs(vm);
+        break;
+    default:
+        if (cmd.id >= KVM_SEV_INIT2) {
+            r = -EINVAL;        /* no such command */
+            goto out;
+        }
+        /* The SEV and SEV-ES commands want a SEV guest: this is none. */
+        r = -ENOTTY;
+        break;
+    }
+    if (sim_copy_to_user((uintptr_t)arg, &cmd, sizeof(cmd))) {
+        r = -EFAULT;
+    }
+out:
+    g_mutex_unlock(&vm->lock);
+    if (r < 0) {
+        sim_log("encrypt-op", "id=%u errno=%d error=%u", cmd.id, -r,
+                cmd.error);
+        return fail(-r);
+    }
+    return r;
+}
+
+static bool vm_ioctl(SimVm *vm, unsigned long req, void *arg, int *ret)
+{
+    switch (req) {
+    case KVM_CHECK_EXTENSION:
+        switch ((long)arg) {
+        case KVM_CAP_VM_TYPES:
+            *ret = sim_real_ioctl(vm->fd, req, arg);
+            if (*ret >= 0) {
+                *ret |= 1 << KVM_X86_SNP_VM;
+            }
+            return true;
+        case KVM_CAP_MEMORY_ATTRIBUTES:
+            *ret = KVM_MEMORY_ATTRIBUTE_PRIVATE;
+            return true;
+        }
+        return false;
+    case KVM_SET_USER_MEMORY_REGION2:
+        *ret = set_region2(vm, arg);
+        return true;
+    case KVM_SET_USER_MEMORY_REGION:
+        *ret = set_region(vm, arg);
+        return true;
+    case KVM_SET_MEMORY_ATTRIBUTES:
+        *ret = set_mem_attributes(vm, arg);
+        return true;
+    case KVM_MEMORY_ENCRYPT_OP:
+        *ret = mem_enc_op(vm, arg);
+        return true;
+    case KVM_CREATE_VCPU: {
+        int fd, r;
+
+        g_mutex_lock(&vm->lock);
+        vm->created_vcpus++;
+        g_mutex_unlock(&vm->lock);
+        fd = sim_real_ioctl(vm->fd, req, arg);
+        if (fd < 0) {
+            int e = errno;
+
+            g_mutex_lock(&vm->lock);
+            vm->created_vcpus--;
+            g_mutex_unlock(&vm->lock);
+            errno = e;
+        } else {
+            SimVcpu *v = g_new0(SimVcpu, 1);
+
+            v->fd = fd;
+            v->id = (int)(long)arg;
+            v->vm = vm;
+            g_atomic_int_inc(&vm->refs);
+            g_mutex_init(&v->lock);
+            /* The run structure and the PIO data page after it. */
+            r = sim_real_ioctl(vm->sys_fd, KVM_GET_VCPU_MMAP_SIZE, NULL);
+            v->run_size = r > 0 ? (size_t)r : 2 * PAGE_SIZE;
+            v->run = mmap(NULL, v->run_size, PROT_READ | PROT_WRITE,
+                          MAP_SHARED, fd, 0);
+            if (v->run == MAP_FAILED) {
+                sim_log("error", "vcpu=%d: cannot map kvm_run: %s", v->id,
+                        g_strerror(errno));
+                v->run = NULL;
+            }
+            sim_fd_set(fd, SIM_FD_VCPU, v);
+        }
+        *ret = fd;
+        return true;
+    }
+    case KVM_ENABLE_CAP: {
+        struct kvm_enable_cap cap;
+
+        *ret = sim_real_ioctl(vm->fd, req, arg);
+        if (*ret == 0 &&
+            !sim_copy_from_user(&cap, (uintptr_t)arg, sizeof(cap)) &&
+            cap.cap == KVM_CAP_EXIT_HYPERCALL) {
+            g_mutex_lock(&vm->lock);
+            vm->hypercall_exit_mask = cap.args[0];
+            g_mutex_unlock(&vm->lock);
+        }
+        return true;
+    }
+    }
+    return false;
+}
+
+/* ---------------------------------------------------------------- */
+/* KVM_RUN                                                           */
+/* ---------------------------------------------------------------- */
+
+static const char *cui_name(SimCui c)
+{
+    switch (c) {
+    case CUI_HYPERCALL:
+        return "hypercall";
+    case CUI_REQ_CERTS:
+        return "req-certs";
+    case CUI_VMGEXIT:
+        return "vmgexit";
+    case CUI_NONE:
+        break;
+    }
+    return "none";
+}
+
+static int regs_update(SimVcpu *v, const uint64_t *rax, const uint64_t *rbx)
+{
+    struct kvm_regs regs;
+
+    if (sim_real_ioctl(v->fd, KVM_GET_REGS, &regs) < 0) {
+        return -errno;
+    }
+    if (rax) {
+        regs.rax = *rax;
+    }
+    if (rbx) {
+        regs.rbx = *rbx;
+    }
+    if (sim_real_ioctl(v->fd, KVM_SET_REGS, &regs) < 0) {
+        return -errno;
+    }
+    return 0;
+}
+
+static uint64_t snp_guest_err(uint32_t vmm, uint32_t fw)
+{
+    return (uint64_t)vmm << SNP_SIM_VMM_ERR_SHIFT | fw;
+}
+
+/*
+ * snp_handle_guest_req(): the firmware's SNP_GUEST_REQUEST for the
+ * request and response pages the guest named.  Returns 1 (resume the
+ * guest, *rax = SW_EXITINFO2) or a negative errno for KVM_RUN.
+ */
+static int guest_request(SimVcpu *v, bool after_cert_exit, uint64_t *rax)
+{
+    SimVm *vm = v->vm;
+    g_autofree uint8_t *req = g_malloc0(PAGE_SIZE);
+    g_autofree uint8_t *resp = g_malloc0(PAGE_SIZE);
+    struct snp_sim_report_req *rq = (void *)req;
+    struct snp_sim_report_resp *rs = (void *)resp;
+    g_autoptr(GError) err = NULL;
+    SimGuestCtx ctx;
+    int status;
+
+    if (guest_rw(vm, v->req_gpa, req, PAGE_SIZE, false)) {
+        sim_log("error", "vcpu=%d request page 0x%llx unreadable: KVM_RUN "
+                "fails with EIO", v->id, (unsigned long long)v->req_gpa);
+        return -EIO;
+    }
+    g_mutex_lock(&vm->lock);
+    ctx = vm->ctx;
+    g_mutex_unlock(&vm->lock);
+    if (after_cert_exit) {
+        sim_fw_check_blob_locks(v->id);
+    }
+    status = sim_fw_report(v->id, &ctx, rq->user_data, rq->vmpl,
+                           rq->key_sel, rs->report, &err);
+    if (status < 0) {
+        sim_log("error", "vcpu=%d firmware: %s: KVM_RUN fails with EIO",
+                v->id, err->message);
+        return -EIO;
+    }
+    rs->status = status;
+    rs->report_size = status ? 0 : SNP_SIM_REPORT_SIZE;
+    if (status) {
+        memset(rs->report, 0, sizeof(rs->report));
+    }
+    if (guest_rw(vm, v->resp_gpa, resp, PAGE_SIZE, true)) {
+        sim_log("error", "vcpu=%d response page 0x%llx unwritable: KVM_RUN "
+                "fails with EIO", v->id, (unsigned long long)v->resp_gpa);
+        return -EIO;
+    }
+    *rax = snp_guest_err(0, 0);
+    return 1;
+}
+
+/* snp_complete_req_certs() of the mainline kernel. */
+static int complete_req_certs(SimVcpu *v)
+{
+    struct kvm_run *run = v->run;
+    uint64_t ret = __atomic_load_n(&run->snp_req_certs.ret,
+                                   __ATOMIC_RELAXED);
+    uint64_t npages = run->snp_req_certs.npages;
+    uint64_t rax;
+    int r = 1;
+
+    switch (ret) {
+    case 0:
+        r = guest_request(v, true, &rax);
+        break;
+    case ENOSPC:
+        rax = snp_guest_err(SNP_SIM_VMM_ERR_INVALID_LEN, 0);
+        break;
+    case EAGAIN:
+        rax = snp_guest_err(SNP_SIM_VMM_ERR_BUSY, 0);
+        break;
+    case EIO:
+        rax = snp_guest_err(SNP_SIM_VMM_ERR_GENERIC, 0);
+        break;
+    default:
+        sim_log(ret == SIM_RET_POISON ? "ret-poisoned" : "ret-invalid",
+                "vcpu=%d kind=req-certs ret=0x%llx: KVM_RUN fails with "
+                "EINVAL", v->id, (unsigned long long)ret);
+        return -EINVAL;
+    }
+    if (r < 0) {
+        return r;
+    }
+    sim_log("ret-ok", "vcpu=%d kind=req-certs ret=%llu npages=%llu", v->id,
+            (unsigned long long)ret, (unsigned long long)npages);
+    r = regs_update(v, &rax, ret == ENOSPC ? &npages : NULL);
+    if (r < 0) {
+        return r;
+    }
+    sim_log("complete", "vcpu=%d kind=req-certs rax=0x%llx", v->id,
+            (unsigned long long)rax);
+    return 1;
+}
+
+/* snp_complete_ext_guest_req() of the legacy kernels (seed 001). */
+static int complete_vmgexit(SimVcpu *v)
+{
+    struct sevsnp_kvm_user_vmgexit *ex = (void *)&v->run->hw;
+    uint32_t vmm_ret = ex->req_certs.ret;
+    uint64_t npages = ex->req_certs.data_npages;
+    uint64_t rax = 0;
+    bool set_rbx = false;
+    int r;
+
+    if (vmm_ret == SIM_RET_POISON32) {
+        sim_log("ret-poisoned", "vcpu=%d kind=vmgexit ret=0x%x: the guest "
+                "sees it", v->id, vmm_ret);
+    } else {
+        sim_log("ret-ok", "vcpu=%d kind=vmgexit ret=0x%x flags=0x%x", v->id,
+                vmm_ret, ex->req_certs.flags);
+    }
+    if (vmm_ret) {
+        if (vmm_ret == SEVSNP_VMGEXIT_RET_INVALID_LEN) {
+            set_rbx = true;
+        }
+        rax = snp_guest_err(vmm_ret, 0);
+    } else if (ex->req_certs.status == SEVSNP_VMGEXIT_STATUS_DONE) {
+        return 1;
+    } else {
+        r = guest_request(v, true, &rax);
+        if (r < 0) {
+            return r;
+        }
+    }
+    r = regs_update(v, &rax, set_rbx ? &npages : NULL);
+    if (r < 0) {
+        return r;
+    }
+    sim_log("complete", "vcpu=%d kind=vmgexit rax=0x%llx", v->id,
+            (unsigned long long)rax);
+    if (ex->req_certs.flags & SEVSNP_VMGEXIT_FLAGS_NOTIFY_DONE) {
+        v->run->exit_reason = SEVSNP_KVM_EXIT_VMGEXIT;
+        ex->type = SEVSNP_KVM_USER_VMGEXIT_REQ_CERTS;
+        ex->req_certs.status = SEVSNP_VMGEXIT_STATUS_DONE;
+        ex->req_certs.flags = 0;
+        sim_log("exit", "vcpu=%d kind=vmgexit-done", v->id);
+        return 0;
+    }
+    return 1;
+}
+
+/* complete_hypercall_exit() */
+static int complete_hypercall(SimVcpu *v)
+{
+    uint64_t ret = v->run->hypercall.ret;
+    int r;
+
+    if (ret == SIM_RET_POISON) {
+        sim_log("ret-poisoned", "vcpu=%d kind=hypercall: the guest sees it",
+                v->id);
+    } else {
+        sim_log("ret-ok", "vcpu=%d kind=hypercall ret=0x%llx", v->id,
+                (unsigned long long)ret);
+    }
+    r = regs_update(v, &ret, NULL);
+    if (r < 0) {
+        return r;
+    }
+    sim_log("complete", "vcpu=%d kind=hypercall rax=0x%llx", v->id,
+            (unsigned long long)ret);
+    return 1;
+}
+
+/* SNP_SIM_OP_RECORD */
+static int64_t record_pair(SimVcpu *v, uint64_t buf_gpa, uint64_t npages,
+                           uint64_t resp_gpa)
+{
+    static gint counter;
+    const char *dir = getenv("SNP_HOST_SIM_PAIRS");
+    g_autofree uint8_t *certs = NULL;
+    g_autofree uint8_t *resp = g_malloc0(sizeof(struct snp_sim_report_resp));
+    g_autofree char *rpath = NULL, *cpath = NULL;
+    g_autoptr(GError) err = NULL;
+    struct snp_sim_report_resp *rs = (void *)resp;
+    int n;
+
+    if (!dir || !*dir) {
+        return -ENOENT;
+    }
+    if (!npages || npages > 256) {
+        return -EINVAL;
+    }
+    certs = g_malloc(npages * PAGE_SIZE);
+    if (guest_rw(v->vm, buf_gpa, certs, npages * PAGE_SIZE, false) ||
+        guest_rw(v->vm, resp_gpa, resp, sizeof(*rs), false)) {
+        return -EFAULT;
+    }
+    n = g_atomic_int_add(&counter, 1);
+    rpath = g_strdup_printf("%s/%d.report", dir, n);
+    cpath = g_strdup_printf("%s/%d.certs", dir, n);
+    if (!g_file_set_contents(rpath, (char *)rs->report, SNP_SIM_REPORT_SIZE,
+                             &err) ||
+        !g_file_set_contents(cpath, (char *)certs, npages * PAGE_SIZE,
+                             &err)) {
+        sim_log("error", "vcpu=%d record: %s", v->id, err->message);
+        return -EIO;
+    }
+    return n;
+}
+
+/* The first page of the pending access whose attribute is wrong. */
+static bool access_fault(SimVcpu *v, uint64_t *gfn)
+{
+    SimVm *vm = v->vm;
+    bool priv = v->access_flags & KVM_MEMORY_EXIT_FLAG_PRIVATE;
+    uint64_t first = v->access_gpa >> PAGE_SHIFT;
+    uint64_t last = (v->access_gpa + v->access_size - 1) >> PAGE_SHIFT;
+    bool bad;
+
+    g_mutex_lock(&vm->lock);
+    bad = range_first_mismatch(vm->private_pages, first, last + 1, priv,
+                               gfn);
+    g_mutex_unlock(&vm->lock);
+    return bad;
+}
+
+/*
+ * The doorbell: 1 = handled inside the kernel (resume the guest),
+ * 0 = an exit for userspace is in *run, < 0 = KVM_RUN fails.
+ */
+static int doorbell(SimVcpu *v, uint32_t op)
+{
+    struct kvm_run *run = v->run;
+    SimVm *vm = v->vm;
+    struct kvm_regs regs;
+    uint64_t rax;
+    bool certs;
+
+    if (sim_real_ioctl(v->fd, KVM_GET_REGS, &regs) < 0) {
+        return -errno;
+    }
+    switch (op) {
+    case SNP_SIM_OP_MAP_GPA_RANGE: {
+        uint64_t gpa = regs.rbx, npages = regs.rcx, attrs = regs.rdi;
+        uint64_t mask;
+
+        g_mutex_lock(&vm->lock);
+        mask = vm->hypercall_exit_mask;
+        g_mutex_unlock(&vm->lock);
+        if (!(mask & (1ULL << KVM_HC_MAP_GPA_RANGE))) {
+            rax = -(uint64_t)KVM_ENOSYS;
+            sim_log("refused", "vcpu=%d MAP_GPA_RANGE: KVM_CAP_EXIT_"
+                    "HYPERCALL not enabled, rax=-KVM_ENOSYS", v->id);
+            break;
+        }
+        if (!PAGE_ALIGNED(gpa) || !npages ||
+            (gpa >> PAGE_SHIFT) + npages <= (gpa >> PAGE_SHIFT)) {
+            rax = -(uint64_t)KVM_EINVAL;
+            sim_log("refused", "vcpu=%d MAP_GPA_RANGE gpa=0x%llx npages=0x%llx"
+                    ": rax=-KVM_EINVAL", v->id, (unsigned long long)gpa,
+                    (unsigned long long)npages);
+            break;
+        }
+        run->exit_reason = KVM_EXIT_HYPERCALL;
+        run->hypercall.nr = KVM_HC_MAP_GPA_RANGE;
+        run->hypercall.args[0] = gpa;
+        run->hypercall.args[1] = npages;
+        run->hypercall.args[2] = attrs;
+        run->hypercall.args[3] = 0;
+        run->hypercall.args[4] = 0;
+        run->hypercall.args[5] = 0;
+        run->hypercall.ret = SIM_RET_POISON;
+        /* SEV-ES and SNP guests always count as 64-bit. */
+        run->hypercall.flags = KVM_EXIT_HYPERCALL_LONG_MODE;
+        v->cui = CUI_HYPERCALL;
+        sim_log("exit", "vcpu=%d kind=hypercall gpa=0x%llx npages=0x%llx "
+                "attrs=0x%llx", v->id, (unsigned long long)gpa,
+                (unsigned long long)npages, (unsigned long long)attrs);
+        return 0;
+    }
+    case SNP_SIM_OP_EXT_GUEST_REQ: {
+        uint64_t gpa = regs.rbx, npages = regs.rcx;
+        int r;
+
+        v->req_gpa = regs.rdi;
+        v->resp_gpa = regs.rsi;
+        g_mutex_lock(&vm->lock);
+        certs = vm->certs_enabled;
+        g_mutex_unlock(&vm->lock);
+        if (!PAGE_ALIGNED(gpa)) {
+            /* request_invalid / abort_request */
+            rax = sim_kernel == SIM_KERNEL_LEGACY ?
+                  snp_guest_err(SNP_SIM_VMM_ERR_GENERIC, 0) :
+                  SNP_SIM_GHCB_ERR | SNP_SIM_GHCB_ERR_INVALID_INPUT;
+            sim_log("refused", "vcpu=%d EXT_GUEST_REQ gpa=0x%llx unaligned",
+                    v->id, (unsigned long long)gpa);
+            break;
+        }
+        if (sim_kernel == SIM_KERNEL_LEGACY) {
+            struct sevsnp_kvm_user_vmgexit *ex = (void *)&run->hw;
+
+            run->exit_reason = SEVSNP_KVM_EXIT_VMGEXIT;
+            ex->type = SEVSNP_KVM_USER_VMGEXIT_REQ_CERTS;
+            ex->req_certs.data_gpa = gpa;
+            ex->req_certs.data_npages = npages;
+            ex->req_certs.ret = SIM_RET_POISON32;
+            ex->req_certs.flags = 0;
+            ex->req_certs.status = SEVSNP_VMGEXIT_STATUS_PENDING;
+            v->cui = CUI_VMGEXIT;
+            sim_log("exit", "vcpu=%d kind=vmgexit gpa=0x%llx npages=%llu",
+                    v->id, (unsigned long long)gpa,
+                    (unsigned long long)npages);
+            return 0;
+        }
+        if (certs) {
+            run->exit_reason = KVM_EXIT_SNP_REQ_CERTS;
+            run->snp_req_certs.gpa = gpa;
+            run->snp_req_certs.npages = npages;
+            run->snp_req_certs.ret = SIM_RET_POISON;
+            v->cui = CUI_REQ_CERTS;
+            sim_log("exit", "vcpu=%d kind=req-certs gpa=0x%llx npages=%llu",
+                    v->id, (unsigned long long)gpa,
+                    (unsigned long long)npages);
+            return 0;
+        }
+        /* KVM answers by itself: an empty table, then the firmware. */
+        if (npages) {
+            static const uint8_t zero[24];
+
+            if (guest_rw(vm, gpa, (void *)zero, sizeof(zero), true)) {
+                sim_log("error", "vcpu=%d empty table at 0x%llx: KVM_RUN "
+                        "fails with EIO", v->id, (unsigned long long)gpa);
+                return -EIO;
+            }
+        }
+        r = guest_request(v, false, &rax);
+        if (r < 0) {
+            return r;
+        }
+        sim_log("kvm-answered", "vcpu=%d gpa=0x%llx npages=%llu", v->id,
+                (unsigned long long)gpa, (unsigned long long)npages);
+        break;
+    }
+    case SNP_SIM_OP_ACCESS:
+        if (!regs.rcx) {
+            rax = 0;
+            break;
+        }
+        if (regs.rbx + regs.rcx < regs.rbx) {
+            rax = -(uint64_t)EINVAL;
+            break;
+        }
+        v->access_gpa = regs.rbx;
+        v->access_size = regs.rcx;
+        v->access_flags = regs.rdi & KVM_MEMORY_EXIT_FLAG_PRIVATE;
+        v->access_pending = true;
+        return 1;               /* checked before the guest runs again */
+    case SNP_SIM_OP_RECORD:
+        rax = record_pair(v, regs.rbx, regs.rcx, regs.rdi);
+        break;
+    case SNP_SIM_OP_HOLD_LOCK:
+        rax = (int64_t)sim_fw_hold_lock(regs.rbx);
+        break;
+    case SNP_SIM_OP_TIME_MS: {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        rax = (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        break;
+    }
+    default:
+        rax = SNP_SIM_RET_BAD_OP;
+        break;
+    }
+    if (op != SNP_SIM_OP_TIME_MS) {
+        sim_log("op", "vcpu=%d op=%u rax=0x%llx", v->id, op,
+                (unsigned long long)rax);
+    }
+    regs.rax = rax;
+    if (sim_real_ioctl(v->fd, KVM_SET_REGS, &regs) < 0) {
+        return -errno;
+    }
+    return 1;
+}
+
+static bool is_doorbell(SimVcpu *v, uint32_t *op)
+{
+    struct kvm_run *run = v->run;
+
+    if (run->exit_reason != KVM_EXIT_IO ||
+        run->io.direction != KVM_EXIT_IO_OUT ||
+        run->io.port != SNP_SIM_DOORBELL_PORT || run->io.size != 4 ||
+        run->io.count != 1 ||
+        run->io.data_offset > v->run_size - sizeof(*op)) {
+        return false;
+    }
+    memcpy(op, (uint8_t *)run + run->io.data_offset, sizeof(*op));
+    return true;
+}
+
+static int vcpu_run(SimVcpu *v)
+{
+    struct kvm_run *run = v->run;
+    SimCui cui;
+    uint32_t op;
+    uint64_t gfn;
+    int r;
+
+    g_mutex_lock(&v->lock);
+    /* complete_userspace_io first ... */
+    cui = v->cui;
+    v->cui = CUI_NONE;
+    switch (cui) {
+    case CUI_HYPERCALL:
+        r = complete_hypercall(v);
+        break;
+    case CUI_REQ_CERTS:
+        r = complete_req_certs(v);
+        break;
+    case CUI_VMGEXIT:
+        r = complete_vmgexit(v);
+        break;
+    default:
+        r = 1;
+        break;
+    }
+    if (r <= 0) {
+        goto out;
+    }
+    /* ... then immediate_exit, before the guest runs. */
+    if (run->immediate_exit) {
+        if (cui != CUI_NONE) {
+            sim_log("complete", "vcpu=%d kind=%s eintr=1", v->id,
+                    cui_name(cui));
+        }
+        r = -EINTR;
+        goto out;
+    }
+    for (;;) {
+        if (v->access_pending) {
+            if (access_fault(v, &gfn)) {
+                run->exit_reason = KVM_EXIT_MEMORY_FAULT;
+                run->memory_fault.flags = v->access_flags;
+                run->memory_fault.gpa = gfn << PAGE_SHIFT;
+                run->memory_fault.size = PAGE_SIZE;
+                sim_log("exit", "vcpu=%d kind=memory-fault gpa=0x%llx "
+                        "private=%d", v->id,
+                        (unsigned long long)(gfn << PAGE_SHIFT),
+                        !!v->access_flags);
+                r = -EFAULT;
+                goto out;
+            }
+            v->access_pending = false;
+            r = regs_update(v, &(uint64_t){ 0 }, NULL);
+            if (r < 0) {
+                goto out;
+            }
+            sim_log("op", "vcpu=%d op=%u rax=0", v->id, SNP_SIM_OP_ACCESS);
+        }
+        r = sim_real_ioctl(v->fd, KVM_RUN, NULL);
+        if (r < 0) {
+            r = -errno;
+            goto out;
+        }
+        if (!is_doorbell(v, &op)) {
+            goto out;
+        }
+        r = doorbell(v, op);
+        if (r != 1) {
+            goto out;
+        }
+    }
+out:
+    g_mutex_unlock(&v->lock);
+    return r < 0 ? fail(-r) : r;
+}
+
+static bool vcpu_ioctl(SimVcpu *v, unsigned long req, void *arg, int *ret)
+{
+    if (req == KVM_RUN && v->run) {
+        *ret = vcpu_run(v);
+        return true;
+    }
+    return false;
+}
+
+bool sim_kvm_ioctl(int fd, SimFdKind kind, void *obj, unsigned long req,
+                   void *arg, int *ret)
+{
+    switch (kind) {
+    case SIM_FD_KVM:
+        return sys_ioctl(fd, req, arg, ret);
+    case SIM_FD_VM:
+        return vm_ioctl(obj, req, arg, ret);
+    case SIM_FD_VCPU:
+        return vcpu_ioctl(obj, req, arg, ret);
+    default:
+        return false;
+    }
+}
+
+void sim_kvm_mmap(SimVcpu *vcpu, void *addr, size_t len, off_t off)
+{
+    if (off == 0) {
+        vcpu->qemu_run = addr;
+    }
+}
+
+void sim_kvm_close(int fd, SimFdKind kind, void *obj)
+{
+    /*
+     * The kernel keeps a VM alive while one of its vCPUs is open; so does
+     * this.  A vCPU is closed by the thread that runs it (QEMU does so).
+     */
+    if (kind == SIM_FD_VM) {
+        vm_unref(obj);
+    } else if (kind == SIM_FD_VCPU) {
+        SimVcpu *v = obj;
+
+        if (v->run) {
+            munmap(v->run, v->run_size);
+        }
+        g_mutex_clear(&v->lock);
+        vm_unref(v->vm);
+        g_free(v);
+    }
+}

@@ -29,6 +29,13 @@ grep -v '^# starting' "$LOG/qtest.tap"
 sh scripts/fuzz.sh "${FUZZ_SMOKE_SECONDS:-30}" > "$LOG/fuzz.tap" || rc=1
 cat "$LOG/fuzz.tap"
 
+# The real binary's real vCPU loop under -accel kvm: the test guest's
+# scenarios on each simulated SNP host kernel (SKIP where /dev/kvm is
+# unusable).
+python3 tests/snp-host/run-scenarios.py > "$LOG/snp-host.tap" 2>&1 || rc=1
+grep -E '^(not ok|1\.\.|# SKIP|SKIP)' "$LOG/snp-host.tap" || true
+echo "snp-host: $(grep -c '^ok' "$LOG/snp-host.tap") scenario checks passed"
+
 # Style: QEMU's checkpatch.pl on every C file of ours.
 sh scripts/checkpatch.sh > "$LOG/checkpatch.tap" || rc=1
 grep -v '^ok' "$LOG/checkpatch.tap" || true
@@ -37,7 +44,7 @@ grep -v '^ok' "$LOG/checkpatch.tap" || true
 pass=0 fail=0
 for f in "$BUILD/snp/meson-logs/testlog.txt" \
          "$BUILD/snp-asan/meson-logs/testlog.txt" "$LOG/qtest.tap" \
-         "$LOG/fuzz.tap" "$LOG/checkpatch.tap"; do
+         "$LOG/fuzz.tap" "$LOG/checkpatch.tap" "$LOG/snp-host.tap"; do
     p=$(grep -cE '^ok [0-9]' "$f" || true)
     n=$(grep -cE '^not ok [0-9]|^Bail out!' "$f" || true)
     pass=$((pass + p))

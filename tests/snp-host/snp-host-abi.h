@@ -11,8 +11,8 @@
  * kernel does.  Only the transport is invented; every exit QEMU sees, and
  * every check of what QEMU answers, is the kernel's.
  *
- * Shared by the simulator (C) and the test guest (C or assembler through
- * cpp): only #defines and, outside __ASSEMBLER__, plain structs.
+ * Shared by the simulator and the test guest (both C): #defines and
+ * plain structs.
  *
  * Copyright (c) 2026 The qemu-snp authors
  *
@@ -117,7 +117,6 @@
 #define SNP_SIM_REPORT_SIZE         1184
 #define SNP_SIM_REPORT_SIG_OFFSET   0x2a0
 
-#ifndef __ASSEMBLER__
 #include <stdint.h>
 
 /* MSG_REPORT_REQ (Linux's struct snp_report_req), in the request page. */
@@ -135,6 +134,5 @@ struct snp_sim_report_resp {
     uint8_t rsvd[24];
     uint8_t report[SNP_SIM_REPORT_SIZE];
 };
-#endif
 
 #endif /* SNP_HOST_ABI_H */

@@ -1,0 +1,600 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Run the SNP test guest's scenarios against the real QEMU binary under
+# -accel kvm, with the SNP host simulator preloaded, on each simulated
+# kernel; print TAP (ok N - kernel/scenario/check).
+#
+# The SNP parts of the host kernel and the AMD-SP firmware are SIMULATED
+# (tests/snp-host/sim/); QEMU, its vCPU loop and the guest's code are real.
+# Where /dev/kvm is unusable this prints a loud SKIP line and a TAP plan of
+# zero tests.
+#
+# Checks, besides the guest's own PASS/FAIL lines: every TABLE the guest
+# printed equals the certificate blob byte for byte (the rest of the
+# buffer as the guest filled it), every REPORT has the attestation
+# report's layout and, when the blob holds the simulated firmware's VCEK,
+# a signature that verifies (openssl) against the VCEK in that TABLE; the
+# DONE line matches the lines before it and QEMU's isa-debug-exit status;
+# `fault` ends with the VM stopped as guest-panicked (QMP); `attest`
+# records as many pairs as the guest counted, and snp-sim-fw verify-pairs
+# accepts them.
+#
+# Copyright (c) 2026 The qemu-snp authors
+
+import argparse
+import fcntl
+import json
+import os
+import re
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+KERNELS = ['mainline', 'mainline-no-certs', 'legacy']
+SCENARIOS = ['certs', 'certs-smp', 'convert', 'fault', 'attest']
+FW_CFG_NAME = 'opt/qemu-snp/scenario'
+PAGE = 4096
+FILL = 0xa5                 # what the guest fills its buffer with
+KVM_GET_API_VERSION = 0xae00
+# An entry of a GUID no parser knows: carried through, and it makes the
+# blob need more than one page.
+EXTRA_GUID = '4d696c61-6e41-524b-8000-000000000001'
+VCEK_GUID = bytes.fromhex('63da758de6644564adc5f4b93be8accd')
+VLEK_GUID = bytes.fromhex('a8074bc2a25a483eaae639c045a0b8a1')
+REPORT_SIZE = 1184
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+
+
+class Tap:
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def ok(self, good, name, diag=None):
+        self.n += 1
+        if not good:
+            self.failed += 1
+        print(f"{'ok' if good else 'not ok'} {self.n} - {name}", flush=True)
+        if diag and not good:
+            for line in str(diag).splitlines():
+                print(f"#   {line}")
+
+    @staticmethod
+    def note(text):
+        for line in str(text).splitlines():
+            print(f"# {line}", flush=True)
+
+    def plan(self):
+        print(f"1..{self.n}", flush=True)
+
+
+def kvm_usable():
+    try:
+        fd = os.open('/dev/kvm', os.O_RDWR | os.O_CLOEXEC)
+    except OSError as e:
+        return f"/dev/kvm: {e.strerror}"
+    try:
+        v = fcntl.ioctl(fd, KVM_GET_API_VERSION)
+        if v != 12:
+            return f"/dev/kvm: KVM_GET_API_VERSION is {v}, not 12"
+    except OSError as e:
+        return f"/dev/kvm: KVM_GET_API_VERSION: {e.strerror}"
+    finally:
+        os.close(fd)
+    return None
+
+
+def cpuid_cbitpos():
+    """CPUID 0x8000001F EBX[5:0] as QEMU's host_cpuid() sees it."""
+    try:
+        fd = os.open('/dev/cpu/0/cpuid', os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        regs = struct.unpack('<4I', os.pread(fd, 16, 0x8000001f))
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return regs[1] & 0x3f
+
+
+class Qmp:
+    """The QMP monitor, JSON lines over a unix socket."""
+
+    def __init__(self, path, timeout=10):
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.settimeout(timeout)
+        self.sock.connect(path)
+        self.f = self.sock.makefile('rw')
+        json.loads(self.f.readline())
+        self.call('qmp_capabilities')
+
+    def call(self, cmd, args=None):
+        msg = {'execute': cmd}
+        if args:
+            msg['arguments'] = args
+        self.f.write(json.dumps(msg) + '\n')
+        self.f.flush()
+        while True:
+            line = self.f.readline()
+            if not line:
+                raise OSError('QMP connection closed')
+            r = json.loads(line)
+            if 'return' in r:
+                return r['return']
+            if 'error' in r:
+                raise OSError(f"QMP {cmd}: {r['error'].get('desc')}")
+
+    def close(self):
+        self.sock.close()
+
+
+def der_int(b):
+    b = b.lstrip(b'\0') or b'\0'
+    if b[0] & 0x80:
+        b = b'\0' + b
+    return b'\x02' + bytes([len(b)]) + b
+
+
+def ecdsa_sig_der(report):
+    """The report's signature (r, s little-endian, 72 bytes each) as DER."""
+    r = report[0x2a0:0x2a0 + 72][::-1]
+    s = report[0x2e8:0x2e8 + 72][::-1]
+    body = der_int(r) + der_int(s)
+    return b'\x30' + bytes([len(body)]) + body
+
+
+def table_entries(buf):
+    out = []
+    for i in range(0, len(buf) - 23, 24):
+        e = buf[i:i + 24]
+        if e == bytes(24):
+            return out
+        off, ln = struct.unpack('<II', e[16:24])
+        out.append((e[:16], off, ln))
+    return None
+
+
+class Runner:
+    def __init__(self, a, tap):
+        self.a = a
+        self.tap = tap
+        self.work = a.workdir
+        self.fwdir = None
+        self.blob = None
+        self.sigcheck = None    # why signatures are not checked, or None
+        self.times = []
+
+    # -- set-up --------------------------------------------------------
+    def setup(self):
+        a = self.a
+        os.makedirs(self.work, exist_ok=True)
+        missing = [p for p in (a.qemu, a.sim, a.guest, a.snp_certs)
+                   if not os.path.exists(p)]
+        if missing:
+            self.tap.ok(False, 'setup/build-products',
+                        'missing: ' + ', '.join(missing))
+            return False
+        self.blob = os.path.join(self.work, 'certs.blob')
+        if os.path.exists(self.blob):
+            os.unlink(self.blob)
+        fwtool = a.fw_tool if a.fw_tool and os.path.exists(a.fw_tool) \
+            else None
+        if fwtool:
+            # The simulated firmware's own chain: reports then verify.
+            self.fwdir = os.path.join(self.work, 'fw')
+            shutil.rmtree(self.fwdir, ignore_errors=True)
+            r = subprocess.run([fwtool, 'create', self.fwdir],
+                               capture_output=True, text=True)
+            if r.returncode:
+                self.tap.ok(False, 'setup/firmware', r.stderr)
+                return False
+            fw = self.fwdir
+            src = [f'--ark={fw}/ark.pem', f'--ask={fw}/ask.pem',
+                   f'--vcek={fw}/vcek.der']
+        else:
+            d = a.data
+            src = [f'--ark={d}/milan-ark.pem', f'--ask={d}/milan-ask.pem',
+                   f'--vcek={d}/milan-vcek.der']
+            self.sigcheck = ('no snp-sim-fw: the blob holds the Milan VCEK, '
+                             'not the simulated firmware\'s signing key')
+        r = subprocess.run([a.snp_certs, 'build'] + src +
+                           [f'--entry={EXTRA_GUID}={a.data}/milan-ark.pem',
+                            '-o', self.blob], capture_output=True, text=True)
+        self.tap.ok(r.returncode == 0, 'setup/blob', r.stderr)
+        if r.returncode:
+            return False
+        with open(self.blob, 'rb') as f:
+            self.blob_bytes = f.read()
+        self.need = (len(self.blob_bytes) + PAGE - 1) // PAGE
+        if not shutil.which('openssl') and not self.sigcheck:
+            self.sigcheck = 'no openssl command'
+        chain = 'the simulated firmware\'s chain' if fwtool else 'Milan chain'
+        self.tap.note(f"blob {len(self.blob_bytes)} bytes ({self.need} "
+                      f"pages), {chain}")
+        if self.sigcheck:
+            self.tap.note(f"report signatures not verified: {self.sigcheck}")
+        return True
+
+    def cbitpos(self):
+        c = cpuid_cbitpos()
+        if c is not None:
+            return c
+        # No /dev/cpu/*/cpuid: QEMU names the host's value when it differs.
+        r = subprocess.run(
+            [self.a.qemu, '-accel', 'kvm', '-machine',
+             'q35,confidential-guest-support=sev0', '-nodefaults',
+             '-display', 'none', '-S', '-bios', self.a.guest, '-object',
+             'sev-snp-guest,id=sev0,cbitpos=63,reduced-phys-bits=1'],
+            env=self.env('mainline', os.path.join(self.work, 'probe.log')),
+            capture_output=True, text=True, timeout=60)
+        m = re.search(r"cbitpos check failed, host '(\d+)'", r.stderr)
+        return int(m.group(1)) if m else 63
+
+    def env(self, kernel, simlog, pairs=None):
+        e = dict(os.environ)
+        e['LD_PRELOAD'] = os.path.abspath(self.a.sim) + \
+            (' ' + e['LD_PRELOAD'] if e.get('LD_PRELOAD') else '')
+        e['SNP_HOST_SIM_KERNEL'] = kernel
+        e['SNP_HOST_SIM_LOG'] = simlog
+        e['SNP_HOST_SIM_CERTS'] = self.blob
+        if self.fwdir:
+            e['SNP_HOST_SIM_FW'] = self.fwdir
+        if pairs:
+            e['SNP_HOST_SIM_PAIRS'] = pairs
+        return e
+
+    # -- one run -------------------------------------------------------
+    def qemu_args(self, d, kernel, scenario, arg, smp, mem):
+        args = [self.a.qemu, '-accel', 'kvm', '-nodefaults', '-display',
+                'none', '-no-user-config', '-m', mem, '-smp', str(smp),
+                '-bios', self.a.guest,
+                '-fw_cfg', f"name={FW_CFG_NAME},string=" +
+                arg.replace(',', ',,'),
+                '-debugcon', f"file:{d}/console.log",
+                '-device', 'isa-debug-exit,iobase=0xf4,iosize=4',
+                '-qmp', f"unix:{d}/qmp.sock,server=on,wait=off"]
+        if kernel is None:
+            return args + ['-machine', 'q35']
+        obj = (f'sev-snp-guest,id=sev0,cbitpos={self.cbit},'
+               f'reduced-phys-bits=1,certs-path={self.blob}')
+        if kernel == 'legacy':
+            obj += ',certs-abi=vmgexit'
+        return args + ['-machine', 'q35,confidential-guest-support=sev0',
+                       '-object', obj]
+
+    def run(self, kernel, scenario):
+        a = self.a
+        kname = kernel or 'plain'
+        tag = f"{kname}/{scenario}"
+        d = os.path.join(self.work, kname, scenario)
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d)
+        empty = kernel == 'mainline-no-certs'
+        expect = 'expect=empty' if empty else f'expect=certs,need={self.need}'
+        smp, mem, timeout = 1, '256M', a.timeout
+        pairs = None
+        if scenario == 'boot':
+            arg, smp = 'boot', 2
+        elif scenario == 'certs':
+            arg = f'certs:{expect}'
+        elif scenario == 'certs-smp':
+            arg, smp = f'certs-smp:{expect},loops={a.loops}', a.smp
+        elif scenario == 'convert':
+            arg, mem = 'convert', '3G'
+        elif scenario == 'fault':
+            arg = 'fault'
+        elif scenario == 'attest':
+            arg, smp = f'attest:{a.attest_seconds}', a.smp
+            timeout += a.attest_seconds
+            pairs = os.path.join(d, 'pairs')
+            os.makedirs(pairs)
+        else:
+            raise ValueError(scenario)
+        simlog = os.path.join(d, 'sim.log')
+        env = dict(os.environ) if kernel is None else \
+            self.env(kernel, simlog, pairs)
+        args = self.qemu_args(d, kernel, scenario, arg, smp, mem)
+        with open(os.path.join(d, 'cmdline'), 'w') as f:
+            f.write(' '.join(args) + '\n')
+        t0 = time.monotonic()
+        err = open(os.path.join(d, 'qemu.err'), 'w')
+        p = subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL,
+                             stdout=err, stderr=err)
+        stopped = None
+        try:
+            if scenario == 'fault':
+                stopped = self.wait_stopped(p, d, timeout)
+            p.wait(timeout=max(1, timeout - (time.monotonic() - t0)))
+            timed_out = False
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+            timed_out = True
+        err.close()
+        secs = time.monotonic() - t0
+        self.times.append((tag, secs))
+        self.tap.note(f"{tag}: {secs:.1f} s, QEMU exit status "
+                      f"{p.returncode}")
+        self.check_output(tag, d, kernel, scenario, p.returncode, timed_out,
+                          stopped, pairs)
+
+    def wait_stopped(self, p, d, timeout):
+        """fault: once the guest announced it, the VM must stop."""
+        t0 = time.monotonic()
+        con = os.path.join(d, 'console.log')
+        while time.monotonic() - t0 < timeout and p.poll() is None:
+            try:
+                with open(con, errors='replace') as f:
+                    if 'EXPECT ' in f.read():
+                        break
+            except OSError:
+                pass
+            time.sleep(0.1)
+        else:
+            return 'the guest never announced the stop'
+        status = None
+        try:
+            q = Qmp(os.path.join(d, 'qmp.sock'))
+            while time.monotonic() - t0 < timeout:
+                status = q.call('query-status')['status']
+                if status != 'running':
+                    break
+                time.sleep(0.1)
+            try:
+                q.call('quit')
+            except OSError:
+                pass
+            q.close()
+        except OSError as e:
+            return f"QMP: {e}"
+        return status
+
+    # -- what the guest said ---------------------------------------------
+    def check_output(self, tag, d, kernel, scenario, rc, timed_out, stopped,
+                     pairs):
+        tap = self.tap
+        try:
+            with open(os.path.join(d, 'console.log'), errors='replace') as f:
+                lines = f.read().splitlines()
+        except OSError:
+            lines = []
+        npass = nfail = 0
+        done = None
+        expect = None
+        recorded = 0
+        tables = reports = 0
+        for line in lines:
+            word, _, rest = line.partition(' ')
+            if word == 'PASS':
+                npass += 1
+                tap.ok(True, f"{tag}/{rest}")
+            elif word == 'FAIL':
+                nfail += 1
+                name, _, why = rest.partition(': ')
+                tap.ok(False, f"{tag}/{name}", why)
+            elif word == 'TABLE':
+                tables += 1
+                why = self.check_table(kernel, rest)
+                tap.ok(why is None, f"{tag}/table-{tables}-matches-blob", why)
+            elif word == 'REPORT':
+                reports += 1
+                why = self.check_report(rest, self.last_table)
+                tap.ok(why is None, f"{tag}/report-{reports}-layout"
+                       f"{'' if self.sigcheck else '-and-signature'}", why)
+            elif word == 'DONE':
+                done = rest
+            elif word == 'EXPECT':
+                expect = rest
+            elif word == 'INFO':
+                m = re.search(r'recorded=(\d+)', rest)
+                if m:
+                    recorded += int(m.group(1))
+                if scenario != 'convert':
+                    tap.note(f"{tag}: {rest}")
+        if timed_out:
+            tap.ok(False, f"{tag}/finished", f"timed out after "
+                   f"{self.a.timeout} s; console tail:\n" +
+                   '\n'.join(lines[-5:]) + self.tails(d))
+            return
+        if kernel is not None:
+            self.check_sim_log(tag, d, scenario, expect)
+        if scenario == 'fault':
+            tap.ok(expect is not None and stopped == 'guest-panicked',
+                   f"{tag}/vm-stopped-guest-panicked",
+                   f"EXPECT line: {expect!r}; QMP status: {stopped!r}" +
+                   self.tails(d))
+            return
+        want = f"pass={npass} fail={nfail}"
+        tap.ok(done == want and rc == (3 if nfail else 1),
+               f"{tag}/done", f"DONE line {done!r}, counted {want}, QEMU "
+               f"exit status {rc}" + self.tails(d))
+        if pairs is not None and done is not None:
+            self.check_pairs(tag, pairs, recorded)
+
+    def check_sim_log(self, tag, d, scenario, expect):
+        """What the simulated kernel saw: no protocol violation by QEMU."""
+        try:
+            with open(os.path.join(d, 'sim.log'), errors='replace') as f:
+                log = f.read().splitlines()
+        except OSError as e:
+            self.tap.ok(False, f"{tag}/sim-log", str(e))
+            return
+        bad = [ln for ln in log if re.match(
+            r'\S+ \S+ (lock-violation|ret-invalid|ret-poisoned|error) ', ln)]
+        self.tap.ok(not bad, f"{tag}/sim-log-no-violations",
+                    '\n'.join(bad[:10]))
+        if scenario == 'fault':
+            faults = [ln for ln in log if ' kind=memory-fault ' in ln]
+            m = re.search(r'access at (0x[0-9a-f]+)', expect or '')
+            last = m and any(f"gpa={m.group(1)} private=1" in ln
+                             for ln in faults)
+            self.tap.ok(len(faults) >= 5 and last,
+                        f"{tag}/memory-fault-exits",
+                        f"{len(faults)} KVM_EXIT_MEMORY_FAULT exits, the "
+                        f"unsatisfiable one {'seen' if last else 'missing'}")
+
+    def tails(self, d):
+        out = ''
+        for name in ('qemu.err', 'sim.log'):
+            try:
+                with open(os.path.join(d, name), errors='replace') as f:
+                    t = f.read().splitlines()[-8:]
+            except OSError:
+                continue
+            out += f"\n{name}:\n" + '\n'.join(t)
+        return out
+
+    last_table = None
+
+    def check_table(self, kernel, hexstr):
+        try:
+            t = bytes.fromhex(hexstr)
+        except ValueError:
+            return 'not hex'
+        self.last_table = t
+        if len(t) % PAGE:
+            return f"{len(t)} bytes: not whole pages"
+        if kernel == 'mainline-no-certs':
+            if t[:24] != bytes(24):
+                return 'not an empty table (first 24 bytes not zero)'
+            return None
+        b = self.blob_bytes
+        if len(t) < len(b):
+            return f"{len(t)} bytes, the blob has {len(b)}"
+        if t[:len(b)] != b:
+            i = next(i for i in range(len(b)) if t[i] != b[i])
+            return f"differs from the blob at byte {i}"
+        if t[len(b):] != bytes([FILL]) * (len(t) - len(b)):
+            return 'bytes after the blob were written'
+        return None
+
+    def check_report(self, hexstr, table):
+        try:
+            r = bytes.fromhex(hexstr)
+        except ValueError:
+            return 'not hex'
+        if len(r) != REPORT_SIZE:
+            return f"{len(r)} bytes, not {REPORT_SIZE}"
+        version, = struct.unpack_from('<I', r, 0)
+        vmpl, algo = struct.unpack_from('<II', r, 0x30)
+        if version < 2:
+            return f"version {version}"
+        if vmpl != 0 or algo != 1:
+            return f"vmpl {vmpl}, signature_algo {algo}"
+        if r[0x50:0x90] == bytes(64):
+            return 'report_data is zero'
+        if r[0x1a0:0x1e0] == bytes(64):
+            return 'chip_id is zero'
+        for off in (0x2a0, 0x2e8):
+            comp = r[off:off + 72]
+            if comp[:48] == bytes(48) or comp[48:] != bytes(24):
+                return f"signature component at {off:#x} is not a P-384 value"
+        if r[0x2a0 + 144:] != bytes(REPORT_SIZE - 0x2a0 - 144):
+            return 'bytes after the signature are not zero'
+        if self.sigcheck:
+            return None
+        return self.verify_signature(r, table)
+
+    def verify_signature(self, report, table):
+        """Against the VCEK the guest got, or the firmware's (no table)."""
+        ents = table_entries(table) if table else None
+        if ents:
+            ek = [(o, n) for g, o, n in ents if g in (VCEK_GUID, VLEK_GUID)]
+            if not ek:
+                return 'no VCEK/VLEK in the table'
+            off, n = ek[0]
+            vcek = table[off:off + n]
+        else:
+            with open(os.path.join(self.fwdir, 'vcek.der'), 'rb') as f:
+                vcek = f.read()
+        with tempfile.TemporaryDirectory(dir=self.work) as t:
+            files = {'vcek.der': vcek,
+                     'sig.der': ecdsa_sig_der(report),
+                     'data': report[:0x2a0]}
+            for k, v in files.items():
+                with open(os.path.join(t, k), 'wb') as f:
+                    f.write(v)
+            r = subprocess.run(['openssl', 'x509', '-inform', 'DER', '-in',
+                                f'{t}/vcek.der', '-pubkey', '-noout', '-out',
+                                f'{t}/pub.pem'], capture_output=True,
+                               text=True)
+            if r.returncode:
+                return f"the VCEK does not parse: {r.stderr.strip()}"
+            r = subprocess.run(['openssl', 'dgst', '-sha384', '-verify',
+                                f'{t}/pub.pem', '-signature', f'{t}/sig.der',
+                                f'{t}/data'], capture_output=True, text=True)
+            if r.returncode:
+                return ('the signature does not verify against the VCEK in '
+                        f"the table: {(r.stdout + r.stderr).strip()}")
+        return None
+
+    def check_pairs(self, tag, pairs, recorded):
+        n = len([f for f in os.listdir(pairs) if f.endswith('.report')])
+        self.tap.ok(n == recorded and n > 0, f"{tag}/pairs-recorded",
+                    f"{n} pairs on disk, the guest recorded {recorded}")
+        if n and tag.startswith('mainline-no-certs/'):
+            self.tap.note(f"{tag}: verify-pairs skipped: this host serves "
+                          "no certificate chain to check a report against")
+        elif self.fwdir and self.a.fw_tool and n:
+            r = subprocess.run([self.a.fw_tool, 'verify-pairs', pairs,
+                                '--quiet'], capture_output=True, text=True)
+            self.tap.ok(r.returncode == 0, f"{tag}/pairs-verify",
+                        r.stdout + r.stderr)
+            if r.stdout.strip():
+                self.tap.note(f"{tag}: {r.stdout.strip()}")
+
+
+def main():
+    b = os.path.join(TOP, 'build')
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument('--qemu', default=f'{b}/bin/qemu-system-x86_64')
+    ap.add_argument('--sim', default=f'{b}/snp-host/libsnp-host-sim.so')
+    ap.add_argument('--guest', default=f'{b}/snp-host/snp-test-guest.bin')
+    ap.add_argument('--snp-certs', default=f'{b}/bin/snp-certs')
+    ap.add_argument('--fw-tool', default=f'{b}/snp-host/snp-sim-fw',
+                    help='snp-sim-fw (optional: without it the blob is '
+                         'the Milan chain and signatures go unchecked)')
+    ap.add_argument('--data', default=os.path.join(TOP, 'tests', 'data'))
+    ap.add_argument('--workdir', default=f'{b}/snp-host/scenarios')
+    ap.add_argument('--kernel', action='append', choices=KERNELS)
+    ap.add_argument('--scenario', action='append', choices=SCENARIOS)
+    ap.add_argument('--smp', type=int, default=4)
+    ap.add_argument('--loops', type=int, default=50)
+    ap.add_argument('--attest-seconds', type=int, default=5)
+    ap.add_argument('--timeout', type=int, default=180,
+                    help='seconds per QEMU run')
+    a = ap.parse_args()
+
+    tap = Tap()
+    why = kvm_usable()
+    if why:
+        print(f"SKIP snp-host scenarios: {why}: the SNP guest runs under "
+              f"-accel kvm only; nothing of it was tested", flush=True)
+        print(f"1..0 # SKIP {why}")
+        return 0
+    r = Runner(a, tap)
+    if r.setup():
+        # The guest alone, without SNP: fw_cfg, e820, SMP bring-up.
+        r.run(None, 'boot')
+        r.cbit = r.cbitpos()
+        tap.note(f"cbitpos {r.cbit} (host CPUID 0x8000001F)")
+        for k in a.kernel or KERNELS:
+            for s in a.scenario or SCENARIOS:
+                r.run(k, s)
+        tap.note('run times: ' + ', '.join(f"{t} {s:.1f} s"
+                                           for t, s in r.times))
+    tap.plan()
+    return 1 if tap.failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -264,10 +264,10 @@ class Runner:
                 '-qmp', f"unix:{d}/qmp.sock,server=on,wait=off"]
         if kernel is None:
             return args + ['-machine', 'q35']
+        # certs-abi is left at auto on every kernel: QEMU must find the
+        # ABI from the kernel's KVM_X86_SEV_SNP_REQ_CERTS attribute.
         obj = (f'sev-snp-guest,id=sev0,cbitpos={self.cbit},'
                f'reduced-phys-bits=1,certs-path={self.blob}')
-        if kernel == 'legacy':
-            obj += ',certs-abi=vmgexit'
         return args + ['-machine', 'q35,confidential-guest-support=sev0',
                        '-object', obj]
 
@@ -407,6 +407,7 @@ class Runner:
             return
         if kernel is not None:
             self.check_sim_log(tag, d, scenario, expect)
+            self.check_abi_warning(tag, d, kernel)
         if scenario == 'fault':
             tap.ok(expect is not None and stopped == 'guest-panicked',
                    f"{tag}/vm-stopped-guest-panicked",
@@ -419,6 +420,25 @@ class Runner:
                f"exit status {rc}" + self.tails(d))
         if pairs is not None and done is not None:
             self.check_pairs(tag, pairs, recorded)
+
+    # What certs-abi=auto must decide, and say, on each simulated kernel:
+    # mainline advertises KVM_X86_SEV_SNP_REQ_CERTS (attribute 2) = 1 and
+    # answers attribute 1 (KVM_X86_SNP_POLICY_BITS) with the policy bits;
+    # the others have no such attribute, and QEMU warns once.
+    ABI_WARNING = 'certs-abi=auto: the kernel has no KVM_X86_SEV_SNP_REQ_CERTS'
+
+    def check_abi_warning(self, tag, d, kernel):
+        try:
+            with open(os.path.join(d, 'qemu.err'), errors='replace') as f:
+                err = f.read()
+        except OSError as e:
+            self.tap.ok(False, f"{tag}/abi-detection", str(e))
+            return
+        n = err.count(self.ABI_WARNING)
+        want = 0 if kernel == 'mainline' else 1
+        self.tap.ok(n == want, f"{tag}/abi-detection",
+                    f"{n} start-up warnings about the ABI, want {want}:\n" +
+                    err[-2000:])
 
     def check_sim_log(self, tag, d, scenario, expect):
         """What the simulated kernel saw: no protocol violation by QEMU."""

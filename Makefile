@@ -1,7 +1,7 @@
 # qemu-snp: the userspace half of AMD SEV-SNP certificate requests,
 # as an overlay on Debian's QEMU source packages.  See README.md.
 
-.PHONY: all setup qemu snp check demo bench stress fuzz clean
+.PHONY: all setup qemu snp check demo bench stress fuzz clean attest-race
 
 all: qemu snp
 
@@ -30,6 +30,15 @@ bench: snp
 # The lock-race stress, longer than make check's short form.
 stress: snp
 	build/snp/tests/stress/stress-certs --seconds 20 --threads 8
+
+# The promise end to end: guests on 4 vCPUs request reports with
+# certificates flat out while an updater rotates the (simulated) firmware's
+# VCEK under snp-certs lock, on both ABIs; every pair must verify.
+# NAIVE=1: the same updater without the lock, which must show mismatches.
+# ATTEST_SECONDS (default 20) per ABI.
+attest-race: all
+	python3 tests/snp-host/attest-race.py --seconds $${ATTEST_SECONDS:-20} \
+	    $(if $(NAIVE),--naive)
 
 # Each fuzzer for FUZZ_SECONDS (default 300).
 fuzz: snp

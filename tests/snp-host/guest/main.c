@@ -147,6 +147,26 @@ static inline uint32_t fw_err(uint64_t rax)
     return (uint32_t)rax;
 }
 
+/* The guest's own view of an answer, for people (make demo). */
+static void say_answer(const char *what, uint64_t npages,
+                       const req_result *res)
+{
+    uint32_t vmm = vmm_err(res->rax);
+
+    if (!res->rax) {
+        say("INFO answer %s (%lu page(s)): report and certificate table",
+            what, npages);
+    } else if (vmm == SNP_GUEST_VMM_ERR_INVALID_LEN) {
+        say("INFO answer %s (%lu page(s)): INVALID_LEN, %lu page(s) needed",
+            what, npages, res->rbx);
+    } else if (vmm == SNP_GUEST_VMM_ERR_BUSY) {
+        say("INFO answer %s (%lu page(s)): BUSY, retry later", what, npages);
+    } else {
+        say("INFO answer %s (%lu page(s)): VMM error 0x%x, firmware error "
+            "0x%x", what, npages, vmm, fw_err(res->rax));
+    }
+}
+
 /* -------------------------------------------------------------------- */
 /* What a successful answer must look like. */
 
@@ -335,6 +355,7 @@ static void scenario_certs(void)
     /* Too small. */
     memset(certs, 0xa5, 4 * PAGE_SIZE);
     ext_req(0, certs, 1, &res);
+    say_answer("to one page", 1, &res);
     if (opt.expect_empty) {
         if (check(res.rax == 0, "one-page-served",
                   "RAX 0x%lx (a host without certificates fits in a page)",
@@ -364,6 +385,7 @@ static void scenario_certs(void)
     /* The count it was told. */
     memset(certs, 0xa5, (need + 1) * PAGE_SIZE);
     ext_req(0, certs, need, &res);
+    say_answer("to the count it was told", need, &res);
     if (check(res.rax == 0, "request-served", "RAX 0x%lx RBX %lu with %lu "
               "pages", res.rax, res.rbx, need) &&
         answer_ok("table-and-report", 0, certs, need, &res, true)) {
@@ -392,6 +414,7 @@ static void scenario_certs(void)
     }
     memset(certs, 0x5a, need * PAGE_SIZE);
     ext_req(0, certs, need, &res);
+    say_answer("with the buffer private", need, &res);
     /*
      * Mainline kernels turn QEMU's EIO into SNP_GUEST_VMM_ERR_GENERIC;
      * legacy ones pass the VMM's own code through (its GENERIC, 1 << 31).

@@ -1,9 +1,24 @@
 /*
  * libsevsnp: the certificate store (one blob file, shared locks)
  *
- * Every request opens the file anew, so its OFD lock and its flock belong
- * to a file description of its own: concurrent requests never release each
- * other's locks, and closing the description drops both.
+ * Each reader (one per vCPU in the service) owns a file description of
+ * the blob, opened once and kept: its OFD lock and its flock belong to
+ * that description alone, so requests of different vCPUs never release
+ * each other's locks.  A request takes the shared locks, checks the file
+ * with one fstat() (size, times, link count: an in-place rewrite changes
+ * the times, a rename over the path or an unlink drops the link count
+ * and changes ctime), serves the cached table when the file provably did
+ * not change, and re-reads, re-validates or re-opens when it did.  The
+ * locks are dropped at completion and the description stays open.
+ *
+ * Fairness towards updaters (docs/system/i386/sev-snp-certs.rst):
+ *  - readers lock [0, SEVSNP_LOCK_INTENT_OFFSET) and do not take new
+ *    locks while anyone holds a write lock on the intent byte at
+ *    SEVSNP_LOCK_INTENT_OFFSET, which this library's updaters take first;
+ *  - under continuous load the readers of a store stop admitting new
+ *    requests for a short gap once per FAIR_PERIOD_US of CLOCK_MONOTONIC,
+ *    so that a third-party updater blocked in F_OFD_SETLKW or flock()
+ *    gets in.
  *
  * Copyright (c) 2026 The qemu-snp authors
  *
@@ -23,28 +38,73 @@
 
 /*
  * A cached parse is reused on metadata alone only when the file's change
- * time is older than the parse by more than this: file systems stamp
- * times from a coarse clock, so a rewrite within the same tick can keep
- * size, mtime and ctime (git's "racy" entries).  Inside the window the
- * bytes are compared instead.
+ * time is older than its last verification by more than this: file
+ * systems stamp times from a coarse clock, so a rewrite within the same
+ * tick can keep size, mtime and ctime (git's "racy" entries).  Inside the
+ * window the bytes are compared instead, and a successful comparison
+ * counts as a new verification.
  */
 #define RACY_WINDOW_NS (2 * G_GINT64_CONSTANT(1000000000))
+
+/* How often a store re-checks the path and the intent byte (us). */
+#define CHECK_PERIOD_US 1000
+
+/* Longest sleep between two tries of a lock (us). */
+#define READER_MAX_SLEEP_US 1000
+#define WRITER_MAX_SLEEP_US 500
+
+/*
+ * The fairness gap: once per period of CLOCK_MONOTONIC in which the
+ * store's readers entered at least FAIR_MIN_ENTRIES times (so never under
+ * a real guest's load), new requests wait until the ones holding the
+ * locks are done and then for FAIR_GRACE_US more.  A drain that does not
+ * complete in FAIR_DRAIN_MAX_US (a request held for long) is given up,
+ * and no gap is tried for FAIR_BACKOFF_PERIODS.
+ */
+#define FAIR_PERIOD_US 4000
+#define FAIR_MIN_ENTRIES 32
+#define FAIR_GRACE_US 300
+#define FAIR_DRAIN_MAX_US 2000
+#define FAIR_BACKOFF_PERIODS 16
 
 struct SevSnpCertStore {
     gint refcount;
     char *path;
     size_t max_size;
-    GMutex lock;
+    GMutex lock;                /* protects everything below */
+    GCond cond;                 /* gate changes */
     SevSnpCertTable *cached;
     struct stat cached_st;
-    int64_t cached_at_ns;
+    int64_t cached_at_ns;       /* CLOCK_REALTIME of the last verification */
     uint64_t parse_count;
     uint64_t cache_hits;
+    /* The periodic check of path and intent byte. */
+    gint64 next_check_us;       /* atomic */
+    /* The fairness gate. */
+    gint holders;               /* atomic: readers holding or taking locks */
+    gint gate_closed;           /* atomic; written under lock */
+    gint entries;               /* atomic: gate entries in entries_period */
+    gint64 entries_period;      /* atomic */
+    gint64 drained_period;
+    gint64 no_drain_before;     /* a period */
+    gint64 drain_started_us;
+    gint64 reopen_at_us;        /* 0: still draining */
+    uint64_t drains;
+    uint64_t drain_gen;
+};
+
+struct SevSnpCertReader {
+    SevSnpCertStore *store;
+    int fd;                     /* -1: not open */
+    dev_t dev;
+    ino_t ino;
+    bool locked;
+    bool fair;                  /* counted by the fairness gate */
+    SevSnpCertTable *table;     /* the table read under the locks */
 };
 
 struct SevSnpCertLease {
-    int fd;
-    SevSnpCertTable *table;
+    SevSnpCertReader *reader;
 };
 
 static int64_t realtime_ns(void)
@@ -60,56 +120,139 @@ static int64_t ts_ns(const struct timespec *ts)
     return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
 }
 
-/* One attempt at both locks; 0, or a negative errno (-EAGAIN: held). */
-static int try_lock_both(int fd, bool exclusive)
+/* ---- the two lock families --------------------------------------------- */
+
+static int ofd_lock(int fd, short type, off_t start, off_t len)
 {
     struct flock fl = {
-        .l_type = exclusive ? F_WRLCK : F_RDLCK,
+        .l_type = type,
         .l_whence = SEEK_SET,
+        .l_start = start,
+        .l_len = len,
     };
-    int err;
 
     if (fcntl(fd, F_OFD_SETLK, &fl) < 0) {
-        err = errno;
-        return (err == EACCES || err == EAGAIN) ? -EAGAIN : -err;
+        return (errno == EACCES || errno == EAGAIN) ? -EAGAIN : -errno;
+    }
+    return 0;
+}
+
+/*
+ * One attempt at both locks; 0, or a negative errno (-EAGAIN: held).
+ * Readers lock the data range below the intent byte, updaters the whole
+ * file.
+ */
+static int try_lock_both(int fd, bool exclusive)
+{
+    int r, err;
+
+    r = ofd_lock(fd, exclusive ? F_WRLCK : F_RDLCK, 0,
+                 exclusive ? 0 : SEVSNP_LOCK_INTENT_OFFSET);
+    if (r < 0) {
+        return r;
     }
     if (flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) < 0) {
         err = errno;
-        fl.l_type = F_UNLCK;
-        fcntl(fd, F_OFD_SETLK, &fl);
+        /* An updater keeps its intent byte. */
+        ofd_lock(fd, F_UNLCK, 0, SEVSNP_LOCK_INTENT_OFFSET);
         return err == EWOULDBLOCK ? -EAGAIN : -err;
     }
     return 0;
 }
 
+/* Drop both locks, keeping the description open. */
+static void unlock_both(int fd)
+{
+    flock(fd, LOCK_UN);
+    ofd_lock(fd, F_UNLCK, 0, 0);
+}
+
+/* Does anyone hold a write lock on the intent byte of @fd's file? */
+static bool intent_held(int fd)
+{
+    struct flock fl = {
+        .l_type = F_RDLCK,
+        .l_whence = SEEK_SET,
+        .l_start = SEVSNP_LOCK_INTENT_OFFSET,
+        .l_len = 1,
+    };
+
+    return fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+}
+
+bool sevsnp_wait_interrupted(const SevSnpWaitCtl *ctl)
+{
+    return ctl && ctl->interrupted && ctl->interrupted(ctl->opaque,
+                                                       ctl->vcpu);
+}
+
+/* Sleep @us, at most READER_MAX_SLEEP_US so interruptions are seen. */
+static void nap(int64_t us)
+{
+    if (us > 0) {
+        g_usleep(MIN(us, READER_MAX_SLEEP_US));
+    }
+}
+
+static GError *busy_error(const char *path, const char *what,
+                          unsigned timeout_ms)
+{
+    return g_error_new(SEVSNP_ERROR, SEVSNP_ERROR_BUSY,
+                       "%s: the %s locks were not obtained within %u ms",
+                       path, what, timeout_ms);
+}
+
+static GError *interrupted_error(const char *path)
+{
+    return g_error_new(SEVSNP_ERROR, SEVSNP_ERROR_BUSY,
+                       "%s: the wait for the shared locks was interrupted",
+                       path);
+}
+
+/*
+ * The updater's side: take the intent byte (when the descriptor allows
+ * a write lock) so readers stop taking new locks, then both exclusive
+ * locks, retrying for @timeout_ms (G_MAXUINT: for ever).
+ */
 static gboolean lock_both(int fd, bool exclusive, unsigned timeout_ms,
                           GError **err)
 {
     int64_t deadline = g_get_monotonic_time() + (int64_t)timeout_ms * 1000;
-    unsigned sleep_us = 50;
+    int64_t max_sleep = exclusive ? WRITER_MAX_SLEEP_US : READER_MAX_SLEEP_US;
+    int64_t sleep_us = 20;
+    bool intent = false;
     int r;
 
     for (;;) {
         int64_t now;
 
+        if (exclusive && !intent) {
+            intent = ofd_lock(fd, F_WRLCK, SEVSNP_LOCK_INTENT_OFFSET, 1) == 0;
+        }
         r = try_lock_both(fd, exclusive);
         if (r == 0) {
             return TRUE;
         }
         if (r != -EAGAIN) {
-            g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_IO,
-                        "cannot lock: %s", g_strerror(-r));
-            return FALSE;
+            break;
         }
         now = g_get_monotonic_time();
         if (timeout_ms != G_MAXUINT && now >= deadline) {
             break;
         }
         if (timeout_ms != G_MAXUINT) {
-            sleep_us = MIN(sleep_us, (unsigned)(deadline - now));
+            sleep_us = MIN(sleep_us, deadline - now);
         }
         g_usleep(sleep_us);
-        sleep_us = MIN(sleep_us * 2, 5000);
+        sleep_us = MIN(sleep_us * 2, max_sleep);
+    }
+    if (intent) {
+        ofd_lock(fd, F_UNLCK, SEVSNP_LOCK_INTENT_OFFSET, 1);
+    }
+    if (r != -EAGAIN) {
+        g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_IO, "cannot lock: %s",
+                    g_strerror(-r));
+        return FALSE;
     }
     g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_BUSY,
                 "the %s locks were not obtained within %u ms",
@@ -127,74 +270,33 @@ gboolean sevsnp_lock_shared(int fd, unsigned timeout_ms, GError **err)
     return lock_both(fd, false, timeout_ms, err);
 }
 
-SevSnpCertStore *sevsnp_cert_store_new(const char *path, size_t max_size)
-{
-    SevSnpCertStore *s = g_new0(SevSnpCertStore, 1);
+/* ---- files ------------------------------------------------------------- */
 
-    s->refcount = 1;
-    s->path = g_strdup(path);
-    s->max_size = max_size ? max_size : SEVSNP_DEFAULT_MAX_BLOB;
-    g_mutex_init(&s->lock);
-    return s;
-}
-
-SevSnpCertStore *sevsnp_cert_store_ref(SevSnpCertStore *store)
+/* @st must be a regular file of at most @max_size bytes. */
+static gboolean check_regular(const char *path, const struct stat *st,
+                              size_t max_size, GError **err)
 {
-    g_atomic_int_inc(&store->refcount);
-    return store;
-}
-
-void sevsnp_cert_store_free(SevSnpCertStore *store)
-{
-    if (!store || !g_atomic_int_dec_and_test(&store->refcount)) {
-        return;
+    if (!S_ISREG(st->st_mode)) {
+        g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_IO,
+                    "%s: not a regular file", path);
+        return FALSE;
     }
-    sevsnp_cert_table_unref(store->cached);
-    g_mutex_clear(&store->lock);
-    g_free(store->path);
-    g_free(store);
+    if ((uint64_t)st->st_size > max_size) {
+        g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_TOO_LARGE,
+                    "%s: %" G_GINT64_FORMAT " bytes exceeds the size cap of "
+                    "%zu bytes", path, (gint64)st->st_size, max_size);
+        return FALSE;
+    }
+    return TRUE;
 }
 
-const char *sevsnp_cert_store_get_path(const SevSnpCertStore *store)
+/*
+ * The one read loop: exactly @size bytes of @fd from offset 0, failing
+ * when the file turns out shorter or longer.
+ */
+static GBytes *read_exact(int fd, size_t size, const char *path,
+                          GError **err)
 {
-    return store->path;
-}
-
-uint64_t sevsnp_cert_store_parse_count(const SevSnpCertStore *store)
-{
-    SevSnpCertStore *s = (SevSnpCertStore *)store;
-    uint64_t v;
-
-    g_mutex_lock(&s->lock);
-    v = s->parse_count;
-    g_mutex_unlock(&s->lock);
-    return v;
-}
-
-uint64_t sevsnp_cert_store_cache_hits(const SevSnpCertStore *store)
-{
-    SevSnpCertStore *s = (SevSnpCertStore *)store;
-    uint64_t v;
-
-    g_mutex_lock(&s->lock);
-    v = s->cache_hits;
-    g_mutex_unlock(&s->lock);
-    return v;
-}
-
-static bool same_file(const struct stat *a, const struct stat *b)
-{
-    return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
-           a->st_size == b->st_size &&
-           ts_ns(&a->st_mtim) == ts_ns(&b->st_mtim) &&
-           ts_ns(&a->st_ctim) == ts_ns(&b->st_ctim);
-}
-
-/* Read exactly st->st_size bytes of @fd. */
-static GBytes *read_all(int fd, const struct stat *st, const char *path,
-                        GError **err)
-{
-    size_t size = st->st_size;
     g_autofree uint8_t *buf = g_malloc(size ? size : 1);
     size_t done = 0;
     char extra;
@@ -226,65 +328,179 @@ static GBytes *read_all(int fd, const struct stat *st, const char *path,
     return g_bytes_new_take(g_steal_pointer(&buf), size);
 }
 
-/* @st must be a regular file of at most @max_size bytes. */
-static gboolean check_regular(const char *path, const struct stat *st,
-                              size_t max_size, GError **err)
+GBytes *sevsnp_file_read(const char *path, size_t max_size, GError **err)
 {
-    if (!S_ISREG(st->st_mode)) {
-        g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_IO,
-                    "%s: not a regular file", path);
-        return FALSE;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    struct stat st;
+    GBytes *b = NULL;
+
+    if (fd < 0) {
+        g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_IO, "%s: %s", path,
+                    g_strerror(errno));
+        return NULL;
     }
-    if ((uint64_t)st->st_size > max_size) {
-        g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_TOO_LARGE,
-                    "%s: %" G_GINT64_FORMAT " bytes exceeds the size cap of "
-                    "%zu bytes", path, (gint64)st->st_size, max_size);
-        return FALSE;
+    if (fstat(fd, &st) < 0) {
+        g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_IO, "%s: stat: %s", path,
+                    g_strerror(errno));
+    } else if (check_regular(path, &st, max_size ? max_size
+                                                 : SEVSNP_DEFAULT_MAX_BLOB,
+                             err)) {
+        b = read_exact(fd, st.st_size, path, err);
     }
-    return TRUE;
+    close(fd);
+    return b;
 }
 
-/* With the locks held on @fd: the table in the file, from cache or not. */
-static SevSnpCertTable *table_for_fd(SevSnpCertStore *s, int fd,
-                                     GError **err)
+int sevsnp_open_locked(const char *path, bool create, bool exclusive,
+                       unsigned timeout_ms, GError **err)
 {
+    int flags = (exclusive ? O_RDWR : O_RDONLY) | (create ? O_CREAT : 0);
+    int fd = open(path, flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0644);
+    GError *lerr = NULL;
     struct stat st;
+
+    if (fd < 0) {
+        g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_IO, "%s: %s", path,
+                    g_strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_IO,
+                    "%s: not a regular file", path);
+        close(fd);
+        return -1;
+    }
+    if (!lock_both(fd, exclusive, timeout_ms, &lerr)) {
+        g_set_error(err, SEVSNP_ERROR, lerr->code, "%s: %s", path,
+                    lerr->message);
+        g_error_free(lerr);
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* ---- the store --------------------------------------------------------- */
+
+SevSnpCertStore *sevsnp_cert_store_new(const char *path, size_t max_size)
+{
+    SevSnpCertStore *s = g_new0(SevSnpCertStore, 1);
+
+    s->refcount = 1;
+    s->path = g_strdup(path);
+    s->max_size = max_size ? max_size : SEVSNP_DEFAULT_MAX_BLOB;
+    s->drained_period = -1;
+    g_mutex_init(&s->lock);
+    g_cond_init(&s->cond);
+    return s;
+}
+
+SevSnpCertStore *sevsnp_cert_store_ref(SevSnpCertStore *store)
+{
+    g_atomic_int_inc(&store->refcount);
+    return store;
+}
+
+void sevsnp_cert_store_free(SevSnpCertStore *store)
+{
+    if (!store || !g_atomic_int_dec_and_test(&store->refcount)) {
+        return;
+    }
+    sevsnp_cert_table_unref(store->cached);
+    g_cond_clear(&store->cond);
+    g_mutex_clear(&store->lock);
+    g_free(store->path);
+    g_free(store);
+}
+
+const char *sevsnp_cert_store_get_path(const SevSnpCertStore *store)
+{
+    return store->path;
+}
+
+static uint64_t locked_read(const SevSnpCertStore *store, const uint64_t *v)
+{
+    SevSnpCertStore *s = (SevSnpCertStore *)store;
+    uint64_t r;
+
+    g_mutex_lock(&s->lock);
+    r = *v;
+    g_mutex_unlock(&s->lock);
+    return r;
+}
+
+uint64_t sevsnp_cert_store_parse_count(const SevSnpCertStore *store)
+{
+    return locked_read(store, &store->parse_count);
+}
+
+uint64_t sevsnp_cert_store_cache_hits(const SevSnpCertStore *store)
+{
+    return locked_read(store, &store->cache_hits);
+}
+
+uint64_t sevsnp_cert_store_fair_drains(const SevSnpCertStore *store)
+{
+    return locked_read(store, &store->drains);
+}
+
+SevSnpCertTable *sevsnp_cert_store_last_table(SevSnpCertStore *store)
+{
+    SevSnpCertTable *t;
+
+    g_mutex_lock(&store->lock);
+    t = store->cached ? sevsnp_cert_table_ref(store->cached) : NULL;
+    g_mutex_unlock(&store->lock);
+    return t;
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+           a->st_size == b->st_size && a->st_nlink == b->st_nlink &&
+           ts_ns(&a->st_mtim) == ts_ns(&b->st_mtim) &&
+           ts_ns(&a->st_ctim) == ts_ns(&b->st_ctim);
+}
+
+/*
+ * With the locks held on @fd, whose metadata is @st: the table in the
+ * file, from the cache or read and validated now.
+ */
+static SevSnpCertTable *table_for_fd(SevSnpCertStore *s, int fd,
+                                     const struct stat *st, GError **err)
+{
     g_autoptr(GBytes) blob = NULL;
     SevSnpCertTable *t;
     GError *perr = NULL;
+    int64_t verified_at;
 
-    if (fstat(fd, &st) < 0) {
-        g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_IO, "%s: stat: %s",
-                    s->path, g_strerror(errno));
-        return NULL;
-    }
-    if (!check_regular(s->path, &st, s->max_size, err)) {
+    if (!check_regular(s->path, st, s->max_size, err)) {
         return NULL;
     }
 
     g_mutex_lock(&s->lock);
-    if (s->cached && same_file(&st, &s->cached_st)) {
-        bool racy = ts_ns(&st.st_ctim) >= s->cached_at_ns - RACY_WINDOW_NS;
-
-        if (!racy) {
-            t = sevsnp_cert_table_ref(s->cached);
-            s->cache_hits++;
-            g_mutex_unlock(&s->lock);
-            return t;
-        }
+    if (s->cached && same_file(st, &s->cached_st) &&
+        ts_ns(&st->st_ctim) < s->cached_at_ns - RACY_WINDOW_NS) {
+        t = sevsnp_cert_table_ref(s->cached);
+        s->cache_hits++;
+        g_mutex_unlock(&s->lock);
+        return t;
     }
     g_mutex_unlock(&s->lock);
 
-    blob = read_all(fd, &st, s->path, err);
+    /* Taken before the read: the bytes read are at least this recent. */
+    verified_at = realtime_ns();
+    blob = read_exact(fd, st->st_size, s->path, err);
     if (!blob) {
         return NULL;
     }
 
     g_mutex_lock(&s->lock);
-    if (s->cached && same_file(&st, &s->cached_st) &&
+    if (s->cached && same_file(st, &s->cached_st) &&
         g_bytes_equal(blob, sevsnp_cert_table_get_blob(s->cached))) {
         t = sevsnp_cert_table_ref(s->cached);
         s->cache_hits++;
+        s->cached_at_ns = MAX(s->cached_at_ns, verified_at);
         g_mutex_unlock(&s->lock);
         return t;
     }
@@ -302,36 +518,370 @@ static SevSnpCertTable *table_for_fd(SevSnpCertStore *s, int fd,
     s->parse_count++;
     sevsnp_cert_table_unref(s->cached);
     s->cached = sevsnp_cert_table_ref(t);
-    s->cached_st = st;
-    s->cached_at_ns = realtime_ns();
+    s->cached_st = *st;
+    s->cached_at_ns = verified_at;
     g_mutex_unlock(&s->lock);
     return t;
 }
 
+/* ---- the fairness gate -------------------------------------------------- */
+
+/* Under s->lock, the gate closed: is the drain over? */
+static bool gate_try_reopen(SevSnpCertStore *s, gint64 now)
+{
+    if (!s->reopen_at_us && g_atomic_int_get(&s->holders) == 0) {
+        s->reopen_at_us = now + FAIR_GRACE_US;
+    }
+    if (s->reopen_at_us ? now < s->reopen_at_us
+                        : now - s->drain_started_us < FAIR_DRAIN_MAX_US) {
+        return false;
+    }
+    if (!s->reopen_at_us) {
+        /* A request holding on for long: no gap possible for a while. */
+        s->no_drain_before = s->drained_period + FAIR_BACKOFF_PERIODS;
+    }
+    g_atomic_int_set(&s->gate_closed, 0);
+    g_cond_broadcast(&s->cond);
+    return true;
+}
+
+/*
+ * Admit a reader that is about to take the locks (@now: the monotonic
+ * time).  Returns FALSE when @deadline_us passed or @ctl says to stop
+ * while the gate was closed.
+ */
+static bool gate_enter(SevSnpCertStore *s, gint64 now, gint64 deadline_us,
+                       const SevSnpWaitCtl *ctl)
+{
+    gint64 period = now / FAIR_PERIOD_US;
+    uint64_t gen;
+
+    if (__atomic_load_n(&s->entries_period, __ATOMIC_RELAXED) != period) {
+        __atomic_store_n(&s->entries_period, period, __ATOMIC_RELAXED);
+        g_atomic_int_set(&s->entries, 0);
+    }
+    if (g_atomic_int_add(&s->entries, 1) + 1 != FAIR_MIN_ENTRIES &&
+        !g_atomic_int_get(&s->gate_closed)) {
+        g_atomic_int_inc(&s->holders);
+        return true;
+    }
+
+    g_mutex_lock(&s->lock);
+    if (!s->gate_closed && s->drained_period != period &&
+        period >= s->no_drain_before) {
+        /* Busy: make this period's gap. */
+        s->drained_period = period;
+        s->drain_started_us = now;
+        s->reopen_at_us = 0;
+        s->drains++;
+        s->drain_gen++;
+        g_atomic_int_set(&s->gate_closed, 1);
+    }
+    /*
+     * Wait for this drain only: a waiter that is scheduled late (more
+     * threads than CPUs) must not find itself behind the next one.
+     */
+    gen = s->drain_gen;
+    while (s->gate_closed && s->drain_gen == gen &&
+           !gate_try_reopen(s, now)) {
+        gint64 until;
+
+        if (now >= deadline_us || sevsnp_wait_interrupted(ctl)) {
+            g_mutex_unlock(&s->lock);
+            return false;
+        }
+        until = s->reopen_at_us ? s->reopen_at_us
+                                : s->drain_started_us + FAIR_DRAIN_MAX_US;
+        until = MIN(MIN(until, deadline_us), now + READER_MAX_SLEEP_US);
+        g_cond_wait_until(&s->cond, &s->lock, until);
+        now = g_get_monotonic_time();
+    }
+    g_atomic_int_inc(&s->holders);
+    g_mutex_unlock(&s->lock);
+    return true;
+}
+
+static void gate_leave(SevSnpCertStore *s)
+{
+    if (g_atomic_int_dec_and_test(&s->holders) &&
+        g_atomic_int_get(&s->gate_closed)) {
+        g_mutex_lock(&s->lock);
+        if (s->gate_closed && !s->reopen_at_us &&
+            g_atomic_int_get(&s->holders) == 0) {
+            s->reopen_at_us = g_get_monotonic_time() + FAIR_GRACE_US;
+            g_cond_broadcast(&s->cond);
+        }
+        g_mutex_unlock(&s->lock);
+    }
+}
+
+/* ---- readers ------------------------------------------------------------ */
+
+SevSnpCertReader *sevsnp_cert_reader_new(SevSnpCertStore *store)
+{
+    SevSnpCertReader *r = g_new0(SevSnpCertReader, 1);
+
+    r->store = sevsnp_cert_store_ref(store);
+    r->fd = -1;
+    return r;
+}
+
+SevSnpCertStore *sevsnp_cert_reader_get_store(const SevSnpCertReader *r)
+{
+    return r->store;
+}
+
+static void reader_close(SevSnpCertReader *r)
+{
+    if (r->fd >= 0) {
+        close(r->fd);       /* drops any lock of the description */
+        r->fd = -1;
+    }
+}
+
+void sevsnp_cert_reader_unlock(SevSnpCertReader *r)
+{
+    if (!r || !r->locked) {
+        return;
+    }
+    unlock_both(r->fd);
+    r->locked = false;
+    sevsnp_cert_table_unref(r->table);
+    r->table = NULL;
+    if (r->fair) {
+        gate_leave(r->store);
+    }
+}
+
+void sevsnp_cert_reader_free(SevSnpCertReader *r)
+{
+    if (!r) {
+        return;
+    }
+    sevsnp_cert_reader_unlock(r);
+    reader_close(r);
+    sevsnp_cert_store_free(r->store);
+    g_free(r);
+}
+
+static bool reader_open(SevSnpCertReader *r, GError **err)
+{
+    struct stat st;
+
+    r->fd = open(r->store->path,
+                 O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (r->fd < 0) {
+        g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_IO, "%s: %s",
+                    r->store->path, g_strerror(errno));
+        return false;
+    }
+    if (fstat(r->fd, &st) < 0) {
+        g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_IO, "%s: stat: %s",
+                    r->store->path, g_strerror(errno));
+        reader_close(r);
+        return false;
+    }
+    r->dev = st.st_dev;
+    r->ino = st.st_ino;
+    return true;
+}
+
+/*
+ * Is the path still the file of our description?  -1 with @err set when
+ * the path cannot be looked up (a missing file is an error, not a stale
+ * cache).
+ */
+static int path_is_ours(SevSnpCertReader *r, GError **err)
+{
+    struct stat st;
+
+    if (stat(r->store->path, &st) < 0) {
+        g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_IO, "%s: %s",
+                    r->store->path, g_strerror(errno));
+        return -1;
+    }
+    return st.st_dev == r->dev && st.st_ino == r->ino;
+}
+
+/*
+ * Every CHECK_PERIOD_US (per store), and on every retry after a failed
+ * try, a reader looks at the path and the intent byte before it takes the
+ * locks.  Returns 1 to go ahead, 0 when an updater announced itself (back
+ * off), -1 on error.
+ */
+static int periodic_check(SevSnpCertReader *r, gint64 now, bool force,
+                          GError **err)
+{
+    SevSnpCertStore *s = r->store;
+    int ours;
+
+    if (!force && now < __atomic_load_n(&s->next_check_us, __ATOMIC_RELAXED)) {
+        return 1;
+    }
+    ours = path_is_ours(r, err);
+    if (ours < 0) {
+        return -1;
+    }
+    if (!ours) {
+        reader_close(r);
+        if (!reader_open(r, err)) {
+            return -1;
+        }
+    }
+    if (intent_held(r->fd)) {
+        return 0;
+    }
+    __atomic_store_n(&s->next_check_us, now + CHECK_PERIOD_US,
+                     __ATOMIC_RELAXED);
+    return 1;
+}
+
+/*
+ * With the shared locks just taken: check the file and get its table.
+ * Returns the table, or NULL with *@retry set when the path now names
+ * another file (the reader re-opens and tries again), or NULL with @err.
+ */
+static SevSnpCertTable *locked_table(SevSnpCertReader *r, bool *retry,
+                                     GError **err)
+{
+    SevSnpCertStore *s = r->store;
+    struct stat st;
+    bool known;
+    int ours;
+
+    *retry = false;
+    if (fstat(r->fd, &st) < 0) {
+        g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_IO, "%s: stat: %s",
+                    s->path, g_strerror(errno));
+        return NULL;
+    }
+    g_mutex_lock(&s->lock);
+    known = s->cached && same_file(&st, &s->cached_st);
+    if (known && ts_ns(&st.st_ctim) < s->cached_at_ns - RACY_WINDOW_NS) {
+        /* The common case: unchanged and verified long enough ago. */
+        SevSnpCertTable *t = sevsnp_cert_table_ref(s->cached);
+
+        s->cache_hits++;
+        g_mutex_unlock(&s->lock);
+        return t;
+    }
+    g_mutex_unlock(&s->lock);
+    if (!known || st.st_nlink == 0) {
+        /*
+         * Changed since the cached parse: a rename over the path or an
+         * unlink shows here too (link count, ctime).  Is the path still
+         * this file?
+         */
+        ours = path_is_ours(r, err);
+        if (ours <= 0) {
+            *retry = ours == 0;
+            return NULL;
+        }
+    }
+    return table_for_fd(s, r->fd, &st, err);
+}
+
+SevSnpCertTable *sevsnp_cert_reader_lock(SevSnpCertReader *r,
+                                         unsigned timeout_ms, bool fair,
+                                         const SevSnpWaitCtl *ctl,
+                                         GError **err)
+{
+    SevSnpCertStore *s = r->store;
+    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+    gint64 sleep_us = 20;
+    bool force = false;
+
+    g_assert(!r->locked);
+    for (;;) {
+        SevSnpCertTable *t;
+        GError *lerr = NULL;
+        bool retry = false;
+        gint64 now;
+        int c, lr;
+
+        if (sevsnp_wait_interrupted(ctl)) {
+            g_propagate_error(err, interrupted_error(s->path));
+            return NULL;
+        }
+        if (r->fd < 0 && !reader_open(r, err)) {
+            return NULL;
+        }
+        now = g_get_monotonic_time();
+        if (fair && !gate_enter(s, now, deadline, ctl)) {
+            g_propagate_error(err, sevsnp_wait_interrupted(ctl)
+                              ? interrupted_error(s->path)
+                              : busy_error(s->path, "shared", timeout_ms));
+            return NULL;
+        }
+        c = periodic_check(r, now, force, err);
+        if (c < 0) {
+            goto fail;
+        }
+        if (c > 0) {
+            lr = try_lock_both(r->fd, false);
+            if (lr == 0) {
+                t = locked_table(r, &retry, &lerr);
+                if (t) {
+                    r->locked = true;
+                    r->table = t;
+                    r->fair = fair;
+                    return t;
+                }
+                unlock_both(r->fd);
+                if (!retry) {
+                    g_propagate_error(err, lerr);
+                    goto fail;
+                }
+                reader_close(r);
+            } else if (lr != -EAGAIN) {
+                g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_IO,
+                            "%s: cannot lock: %s", s->path, g_strerror(-lr));
+                goto fail;
+            }
+        }
+        if (fair) {
+            gate_leave(s);
+        }
+        if (retry) {
+            continue;
+        }
+        force = true;
+        now = g_get_monotonic_time();
+        if (now >= deadline) {
+            g_propagate_error(err, busy_error(s->path, "shared", timeout_ms));
+            return NULL;
+        }
+        nap(MIN(sleep_us, deadline - now));
+        sleep_us = MIN(sleep_us * 2, READER_MAX_SLEEP_US);
+        continue;
+fail:
+        if (fair) {
+            gate_leave(s);
+        }
+        return NULL;
+    }
+}
+
+/* ---- leases: a reader of their own ------------------------------------ */
+
 SevSnpCertLease *sevsnp_cert_store_acquire(SevSnpCertStore *store,
                                            unsigned timeout_ms, GError **err)
 {
+    SevSnpCertReader *r = sevsnp_cert_reader_new(store);
     SevSnpCertLease *lease;
-    SevSnpCertTable *t;
-    int fd = sevsnp_open_locked(store->path, false, false, timeout_ms, err);
 
-    if (fd < 0) {
-        return NULL;
-    }
-    t = table_for_fd(store, fd, err);
-    if (!t) {
-        close(fd);
+    if (!sevsnp_cert_reader_lock(r, timeout_ms, false, NULL, err)) {
+        sevsnp_cert_reader_free(r);
         return NULL;
     }
     lease = g_new0(SevSnpCertLease, 1);
-    lease->fd = fd;
-    lease->table = t;
+    lease->reader = r;
     return lease;
 }
 
 SevSnpCertTable *sevsnp_cert_lease_get_table(const SevSnpCertLease *lease)
 {
-    return lease->table;
+    return lease->reader->table;
 }
 
 void sevsnp_cert_lease_release(SevSnpCertLease *lease)
@@ -340,8 +890,7 @@ void sevsnp_cert_lease_release(SevSnpCertLease *lease)
         return;
     }
     /* Closing the only descriptor of the description drops both locks. */
-    close(lease->fd);
-    sevsnp_cert_table_unref(lease->table);
+    sevsnp_cert_reader_free(lease->reader);
     g_free(lease);
 }
 
@@ -354,10 +903,12 @@ SevSnpCertTable *sevsnp_cert_store_load(SevSnpCertStore *store,
     if (!lease) {
         return NULL;
     }
-    t = sevsnp_cert_table_ref(lease->table);
+    t = sevsnp_cert_table_ref(sevsnp_cert_lease_get_table(lease));
     sevsnp_cert_lease_release(lease);
     return t;
 }
+
+/* ---- the updater ------------------------------------------------------- */
 
 static int write_all_at(int fd, const uint8_t *p, size_t len)
 {
@@ -410,85 +961,11 @@ gboolean sevsnp_cert_file_install(const char *path, GBytes *blob,
     if (!r && fsync(fd) < 0) {
         r = -errno;
     }
-    close(fd);              /* drops both locks */
+    close(fd);              /* drops both locks and the intent byte */
     if (r) {
         g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_IO, "%s: %s", path,
                     g_strerror(-r));
         return FALSE;
     }
     return TRUE;
-}
-
-GBytes *sevsnp_file_read(const char *path, size_t max_size, GError **err)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    uint8_t *buf;
-    struct stat st;
-    size_t done = 0;
-
-    if (!max_size) {
-        max_size = SEVSNP_DEFAULT_MAX_BLOB;
-    }
-    if (fd < 0) {
-        g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_IO, "%s: %s", path,
-                    g_strerror(errno));
-        return NULL;
-    }
-    if (fstat(fd, &st) < 0) {
-        g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_IO, "%s: stat: %s", path,
-                    g_strerror(errno));
-        close(fd);
-        return NULL;
-    }
-    if (!check_regular(path, &st, max_size, err)) {
-        close(fd);
-        return NULL;
-    }
-    buf = g_malloc(MAX(st.st_size, 1));
-    while (done < (size_t)st.st_size) {
-        ssize_t n = read(fd, buf + done, st.st_size - done);
-
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_IO, "%s: %s", path,
-                        n < 0 ? g_strerror(errno) : "file shrank while read");
-            g_free(buf);
-            close(fd);
-            return NULL;
-        }
-        done += n;
-    }
-    close(fd);
-    return g_bytes_new_take(buf, done);
-}
-
-int sevsnp_open_locked(const char *path, bool create, bool exclusive,
-                       unsigned timeout_ms, GError **err)
-{
-    int flags = (exclusive ? O_RDWR : O_RDONLY) | (create ? O_CREAT : 0);
-    int fd = open(path, flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0644);
-    GError *lerr = NULL;
-    struct stat st;
-
-    if (fd < 0) {
-        g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_IO, "%s: %s", path,
-                    g_strerror(errno));
-        return -1;
-    }
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_IO,
-                    "%s: not a regular file", path);
-        close(fd);
-        return -1;
-    }
-    if (!lock_both(fd, exclusive, timeout_ms, &lerr)) {
-        g_set_error(err, SEVSNP_ERROR, lerr->code, "%s: %s", path,
-                    lerr->message);
-        g_error_free(lerr);
-        close(fd);
-        return -1;
-    }
-    return fd;
 }

@@ -47,17 +47,6 @@ const char *sevsnp_cert_type_name(SevSnpCertType type)
     return "other";
 }
 
-gboolean sevsnp_cert_type_from_name(const char *name, SevSnpCertType *type)
-{
-    for (int i = 0; i < SEVSNP_CERT_OTHER; i++) {
-        if (g_ascii_strcasecmp(name, known_types[i].name) == 0) {
-            *type = i;
-            return TRUE;
-        }
-    }
-    return FALSE;
-}
-
 const uint8_t *sevsnp_cert_type_guid(SevSnpCertType type)
 {
     g_return_val_if_fail(type < SEVSNP_CERT_OTHER, NULL);
@@ -184,7 +173,6 @@ SevSnpCertTable *sevsnp_cert_table_parse(GBytes *blob, size_t max_size,
     const uint8_t *data = g_bytes_get_data(blob, &size);
     g_autofree SevSnpCertEntry *entries = NULL;
     g_autofree const SevSnpCertEntry **sorted = NULL;
-    g_autofree uint8_t *owned = NULL;
     guint n = 0;
     size_t table_end;
     char label[64], label2[64];

@@ -13,23 +13,29 @@
 #include "libsevsnp.h"
 #include "sevsnp-internal.h"
 
+/*
+ * A vCPU's state: its reader (one file description of the blob, kept
+ * open across requests), idle or holding the locks of the request in
+ * flight.
+ */
 typedef struct VcpuSlot {
     bool in_flight;
-    SevSnpCertLease *lease;     /* NULL when serving an empty table */
+    SevSnpCertReader *held;     /* locked; NULL when serving empty tables */
+    SevSnpCertReader *idle;     /* unlocked, for the next request */
 } VcpuSlot;
 
 struct SevSnpService {
     GMutex lock;                /* protects everything below */
     SevSnpCertStore *store;     /* NULL: serving is off */
     unsigned timeout_ms;
-    size_t max_size;
     SevSnpRateLimit rl;
     GHashTable *slots;          /* vcpu index -> VcpuSlot */
     SevSnpStats stats;
     char *last_error;
-    int64_t last_error_us;
     SevSnpErrorNotify notify;
     void *notify_opaque;
+    SevSnpInterruptFn interrupted;
+    void *interrupt_opaque;
 };
 
 const char *sevsnp_abi_name(SevSnpAbi abi)
@@ -82,11 +88,23 @@ bool sevsnp_rate_limit_take(SevSnpRateLimit *rl, int64_t now_us)
 
 /* ---- service -------------------------------------------------------- */
 
+gboolean sevsnp_check_timeout(unsigned timeout_ms, GError **err)
+{
+    if (timeout_ms > SEVSNP_TIMEOUT_MAX_MS) {
+        g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_INVALID,
+                    "a lock timeout of %u ms exceeds the maximum of %u ms",
+                    timeout_ms, SEVSNP_TIMEOUT_MAX_MS);
+        return FALSE;
+    }
+    return TRUE;
+}
+
 static void slot_free(gpointer p)
 {
     VcpuSlot *slot = p;
 
-    sevsnp_cert_lease_release(slot->lease);
+    sevsnp_cert_reader_free(slot->held);
+    sevsnp_cert_reader_free(slot->idle);
     g_free(slot);
 }
 
@@ -96,10 +114,9 @@ SevSnpService *sevsnp_service_new(const char *path, unsigned timeout_ms,
     SevSnpService *svc = g_new0(SevSnpService, 1);
 
     g_mutex_init(&svc->lock);
-    svc->timeout_ms = timeout_ms;
-    svc->max_size = SEVSNP_DEFAULT_MAX_BLOB;
+    svc->timeout_ms = MIN(timeout_ms, SEVSNP_TIMEOUT_MAX_MS);
     if (path && *path) {
-        svc->store = sevsnp_cert_store_new(path, svc->max_size);
+        svc->store = sevsnp_cert_store_new(path, 0);
     }
     sevsnp_rate_limit_init(&svc->rl, rate, burst, g_get_monotonic_time());
     svc->slots = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
@@ -123,19 +140,13 @@ gboolean sevsnp_service_set_path(SevSnpService *svc, const char *path,
                                  GError **err)
 {
     SevSnpCertStore *store = NULL, *old;
-    unsigned timeout;
-    size_t max_size;
-
-    g_mutex_lock(&svc->lock);
-    timeout = svc->timeout_ms;
-    max_size = svc->max_size;
-    g_mutex_unlock(&svc->lock);
 
     if (path && *path) {
         SevSnpCertTable *t;
 
-        store = sevsnp_cert_store_new(path, max_size);
-        t = sevsnp_cert_store_load(store, timeout, err);
+        /* One try: a caller on the main loop never waits for an updater. */
+        store = sevsnp_cert_store_new(path, 0);
+        t = sevsnp_cert_store_load(store, 0, err);
         if (!t) {
             sevsnp_cert_store_free(store);
             return FALSE;
@@ -147,6 +158,7 @@ gboolean sevsnp_service_set_path(SevSnpService *svc, const char *path,
     old = svc->store;
     svc->store = store;
     g_mutex_unlock(&svc->lock);
+    /* The vCPUs' readers of the old store go at their next request. */
     sevsnp_cert_store_free(old);
     return TRUE;
 }
@@ -163,11 +175,16 @@ char *sevsnp_service_get_path(SevSnpService *svc)
     return p;
 }
 
-void sevsnp_service_set_timeout(SevSnpService *svc, unsigned timeout_ms)
+gboolean sevsnp_service_set_timeout(SevSnpService *svc, unsigned timeout_ms,
+                                    GError **err)
 {
+    if (!sevsnp_check_timeout(timeout_ms, err)) {
+        return FALSE;
+    }
     g_mutex_lock(&svc->lock);
     svc->timeout_ms = timeout_ms;
     g_mutex_unlock(&svc->lock);
+    return TRUE;
 }
 
 unsigned sevsnp_service_get_timeout(SevSnpService *svc)
@@ -197,10 +214,12 @@ void sevsnp_service_get_rate_limit(SevSnpService *svc, uint32_t *rate,
     g_mutex_unlock(&svc->lock);
 }
 
-void sevsnp_service_set_max_size(SevSnpService *svc, size_t max_size)
+void sevsnp_service_set_interrupt(SevSnpService *svc, SevSnpInterruptFn fn,
+                                  void *opaque)
 {
     g_mutex_lock(&svc->lock);
-    svc->max_size = max_size ? max_size : SEVSNP_DEFAULT_MAX_BLOB;
+    svc->interrupted = fn;
+    svc->interrupt_opaque = opaque;
     g_mutex_unlock(&svc->lock);
 }
 
@@ -211,15 +230,12 @@ void sevsnp_service_get_stats(SevSnpService *svc, SevSnpStats *stats)
     g_mutex_unlock(&svc->lock);
 }
 
-char *sevsnp_service_last_error(SevSnpService *svc, int64_t *when_us)
+char *sevsnp_service_last_error(SevSnpService *svc)
 {
     char *e;
 
     g_mutex_lock(&svc->lock);
     e = g_strdup(svc->last_error);
-    if (when_us) {
-        *when_us = svc->last_error_us;
-    }
     g_mutex_unlock(&svc->lock);
     return e;
 }
@@ -233,23 +249,50 @@ void sevsnp_service_set_error_notify(SevSnpService *svc,
     g_mutex_unlock(&svc->lock);
 }
 
-SevSnpCertTable *sevsnp_service_peek_table(SevSnpService *svc, GError **err)
+SevSnpCertTable *sevsnp_service_try_peek(SevSnpService *svc, bool *busy,
+                                         GError **err)
 {
     SevSnpCertStore *store = NULL;
     SevSnpCertTable *t;
-    unsigned timeout;
+    GError *e = NULL;
 
+    *busy = false;
     g_mutex_lock(&svc->lock);
     if (svc->store) {
         store = sevsnp_cert_store_ref(svc->store);
     }
-    timeout = svc->timeout_ms;
     g_mutex_unlock(&svc->lock);
     if (!store) {
         return NULL;
     }
-    t = sevsnp_cert_store_load(store, timeout, err);
+    t = sevsnp_cert_store_load(store, 0, &e);
+    if (!t && e->code == SEVSNP_ERROR_BUSY) {
+        /* Answer from what is known: the last table validated. */
+        *busy = true;
+        t = sevsnp_cert_store_last_table(store);
+        g_clear_error(&e);
+    }
+    if (e) {
+        g_propagate_error(err, e);
+    }
     sevsnp_cert_store_free(store);
+    return t;
+}
+
+SevSnpCertTable *sevsnp_service_peek_table(SevSnpService *svc, GError **err)
+{
+    SevSnpCertTable *t;
+    g_autofree char *path = NULL;
+    bool busy;
+
+    t = sevsnp_service_try_peek(svc, &busy, err);
+    if (busy) {
+        sevsnp_cert_table_unref(t);
+        path = sevsnp_service_get_path(svc);
+        g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_BUSY,
+                    "%s: busy: an updater holds or awaits the lock", path);
+        return NULL;
+    }
     return t;
 }
 
@@ -276,6 +319,29 @@ static VcpuSlot *slot_get(SevSnpService *svc, uint32_t vcpu)
     return slot;
 }
 
+/*
+ * Give an unlocked reader back to its vCPU for the next request, or free
+ * it when it belongs to a store no longer in service or the slot has one.
+ */
+static void reader_put_back(SevSnpService *svc, uint32_t vcpu,
+                            SevSnpCertReader *r)
+{
+    VcpuSlot *slot;
+
+    if (!r) {
+        return;
+    }
+    sevsnp_cert_reader_unlock(r);
+    g_mutex_lock(&svc->lock);
+    slot = slot_get(svc, vcpu);
+    if (!slot->idle && sevsnp_cert_reader_get_store(r) == svc->store) {
+        slot->idle = r;
+        r = NULL;
+    }
+    g_mutex_unlock(&svc->lock);
+    sevsnp_cert_reader_free(r);
+}
+
 /* Record a failed request's outcome; called with svc->lock held. */
 static void count_failure(SevSnpService *svc, SevSnpReqOutcome outcome,
                           const char *msg)
@@ -296,7 +362,6 @@ static void count_failure(SevSnpService *svc, SevSnpReqOutcome outcome,
     }
     g_free(svc->last_error);
     svc->last_error = g_strdup(msg);
-    svc->last_error_us = g_get_real_time();
 }
 
 static SevSnpReqResult fail(SevSnpService *svc, uint32_t vcpu,
@@ -352,9 +417,11 @@ SevSnpReqResult sevsnp_service_request(SevSnpService *svc, uint32_t vcpu,
                                        void *opaque, GError **err)
 {
     SevSnpReqResult r = { .outcome = SEVSNP_REQ_OK };
-    SevSnpCertLease *stale = NULL, *lease = NULL;
+    SevSnpCertReader *reader = NULL, *stale = NULL, *extra = NULL;
     SevSnpCertStore *store = NULL;
+    SevSnpWaitCtl ctl = { .vcpu = vcpu };
     g_autoptr(GBytes) empty = NULL;
+    SevSnpCertTable *t;
     GBytes *blob;
     GError *e = NULL;
     unsigned timeout;
@@ -371,42 +438,68 @@ SevSnpReqResult sevsnp_service_request(SevSnpService *svc, uint32_t vcpu,
         /* KVM has one request per vCPU: the completion was lost. */
         svc->stats.overlapping_requests++;
         svc->stats.in_flight--;
-        stale = slot->lease;
-        slot->lease = NULL;
+        stale = slot->held;
+        slot->held = NULL;
         slot->in_flight = false;
     }
-    g_mutex_unlock(&svc->lock);
-    sevsnp_cert_lease_release(stale);
-
-    e = check_range(gpa, npages, mem, opaque);
-    if (e) {
-        return fail(svc, vcpu, SEVSNP_REQ_ERROR, e, err);
-    }
-
-    g_mutex_lock(&svc->lock);
-    limited = !sevsnp_rate_limit_take(&svc->rl, g_get_monotonic_time());
+    limited = svc->rl.rate &&
+              !sevsnp_rate_limit_take(&svc->rl, g_get_monotonic_time());
     if (svc->store) {
         store = sevsnp_cert_store_ref(svc->store);
+        /* This vCPU's descriptor, kept from its last request. */
+        reader = slot->idle;
+        slot->idle = NULL;
+        if (reader && sevsnp_cert_reader_get_store(reader) != store) {
+            extra = reader;
+            reader = NULL;
+        }
     }
     timeout = svc->timeout_ms;
+    ctl.interrupted = svc->interrupted;
+    ctl.opaque = svc->interrupt_opaque;
     g_mutex_unlock(&svc->lock);
 
-    if (limited) {
-        sevsnp_cert_store_free(store);
+    /* A stale request's reader, unlocked, serves this one. */
+    sevsnp_cert_reader_unlock(stale);
+    if (stale && store && !reader &&
+        sevsnp_cert_reader_get_store(stale) == store) {
+        reader = g_steal_pointer(&stale);
+    }
+    sevsnp_cert_reader_free(stale);
+    sevsnp_cert_reader_free(extra);
+
+    e = check_range(gpa, npages, mem, opaque);
+    if (!e && limited) {
         e = g_error_new(SEVSNP_ERROR, SEVSNP_ERROR_BUSY,
                         "vCPU %u: over the certificate request rate limit",
                         vcpu);
-        return fail(svc, vcpu, SEVSNP_REQ_RATE_LIMITED, e, err);
+    }
+    if (e) {
+        reader_put_back(svc, vcpu, reader);
+        sevsnp_cert_store_free(store);
+        return fail(svc, vcpu, limited && e->code == SEVSNP_ERROR_BUSY ?
+                    SEVSNP_REQ_RATE_LIMITED : SEVSNP_REQ_ERROR, e, err);
     }
 
     if (store) {
-        lease = sevsnp_cert_store_acquire(store, timeout, &e);
-        sevsnp_cert_store_free(store);
-        if (!lease) {
-            return fail(svc, vcpu, e->code == SEVSNP_ERROR_BUSY ?
-                        SEVSNP_REQ_BUSY : SEVSNP_REQ_ERROR, e, err);
+        if (!reader) {
+            reader = sevsnp_cert_reader_new(store);
         }
-        blob = sevsnp_cert_table_get_blob(sevsnp_cert_lease_get_table(lease));
+        sevsnp_cert_store_free(store);
+        t = sevsnp_cert_reader_lock(reader, timeout, true, &ctl, &e);
+        if (!t) {
+            bool busy = e->code == SEVSNP_ERROR_BUSY;
+
+            reader_put_back(svc, vcpu, reader);
+            if (busy && sevsnp_wait_interrupted(&ctl)) {
+                g_mutex_lock(&svc->lock);
+                svc->stats.interrupted++;
+                g_mutex_unlock(&svc->lock);
+            }
+            return fail(svc, vcpu, busy ? SEVSNP_REQ_BUSY : SEVSNP_REQ_ERROR,
+                        e, err);
+        }
+        blob = sevsnp_cert_table_get_blob(t);
     } else {
         empty = sevsnp_cert_table_empty_blob();
         blob = empty;
@@ -414,7 +507,7 @@ SevSnpReqResult sevsnp_service_request(SevSnpService *svc, uint32_t vcpu,
 
     data = g_bytes_get_data(blob, &len);
     if (len > npages << SEVSNP_PAGE_SHIFT) {
-        sevsnp_cert_lease_release(lease);
+        reader_put_back(svc, vcpu, reader);
         r = fail(svc, vcpu, SEVSNP_REQ_TOO_SMALL,
                  g_error_new(SEVSNP_ERROR, SEVSNP_ERROR_INVALID,
                              "guest buffer of %" PRIu64 " pages is too "
@@ -426,7 +519,7 @@ SevSnpReqResult sevsnp_service_request(SevSnpService *svc, uint32_t vcpu,
 
     wr = mem->write(opaque, gpa, data, len);
     if (wr < 0) {
-        sevsnp_cert_lease_release(lease);
+        reader_put_back(svc, vcpu, reader);
         e = g_error_new(SEVSNP_ERROR, SEVSNP_ERROR_IO,
                         "writing %zu bytes at gpa 0x%" PRIx64 " failed: %s",
                         (size_t)len, gpa, g_strerror(-wr));
@@ -439,16 +532,16 @@ SevSnpReqResult sevsnp_service_request(SevSnpService *svc, uint32_t vcpu,
         /* A racing request on the same vCPU: only a broken caller. */
         svc->stats.overlapping_requests++;
         svc->stats.in_flight--;
-        stale = slot->lease;
+        stale = slot->held;
     } else {
         stale = NULL;
     }
-    slot->lease = lease;
+    slot->held = reader;
     slot->in_flight = true;
     svc->stats.served++;
     svc->stats.in_flight++;
     g_mutex_unlock(&svc->lock);
-    sevsnp_cert_lease_release(stale);
+    reader_put_back(svc, vcpu, stale);
 
     r.completion_pending = true;
     return r;
@@ -456,15 +549,15 @@ SevSnpReqResult sevsnp_service_request(SevSnpService *svc, uint32_t vcpu,
 
 bool sevsnp_service_complete(SevSnpService *svc, uint32_t vcpu)
 {
-    SevSnpCertLease *lease = NULL;
+    SevSnpCertReader *reader = NULL;
     VcpuSlot *slot;
     bool ok = false;
 
     g_mutex_lock(&svc->lock);
     slot = g_hash_table_lookup(svc->slots, GUINT_TO_POINTER(vcpu));
     if (slot && slot->in_flight) {
-        lease = slot->lease;
-        slot->lease = NULL;
+        reader = slot->held;
+        slot->held = NULL;
         slot->in_flight = false;
         svc->stats.in_flight--;
         svc->stats.completions++;
@@ -473,7 +566,8 @@ bool sevsnp_service_complete(SevSnpService *svc, uint32_t vcpu)
         svc->stats.spurious_completions++;
     }
     g_mutex_unlock(&svc->lock);
-    sevsnp_cert_lease_release(lease);
+    /* The locks go; the descriptor stays for the vCPU's next request. */
+    reader_put_back(svc, vcpu, reader);
     return ok;
 }
 
@@ -554,66 +648,4 @@ bool sevsnp_handle_vmgexit_exit(SevSnpService *svc, uint32_t vcpu,
         ex->req_certs.flags |= SEVSNP_VMGEXIT_FLAGS_NOTIFY_DONE;
     }
     return r.completion_pending;
-}
-
-/* ---- kernel-side checks (simulation) ---------------------------------- */
-
-const char *sevsnp_guest_result_name(SevSnpGuestResult r)
-{
-    static const char *const names[] = {
-        [SEVSNP_GUEST_OK] = "ok",
-        [SEVSNP_GUEST_INVALID_LEN] = "invalid-len",
-        [SEVSNP_GUEST_BUSY] = "busy",
-        [SEVSNP_GUEST_GENERIC] = "generic",
-    };
-
-    return r <= SEVSNP_GUEST_GENERIC ? names[r] : "?";
-}
-
-bool sevsnp_sim_check_req_certs_ret(
-    const struct sevsnp_kvm_exit_snp_req_certs *ex,
-    SevSnpGuestResult *result, uint64_t *guest_npages)
-{
-    *guest_npages = 0;
-    switch (ex->ret) {
-    case 0:
-        *result = SEVSNP_GUEST_OK;
-        return true;
-    case ENOSPC:
-        *result = SEVSNP_GUEST_INVALID_LEN;
-        *guest_npages = ex->npages;
-        return true;
-    case EAGAIN:
-        *result = SEVSNP_GUEST_BUSY;
-        return true;
-    case EIO:
-        *result = SEVSNP_GUEST_GENERIC;
-        return true;
-    default:
-        /* The kernel refuses to resume: KVM_RUN returns -EINVAL. */
-        return false;
-    }
-}
-
-bool sevsnp_sim_check_vmgexit_ret(const struct sevsnp_kvm_user_vmgexit *ex,
-                                  SevSnpGuestResult *result,
-                                  uint64_t *guest_npages)
-{
-    *guest_npages = 0;
-    switch (ex->req_certs.ret) {
-    case SEVSNP_VMGEXIT_RET_OK:
-        *result = SEVSNP_GUEST_OK;
-        break;
-    case SEVSNP_VMGEXIT_RET_INVALID_LEN:
-        *result = SEVSNP_GUEST_INVALID_LEN;
-        *guest_npages = ex->req_certs.data_npages;
-        break;
-    case SEVSNP_VMGEXIT_RET_BUSY:
-        *result = SEVSNP_GUEST_BUSY;
-        break;
-    default:
-        *result = SEVSNP_GUEST_GENERIC;
-        break;
-    }
-    return true;
 }

@@ -14,4 +14,45 @@
 /* Stores are reference-counted; sevsnp_cert_store_free() drops one. */
 SevSnpCertStore *sevsnp_cert_store_ref(SevSnpCertStore *store);
 
+/* The last table the store validated (a new reference), or NULL. */
+SevSnpCertTable *sevsnp_cert_store_last_table(SevSnpCertStore *store);
+
+/* How many fairness gaps the store's readers made. */
+uint64_t sevsnp_cert_store_fair_drains(const SevSnpCertStore *store);
+
+/* What a waiting request checks to know it must give up. */
+typedef struct SevSnpWaitCtl {
+    SevSnpInterruptFn interrupted;  /* NULL: never */
+    void *opaque;
+    uint32_t vcpu;
+} SevSnpWaitCtl;
+
+bool sevsnp_wait_interrupted(const SevSnpWaitCtl *ctl);
+
+/*
+ * A reader: one file description of the store's blob, opened on first
+ * use and kept across requests (one per vCPU).  Not thread-safe: one
+ * request at a time.
+ */
+typedef struct SevSnpCertReader SevSnpCertReader;
+
+SevSnpCertReader *sevsnp_cert_reader_new(SevSnpCertStore *store);
+void sevsnp_cert_reader_free(SevSnpCertReader *r);
+SevSnpCertStore *sevsnp_cert_reader_get_store(const SevSnpCertReader *r);
+
+/*
+ * Take the shared locks (waiting at most @timeout_ms; @ctl may end the
+ * wait early) and return the table of the file under them (borrowed,
+ * valid until sevsnp_cert_reader_unlock()).  @fair: pass the store's
+ * fairness gate (requests of the service).  NULL with @err on failure:
+ * SEVSNP_ERROR_BUSY for a time-out or an interruption.
+ */
+SevSnpCertTable *sevsnp_cert_reader_lock(SevSnpCertReader *r,
+                                         unsigned timeout_ms, bool fair,
+                                         const SevSnpWaitCtl *ctl,
+                                         GError **err);
+
+/* Drop the locks, keeping the description open; no-op when unlocked. */
+void sevsnp_cert_reader_unlock(SevSnpCertReader *r);
+
 #endif

@@ -9,8 +9,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -130,7 +132,7 @@ static void test_mainline_error(Fixture *f, gconstpointer data)
     g_assert_true(ksim_mem_untouched_outside(f->mem, 0, 0, FILL));
     g_assert_cmpuint(stats(f).errors, ==, 1);
     {
-        g_autofree char *e = sevsnp_service_last_error(f->svc, NULL);
+        g_autofree char *e = sevsnp_service_last_error(f->svc);
         g_assert_nonnull(strstr(e, "No such file"));
     }
     /* A fixed file heals without a restart. */
@@ -154,9 +156,14 @@ static pid_t hold_lock(const char *path, bool ofd, int *release_fd)
     pid = fork();
     g_assert_cmpint(pid, >=, 0);
     if (pid == 0) {
-        int fd = open(path, O_RDWR);
         struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
-        int r = ofd ? fcntl(fd, F_OFD_SETLKW, &fl) : flock(fd, LOCK_EX);
+        int fd, r;
+
+        /* Our parent's end: an aborting test then lets this child go. */
+        close(rel[1]);
+        close(ready[0]);
+        fd = open(path, O_RDWR);
+        r = ofd ? fcntl(fd, F_OFD_SETLKW, &fl) : flock(fd, LOCK_EX);
 
         c = r == 0 ? 'y' : 'n';
         if (write(ready[1], &c, 1) != 1 || read(rel[0], &c, 1) < 0) {
@@ -239,7 +246,7 @@ static void test_zero_timeout_single_try(Fixture *f, gconstpointer data)
     pid_t pid = hold_lock(f->path, true, &rel);
     int64_t t0 = g_get_monotonic_time();
 
-    sevsnp_service_set_timeout(f->svc, 0);
+    g_assert_true(sevsnp_service_set_timeout(f->svc, 0, NULL));
     ksim_vcpu_init(&v, 0, SEVSNP_ABI_REQ_CERTS, f->mem);
     g_assert_cmpint(ksim_guest_roundtrip(&v, f->svc, BASE, 4), ==, 0);
     g_assert_cmpint(v.guest_result, ==, SEVSNP_GUEST_BUSY);
@@ -352,7 +359,7 @@ static void expect_hostile(Fixture *f, SevSnpAbi abi, uint64_t gpa,
     g_assert_cmpuint(f->mem->violations, ==, 0);
     g_assert_cmpuint(f->mem->writes, ==, 0);
     g_assert_false(sevsnp_service_in_flight(f->svc, 0));
-    e = sevsnp_service_last_error(f->svc, NULL);
+    e = sevsnp_service_last_error(f->svc);
     if (!strstr(e, needle)) {
         g_error("'%s' lacks '%s'", e, needle);
     }
@@ -567,6 +574,246 @@ static void test_many_vcpus(Fixture *f, gconstpointer data)
     g_assert_cmpuint(f->mem->violations, ==, 0);
 }
 
+
+/* ---- one descriptor per vCPU: changes are noticed ---- */
+
+/* Set mtime far in the past (ctime becomes now). */
+static void set_old_mtime(const char *path)
+{
+    struct timespec ts[2] = { { .tv_sec = 1000000000 },
+                              { .tv_sec = 1000000000 } };
+
+    g_assert_cmpint(utimensat(AT_FDCWD, path, ts, 0), ==, 0);
+}
+
+static bool guest_has(Fixture *f, GBytes *blob)
+{
+    gsize len;
+    const uint8_t *b = g_bytes_get_data(blob, &len);
+
+    return !memcmp(ksim_mem_ptr(f->mem, BASE), b, len);
+}
+
+static void test_rename_over_noticed(Fixture *f, gconstpointer data)
+{
+    g_autoptr(TestChain) c = test_chain_new("Renamed", -1, 30);
+    g_autoptr(GBytes) other = test_chain_blob(c);
+    g_autofree char *dir = g_path_get_dirname(f->path);
+    g_autofree char *tmp = g_build_filename(dir, "new.bin", NULL);
+    KSimVcpu v;
+
+    ksim_vcpu_init(&v, 0, SEVSNP_ABI_REQ_CERTS, f->mem);
+    g_assert_cmpint(ksim_guest_roundtrip(&v, f->svc, BASE, 4), ==, 0);
+    g_assert_cmpint(v.guest_result, ==, SEVSNP_GUEST_OK);
+    g_assert_true(guest_has(f, f->blob));
+
+    /* A new file renamed over the path; the vCPU's descriptor is old. */
+    g_assert_true(g_file_set_contents(tmp, g_bytes_get_data(other, NULL),
+                                      g_bytes_get_size(other), NULL));
+    set_old_mtime(tmp);
+    g_assert_cmpint(rename(tmp, f->path), ==, 0);
+    g_assert_cmpint(ksim_guest_roundtrip(&v, f->svc, BASE, 4), ==, 0);
+    g_assert_cmpint(v.guest_result, ==, SEVSNP_GUEST_OK);
+    g_assert_true(guest_has(f, other));
+    /* The locks are on the new file now. */
+    g_assert_false(ksim_lock_blocked(f->path, true, true));
+}
+
+static void test_changed_file_revalidated(Fixture *f, gconstpointer data)
+{
+    gsize len;
+    const uint8_t *b = g_bytes_get_data(f->blob, &len);
+    g_autoptr(GBytes) torn = g_bytes_new(b, len - 100);
+    g_autofree char *e = NULL;
+    KSimVcpu v;
+
+    ksim_vcpu_init(&v, 0, SEVSNP_ABI_REQ_CERTS, f->mem);
+    g_assert_cmpint(ksim_guest_roundtrip(&v, f->svc, BASE, 4), ==, 0);
+    g_assert_cmpint(v.guest_result, ==, SEVSNP_GUEST_OK);
+
+    /* Torn in place (same inode): never served, the old table neither. */
+    test_rewrite_in_place(f->path, torn);
+    memset(ksim_mem_ptr(f->mem, BASE), FILL, 4 * 4096);
+    g_assert_cmpint(ksim_guest_roundtrip(&v, f->svc, BASE, 4), ==, 0);
+    g_assert_cmpint(v.guest_result, ==, SEVSNP_GUEST_GENERIC);
+    g_assert_true(ksim_mem_untouched_outside(f->mem, 0, 0, FILL));
+    e = sevsnp_service_last_error(f->svc);
+    g_assert_nonnull(strstr(e, f->path));
+
+    /* Fixed in place: served again. */
+    test_rewrite_in_place(f->path, f->blob);
+    g_assert_cmpint(ksim_guest_roundtrip(&v, f->svc, BASE, 4), ==, 0);
+    g_assert_cmpint(v.guest_result, ==, SEVSNP_GUEST_OK);
+    g_assert_true(guest_has(f, f->blob));
+}
+
+/* ---- never blocking a main loop ---- */
+
+static int stop_flag;
+
+static bool interrupt_check(void *opaque, uint32_t vcpu)
+{
+    return g_atomic_int_get((int *)opaque) != 0;
+}
+
+static gpointer set_stop_later(gpointer p)
+{
+    g_usleep(50 * 1000);
+    g_atomic_int_set((int *)p, 1);
+    return NULL;
+}
+
+static void test_interrupted_wait(Fixture *f, gconstpointer data)
+{
+    KSimVcpu v;
+    int rel;
+    pid_t pid = hold_lock(f->path, true, &rel);
+    GThread *th;
+    int64_t t0, waited;
+
+    g_assert_true(sevsnp_service_set_timeout(f->svc, 5000, NULL));
+    stop_flag = 0;
+    sevsnp_service_set_interrupt(f->svc, interrupt_check, &stop_flag);
+    th = g_thread_new("stop", set_stop_later, &stop_flag);
+    t0 = g_get_monotonic_time();
+    ksim_vcpu_init(&v, 0, SEVSNP_ABI_REQ_CERTS, f->mem);
+    g_assert_cmpint(ksim_guest_roundtrip(&v, f->svc, BASE, 4), ==, 0);
+    waited = g_get_monotonic_time() - t0;
+    g_thread_join(th);
+    /* BUSY as soon as asked (50 ms), not after the 5 s time-out. */
+    g_assert_cmpint(v.guest_result, ==, SEVSNP_GUEST_BUSY);
+    g_assert_cmpint(waited, >=, 45 * 1000);
+    g_assert_cmpint(waited, <, 1000 * 1000);
+    g_assert_cmpuint(stats(f).interrupted, ==, 1);
+    g_assert_cmpuint(stats(f).busy, ==, 1);
+    /* While the flag is up a request does not wait at all. */
+    t0 = g_get_monotonic_time();
+    g_assert_cmpint(ksim_guest_roundtrip(&v, f->svc, BASE, 4), ==, 0);
+    g_assert_cmpint(v.guest_result, ==, SEVSNP_GUEST_BUSY);
+    g_assert_cmpint(g_get_monotonic_time() - t0, <, 50 * 1000);
+    release_lock(pid, rel);
+    g_atomic_int_set(&stop_flag, 0);
+    g_assert_cmpint(ksim_guest_roundtrip(&v, f->svc, BASE, 4), ==, 0);
+    g_assert_cmpint(v.guest_result, ==, SEVSNP_GUEST_OK);
+}
+
+static void test_timeout_bound(Fixture *f, gconstpointer data)
+{
+    GError *err = NULL;
+    SevSnpService *svc;
+
+    g_assert_true(sevsnp_check_timeout(SEVSNP_TIMEOUT_MAX_MS, NULL));
+    g_assert_false(sevsnp_check_timeout(SEVSNP_TIMEOUT_MAX_MS + 1, &err));
+    g_assert_error(err, SEVSNP_ERROR, SEVSNP_ERROR_INVALID);
+    g_assert_nonnull(strstr(err->message, "10000 ms"));
+    g_clear_error(&err);
+    g_assert_false(sevsnp_service_set_timeout(f->svc, G_MAXUINT, &err));
+    g_assert_error(err, SEVSNP_ERROR, SEVSNP_ERROR_INVALID);
+    g_clear_error(&err);
+    g_assert_cmpuint(sevsnp_service_get_timeout(f->svc), ==, 100);
+    g_assert_true(sevsnp_service_set_timeout(f->svc, 10000, &err));
+    g_assert_cmpuint(sevsnp_service_get_timeout(f->svc), ==, 10000);
+    svc = sevsnp_service_new(NULL, 4294967295u, 0, 0);
+    g_assert_cmpuint(sevsnp_service_get_timeout(svc), ==,
+                     SEVSNP_TIMEOUT_MAX_MS);
+    sevsnp_service_free(svc);
+}
+
+static void test_peek_never_waits(Fixture *f, gconstpointer data)
+{
+    GError *err = NULL;
+    SevSnpCertTable *t;
+    bool busy;
+    int rel;
+    pid_t pid;
+    int64_t t0;
+
+    g_assert_true(sevsnp_service_set_timeout(f->svc, 5000, NULL));
+    t = sevsnp_service_try_peek(f->svc, &busy, &err);
+    g_assert_no_error(err);
+    g_assert_false(busy);
+    g_assert_true(g_bytes_equal(sevsnp_cert_table_get_blob(t), f->blob));
+    sevsnp_cert_table_unref(t);
+
+    pid = hold_lock(f->path, false, &rel);
+    t0 = g_get_monotonic_time();
+    /* What is known, and "busy", at once. */
+    t = sevsnp_service_try_peek(f->svc, &busy, &err);
+    g_assert_no_error(err);
+    g_assert_true(busy);
+    g_assert_nonnull(t);
+    g_assert_true(g_bytes_equal(sevsnp_cert_table_get_blob(t), f->blob));
+    sevsnp_cert_table_unref(t);
+    g_assert_null(sevsnp_service_peek_table(f->svc, &err));
+    g_assert_error(err, SEVSNP_ERROR, SEVSNP_ERROR_BUSY);
+    g_clear_error(&err);
+    /* A new file under an updater's lock fails at once, clearly. */
+    g_assert_false(sevsnp_service_set_path(f->svc, f->path, &err));
+    g_assert_error(err, SEVSNP_ERROR, SEVSNP_ERROR_BUSY);
+    g_assert_nonnull(strstr(err->message, f->path));
+    g_clear_error(&err);
+    g_assert_cmpint(g_get_monotonic_time() - t0, <, 200 * 1000);
+    release_lock(pid, rel);
+}
+
+/* ---- fairness ---- */
+
+typedef struct Flood {
+    Fixture *f;
+    uint32_t index;
+    int *stop;
+} Flood;
+
+static gpointer flood_thread(gpointer p)
+{
+    Flood *fl = p;
+    KSimMem *mem = ksim_mem_new(BASE, 4, FILL);
+    KSimVcpu v;
+
+    ksim_vcpu_init(&v, fl->index, SEVSNP_ABI_REQ_CERTS, mem);
+    while (!g_atomic_int_get(fl->stop)) {
+        g_assert_cmpint(ksim_guest_roundtrip(&v, fl->f->svc, BASE, 4), ==, 0);
+    }
+    ksim_mem_free(mem);
+    return NULL;
+}
+
+/*
+ * An updater gets the exclusive locks while requesters run flat out:
+ * within a bounded number of requests served meanwhile (the intent byte
+ * stops them), each time.
+ */
+static void test_updater_not_starved(Fixture *f, gconstpointer data)
+{
+    enum { N = 4, ROUNDS = 20 };
+    GThread *th[N];
+    Flood fl[N];
+    int stop = 0;
+    uint64_t worst = 0;
+
+    for (int i = 0; i < N; i++) {
+        fl[i] = (Flood){ .f = f, .index = i, .stop = &stop };
+        th[i] = g_thread_new("flood", flood_thread, &fl[i]);
+    }
+    g_usleep(20 * 1000);
+    for (int r = 0; r < ROUNDS; r++) {
+        uint64_t before = stats(f).served;
+        int fd = sevsnp_open_locked(f->path, false, true, 2000, NULL);
+
+        g_assert_cmpint(fd, >=, 0);
+        worst = MAX(worst, stats(f).served - before);
+        close(fd);
+        g_usleep(2000);
+    }
+    g_atomic_int_set(&stop, 1);
+    for (int i = 0; i < N; i++) {
+        g_thread_join(th[i]);
+    }
+    g_test_message("most requests served during one updater wait: %"
+                   G_GUINT64_FORMAT, worst);
+    g_assert_cmpuint(worst, <, 20000);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -592,5 +839,11 @@ int main(int argc, char **argv)
     ADD("set-path-validates", test_set_path_validates);
     ADD("rate-limit", test_rate_limit);
     ADD("many-vcpus", test_many_vcpus);
+    ADD("rename-over-noticed", test_rename_over_noticed);
+    ADD("changed-file-revalidated", test_changed_file_revalidated);
+    ADD("interrupted-wait", test_interrupted_wait);
+    ADD("timeout-bound", test_timeout_bound);
+    ADD("peek-never-waits", test_peek_never_waits);
+    ADD("updater-not-starved", test_updater_not_starved);
     return g_test_run();
 }

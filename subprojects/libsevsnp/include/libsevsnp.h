@@ -159,9 +159,6 @@ typedef struct SevSnpCertTable SevSnpCertTable;
 /* The short name of a type: "ark", "ask", "vcek", "vlek", "crl", "other". */
 const char *sevsnp_cert_type_name(SevSnpCertType type);
 
-/* Look a type up by short name; returns FALSE for an unknown name. */
-gboolean sevsnp_cert_type_from_name(const char *name, SevSnpCertType *type);
-
 /* The well-known GUID of a type (not SEVSNP_CERT_OTHER). */
 const uint8_t *sevsnp_cert_type_guid(SevSnpCertType type);
 
@@ -308,6 +305,15 @@ GBytes *sevsnp_der_from_pem_or_der(GBytes *data, SevSnpCertType kind,
 
 typedef struct SevSnpCertStore SevSnpCertStore;
 
+/*
+ * The intent byte of the locking protocol: readers lock the bytes
+ * [0, SEVSNP_LOCK_INTENT_OFFSET) and take no new locks while anyone holds
+ * an OFD write lock on the byte at SEVSNP_LOCK_INTENT_OFFSET, which
+ * updaters take before the exclusive locks so that they never wait for a
+ * gap between readers (docs/system/i386/sev-snp-certs.rst).
+ */
+#define SEVSNP_LOCK_INTENT_OFFSET   (1LL << 62)
+
 /* A held shared lock on the blob file plus the table read under it. */
 typedef struct SevSnpCertLease SevSnpCertLease;
 
@@ -352,11 +358,19 @@ SevSnpCertTable *sevsnp_cert_store_load(SevSnpCertStore *store,
 uint64_t sevsnp_cert_store_parse_count(const SevSnpCertStore *store);
 uint64_t sevsnp_cert_store_cache_hits(const SevSnpCertStore *store);
 
-/*
- * Take both exclusive locks (OFD write lock and flock(LOCK_EX)) on the
- * open file @fd, retrying for at most @timeout_ms (0: one try; G_MAXUINT:
- * wait for ever).  Used by updaters.  The locks go away when @fd is
- * closed.  Returns FALSE with SEVSNP_ERROR_BUSY on time-out.
+/**
+ * sevsnp_lock_exclusive:
+ * @fd: an open descriptor of the blob file, opened for writing
+ * @timeout_ms: how long to retry (0: one try; G_MAXUINT: for ever)
+ * @err: return location for a GError
+ *
+ * Take the intent byte (an OFD write lock at SEVSNP_LOCK_INTENT_OFFSET,
+ * so that readers stop taking new locks) and then both exclusive locks
+ * (a whole-file OFD write lock and flock(LOCK_EX)).  Used by updaters.
+ * The locks go away when @fd is closed.
+ *
+ * Returns: TRUE with the locks held; FALSE with SEVSNP_ERROR_BUSY on
+ * time-out (the intent byte is released again) or SEVSNP_ERROR_IO.
  */
 gboolean sevsnp_lock_exclusive(int fd, unsigned timeout_ms, GError **err);
 
@@ -410,6 +424,22 @@ bool sevsnp_rate_limit_take(SevSnpRateLimit *rl, int64_t now_us);
 /* ------------------------------------------------------------------ */
 /* The certificate service: request state machine for both ABIs        */
 /* ------------------------------------------------------------------ */
+
+/*
+ * The longest lock wait a service accepts, in milliseconds: a vCPU never
+ * waits longer for the blob's locks.
+ */
+#define SEVSNP_TIMEOUT_MAX_MS       10000u
+
+/**
+ * sevsnp_check_timeout:
+ * @timeout_ms: a lock wait in milliseconds
+ * @err: return location for a GError
+ *
+ * Returns: TRUE when @timeout_ms is at most SEVSNP_TIMEOUT_MAX_MS, else
+ * FALSE with SEVSNP_ERROR_INVALID saying the bound.
+ */
+gboolean sevsnp_check_timeout(unsigned timeout_ms, GError **err);
 
 typedef enum {
     SEVSNP_ABI_REQ_CERTS,   /* mainline KVM_EXIT_SNP_REQ_CERTS */
@@ -514,6 +544,7 @@ typedef struct SevSnpStats {
     uint64_t spurious_completions; /* completion with nothing in flight */
     uint64_t overlapping_requests; /* request while one was in flight */
     uint64_t in_flight;         /* requests holding locks right now */
+    uint64_t interrupted;       /* waits ended by the interrupt check */
 } SevSnpStats;
 
 typedef struct SevSnpService SevSnpService;
@@ -525,11 +556,21 @@ typedef struct SevSnpReqResult {
     bool completion_pending;    /* locks held until completion */
 } SevSnpReqResult;
 
-/*
- * Create a service.  @path is the blob file (NULL or "" to serve empty
- * tables); @timeout_ms the lock wait; @rate and @burst the rate limit
- * (0 = off).  The service does not check the file; the caller validates
+/**
+ * sevsnp_service_new:
+ * @path: the blob file; NULL or "" to serve empty tables
+ * @timeout_ms: the lock wait; values above SEVSNP_TIMEOUT_MAX_MS are
+ *   clamped to it (check them first with sevsnp_check_timeout())
+ * @rate: requests per second per VM, 0 = no rate limit
+ * @burst: the bucket size (0: @rate)
+ *
+ * Create a service.  It does not check the file; the caller validates it
  * with sevsnp_service_set_path() or sevsnp_cert_store_load() first.
+ * Each vCPU gets a file description of the blob of its own at its first
+ * request, kept open across requests and re-checked with one fstat()
+ * per request.
+ *
+ * Returns: the new service.
  */
 SevSnpService *sevsnp_service_new(const char *path, unsigned timeout_ms,
                                   uint32_t rate, uint32_t burst);
@@ -537,12 +578,20 @@ SevSnpService *sevsnp_service_new(const char *path, unsigned timeout_ms,
 /* Release every lease still held and free the service. */
 void sevsnp_service_free(SevSnpService *svc);
 
-/*
+/**
+ * sevsnp_service_set_path:
+ * @svc: the service
+ * @path: the new blob file; NULL or "" turns serving off (guests get an
+ *   empty table)
+ * @err: return location for a GError
+ *
  * Replace the blob file at run time.  The new file is read and validated
- * first (with the shared locks, waiting at most the current timeout); on
- * failure the old file stays in service and @err says why.  NULL or ""
- * turns serving off (guests get an empty table).  Requests in flight keep
- * the leases they hold.
+ * first, with a single try of the shared locks, so that a caller on a
+ * main loop never waits: a file an updater holds fails at once with
+ * SEVSNP_ERROR_BUSY.  Requests in flight keep the locks they hold.
+ *
+ * Returns: TRUE when the new file is in service; FALSE with @err set and
+ * the old file still in service.
  */
 gboolean sevsnp_service_set_path(SevSnpService *svc, const char *path,
                                  GError **err);
@@ -550,8 +599,19 @@ gboolean sevsnp_service_set_path(SevSnpService *svc, const char *path,
 /* A copy of the path in service, or NULL when serving is off. */
 char *sevsnp_service_get_path(SevSnpService *svc);
 
-/* Change the lock wait (milliseconds) at run time. */
-void sevsnp_service_set_timeout(SevSnpService *svc, unsigned timeout_ms);
+/**
+ * sevsnp_service_set_timeout:
+ * @svc: the service
+ * @timeout_ms: the new lock wait, at most SEVSNP_TIMEOUT_MAX_MS
+ * @err: return location for a GError
+ *
+ * Change the lock wait at run time.
+ *
+ * Returns: TRUE; FALSE with SEVSNP_ERROR_INVALID (and nothing changed)
+ * for a value above SEVSNP_TIMEOUT_MAX_MS.
+ */
+gboolean sevsnp_service_set_timeout(SevSnpService *svc, unsigned timeout_ms,
+                                    GError **err);
 unsigned sevsnp_service_get_timeout(SevSnpService *svc);
 
 /* Change the rate limit at run time (0 = off); the bucket refills. */
@@ -560,23 +620,73 @@ void sevsnp_service_set_rate_limit(SevSnpService *svc, uint32_t rate,
 void sevsnp_service_get_rate_limit(SevSnpService *svc, uint32_t *rate,
                                    uint32_t *burst);
 
-/* Cap the blob size (0: SEVSNP_DEFAULT_MAX_BLOB); applies to new files. */
-void sevsnp_service_set_max_size(SevSnpService *svc, size_t max_size);
+/**
+ * SevSnpInterruptFn:
+ * @opaque: the pointer given to sevsnp_service_set_interrupt()
+ * @vcpu: the vCPU whose request waits
+ *
+ * Asked by a request waiting for the blob's locks, between tries and at
+ * least every millisecond; may be called from any vCPU thread.
+ *
+ * Returns: true when the wait must end now (the VMM asks the vCPU to
+ * stop: pause, stop, quit); the request is then answered BUSY.
+ */
+typedef bool (*SevSnpInterruptFn)(void *opaque, uint32_t vcpu);
+
+/**
+ * sevsnp_service_set_interrupt:
+ * @svc: the service
+ * @fn: the check, or NULL for none
+ * @opaque: passed to @fn
+ *
+ * Install the check that lets a vCPU leave a lock wait early.  An
+ * interrupted request is answered BUSY (the guest retries) and counted
+ * in both busy and interrupted.
+ */
+void sevsnp_service_set_interrupt(SevSnpService *svc, SevSnpInterruptFn fn,
+                                  void *opaque);
 
 /* A snapshot of the counters, from any thread. */
 void sevsnp_service_get_stats(SevSnpService *svc, SevSnpStats *stats);
 
-/*
- * A copy of the last error message (NULL if none) and its time
- * (g_get_real_time() microseconds) in *@when_us when not NULL.
+/**
+ * sevsnp_service_last_error:
+ * @svc: the service
+ *
+ * Returns: a copy of the last error message, or NULL if none.
  */
-char *sevsnp_service_last_error(SevSnpService *svc, int64_t *when_us);
+char *sevsnp_service_last_error(SevSnpService *svc);
 
-/*
- * The table the service would serve now: read under the shared lock
- * (waiting at most the timeout) without being counted as a request.
- * Returns NULL with @err set on failure, and NULL without error when
- * serving is off.
+/**
+ * sevsnp_service_try_peek:
+ * @svc: the service
+ * @busy: set to true when the file's locks were not had at once
+ * @err: return location for a GError
+ *
+ * The table the service would serve now, for monitors: one try of the
+ * shared locks, never a wait, not counted as a request.  When an updater
+ * holds or announced the lock, *@busy is set and the answer is what is
+ * known: the last table this service validated (it may be about to be
+ * replaced), or NULL if none.
+ *
+ * Returns: a new reference to the table; NULL without error when serving
+ * is off or (with *@busy) nothing is known yet; NULL with @err when the
+ * file is missing, unreadable or invalid.
+ */
+SevSnpCertTable *sevsnp_service_try_peek(SevSnpService *svc, bool *busy,
+                                         GError **err);
+
+/**
+ * sevsnp_service_peek_table:
+ * @svc: the service
+ * @err: return location for a GError
+ *
+ * sevsnp_service_try_peek() for callers that want no stale answer: one
+ * try of the locks, never a wait.
+ *
+ * Returns: a new reference to the table; NULL with SEVSNP_ERROR_BUSY when
+ * an updater holds the lock, NULL with another error when the file is
+ * bad, NULL without error when serving is off.
  */
 SevSnpCertTable *sevsnp_service_peek_table(SevSnpService *svc, GError **err);
 
@@ -749,39 +859,6 @@ void sevsnp_pages_get_stats(SevSnpPageTracker *t, SevSnpPageStats *stats);
 
 /* A copy of the last refusal's message, or NULL. */
 char *sevsnp_pages_last_error(SevSnpPageTracker *t);
-
-/* ------------------------------------------------------------------ */
-/* Kernel-side simulation (contract section 6)                         */
-/* ------------------------------------------------------------------ */
-
-/*
- * Check what userspace left in ret as KVM would when it next runs the
- * vCPU, and translate it to what the guest sees.  Mainline: returns FALSE
- * (KVM_RUN fails with -EINVAL) for a reserved ret value.  Legacy: any
- * non-zero value other than 1 and 2 is a generic error, as in the kernel.
- * *@guest_npages gets the page count the guest sees in RBX for
- * INVALID_LEN.
- */
-bool sevsnp_sim_check_req_certs_ret(
-    const struct sevsnp_kvm_exit_snp_req_certs *ex,
-                                    SevSnpGuestResult *result,
-                                    uint64_t *guest_npages);
-bool sevsnp_sim_check_vmgexit_ret(const struct sevsnp_kvm_user_vmgexit *ex,
-                                  SevSnpGuestResult *result,
-                                  uint64_t *guest_npages);
-
-const char *sevsnp_guest_result_name(SevSnpGuestResult r);
-
-/*
- * KVM_SET_MEMORY_ATTRIBUTES as the kernel checks it: returns 0, or
- * -EINVAL for flags, unsupported attributes (only PRIVATE is), a size of
- * 0, an unaligned address or size, or a range that wraps.  Used in place
- * of the ioctl where there is no SNP-capable KVM (qtest).
- */
-int sevsnp_sim_set_memory_attributes(uint64_t address, uint64_t size,
-                                     uint64_t attributes, uint64_t flags);
-
-#include "sevsnp-report.h"
 
 G_END_DECLS
 

@@ -17,6 +17,70 @@
 
 #define POISON_RET 0x5a5a5a5au
 
+/* ---- what KVM checks (contract section 6) ---------------------------- */
+
+const char *sevsnp_guest_result_name(SevSnpGuestResult r)
+{
+    static const char *const names[] = {
+        [SEVSNP_GUEST_OK] = "ok",
+        [SEVSNP_GUEST_INVALID_LEN] = "invalid-len",
+        [SEVSNP_GUEST_BUSY] = "busy",
+        [SEVSNP_GUEST_GENERIC] = "generic",
+    };
+
+    return r <= SEVSNP_GUEST_GENERIC ? names[r] : "?";
+}
+
+bool sevsnp_sim_check_req_certs_ret(
+    const struct sevsnp_kvm_exit_snp_req_certs *ex,
+    SevSnpGuestResult *result, uint64_t *guest_npages)
+{
+    *guest_npages = 0;
+    switch (ex->ret) {
+    case 0:
+        *result = SEVSNP_GUEST_OK;
+        return true;
+    case ENOSPC:
+        *result = SEVSNP_GUEST_INVALID_LEN;
+        *guest_npages = ex->npages;
+        return true;
+    case EAGAIN:
+        *result = SEVSNP_GUEST_BUSY;
+        return true;
+    case EIO:
+        *result = SEVSNP_GUEST_GENERIC;
+        return true;
+    default:
+        /* The kernel refuses to resume: KVM_RUN returns -EINVAL. */
+        return false;
+    }
+}
+
+bool sevsnp_sim_check_vmgexit_ret(const struct sevsnp_kvm_user_vmgexit *ex,
+                                  SevSnpGuestResult *result,
+                                  uint64_t *guest_npages)
+{
+    *guest_npages = 0;
+    switch (ex->req_certs.ret) {
+    case SEVSNP_VMGEXIT_RET_OK:
+        *result = SEVSNP_GUEST_OK;
+        break;
+    case SEVSNP_VMGEXIT_RET_INVALID_LEN:
+        *result = SEVSNP_GUEST_INVALID_LEN;
+        *guest_npages = ex->req_certs.data_npages;
+        break;
+    case SEVSNP_VMGEXIT_RET_BUSY:
+        *result = SEVSNP_GUEST_BUSY;
+        break;
+    default:
+        *result = SEVSNP_GUEST_GENERIC;
+        break;
+    }
+    return true;
+}
+
+/* ---- fake guest memory ----------------------------------------------- */
+
 KSimMem *ksim_mem_new(uint64_t base, uint64_t npages, uint8_t fill)
 {
     KSimMem *m = g_new0(KSimMem, 1);

@@ -21,6 +21,65 @@
 
 G_BEGIN_DECLS
 
+/* ------------------------------------------------------------------ */
+/* What KVM checks (contract section 6); also used by QEMU's qtest     */
+/* commands                                                             */
+/* ------------------------------------------------------------------ */
+
+/**
+ * sevsnp_sim_check_req_certs_ret:
+ * @ex: the run union member as userspace left it
+ * @result: what the guest sees
+ * @guest_npages: the page count the guest sees in RBX for INVALID_LEN
+ *
+ * Check what userspace left in ret as KVM does when it next runs the
+ * vCPU (mainline ABI), and translate it to what the guest sees.
+ *
+ * Returns: false for a reserved ret value (KVM_RUN fails with -EINVAL).
+ */
+bool sevsnp_sim_check_req_certs_ret(
+    const struct sevsnp_kvm_exit_snp_req_certs *ex,
+    SevSnpGuestResult *result, uint64_t *guest_npages);
+
+/**
+ * sevsnp_sim_check_vmgexit_ret:
+ * @ex: the run union member as userspace left it
+ * @result: what the guest sees
+ * @guest_npages: the page count the guest sees in RBX for INVALID_LEN
+ *
+ * The same for the legacy ABI: any non-zero value other than 1 and 2 is
+ * a generic error, as in the kernel.
+ *
+ * Returns: true (the legacy kernel accepts every value).
+ */
+bool sevsnp_sim_check_vmgexit_ret(const struct sevsnp_kvm_user_vmgexit *ex,
+                                  SevSnpGuestResult *result,
+                                  uint64_t *guest_npages);
+
+/**
+ * sevsnp_guest_result_name:
+ * @r: a guest result
+ *
+ * Returns: "ok", "invalid-len", "busy" or "generic".
+ */
+const char *sevsnp_guest_result_name(SevSnpGuestResult r);
+
+/**
+ * sevsnp_sim_set_memory_attributes:
+ * @address: guest physical address
+ * @size: bytes
+ * @attributes: KVM memory attributes (only PRIVATE is supported)
+ * @flags: must be 0
+ *
+ * KVM_SET_MEMORY_ATTRIBUTES as the kernel checks it, used in place of
+ * the ioctl where there is no SNP-capable KVM (qtest).
+ *
+ * Returns: 0, or -EINVAL for flags, unsupported attributes, a size of 0,
+ * an unaligned address or size, or a range that wraps.
+ */
+int sevsnp_sim_set_memory_attributes(uint64_t address, uint64_t size,
+                                     uint64_t attributes, uint64_t flags);
+
 typedef enum {
     KSIM_PAGE_SHARED,
     KSIM_PAGE_PRIVATE,

@@ -31,6 +31,7 @@
 #include "monitor/monitor.h"
 #include "monitor/hmp-target.h"
 #include "libsevsnp.h"
+#include "ksim.h"
 #include "sev-snp-certs.h"
 #include "sev-snp-memory.h"
 #include "trace.h"
@@ -408,6 +409,20 @@ static void get_u32(Object *obj, Visitor *v, const char *name, void *opaque,
     visit_type_uint32(v, name, &val, errp);
 }
 
+/* certs-timeout, bounded by SEVSNP_TIMEOUT_MAX_MS. */
+static bool certs_set_timeout(SevSnpCerts *c, uint32_t ms, Error **errp)
+{
+    g_autoptr(GError) gerr = NULL;
+
+    if (c->svc ? !sevsnp_service_set_timeout(c->svc, ms, &gerr)
+               : !sevsnp_check_timeout(ms, &gerr)) {
+        error_setg(errp, "certs-timeout: %s", gerr->message);
+        return false;
+    }
+    c->timeout_ms = ms;
+    return true;
+}
+
 static void set_u32(Object *obj, Visitor *v, const char *name, void *opaque,
                     Error **errp)
 {
@@ -418,10 +433,7 @@ static void set_u32(Object *obj, Visitor *v, const char *name, void *opaque,
         return;
     }
     if (!strcmp(name, "certs-timeout")) {
-        c->timeout_ms = val;
-        if (c->svc) {
-            sevsnp_service_set_timeout(c->svc, val);
-        }
+        certs_set_timeout(c, val, errp);
         return;
     }
     if (!strcmp(name, "certs-rate-limit")) {
@@ -690,7 +702,7 @@ SevSnpCertsInfo *qmp_query_sev_snp_certs(const char *id, Error **errp)
     info->stats->spurious_completions = s.spurious_completions;
     info->stats->overlapping_requests = s.overlapping_requests;
     info->stats->in_flight = s.in_flight;
-    info->last_error = sevsnp_service_last_error(c->svc, NULL);
+    info->last_error = sevsnp_service_last_error(c->svc);
     return info;
 }
 
@@ -705,13 +717,20 @@ void qmp_sev_snp_set_certs(const char *id, const char *filename,
     if (!c) {
         return;
     }
-    /* The file first: if it fails nothing else changes either. */
+    /* Check everything first: if anything fails nothing changes. */
+    if (has_timeout) {
+        g_autoptr(GError) gerr = NULL;
+
+        if (!sevsnp_check_timeout(timeout, &gerr)) {
+            error_setg(errp, "timeout: %s", gerr->message);
+            return;
+        }
+    }
     if (filename && !certs_set_path(c, filename, errp)) {
         return;
     }
     if (has_timeout) {
-        c->timeout_ms = timeout;
-        sevsnp_service_set_timeout(c->svc, timeout);
+        certs_set_timeout(c, timeout, &error_abort);
     }
     if (has_rate_limit || has_rate_burst) {
         if (has_rate_limit) {

@@ -38,6 +38,7 @@
 #include "monitor/monitor.h"
 #include "monitor/hmp-target.h"
 #include "libsevsnp.h"
+#include "ksim.h"
 #include "sev-snp-certs.h"
 #include "sev-snp-memory.h"
 #include "trace.h"

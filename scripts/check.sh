@@ -36,6 +36,16 @@ python3 tests/snp-host/run-scenarios.py > "$LOG/snp-host.tap" 2>&1 || rc=1
 grep -E '^(not ok|1\.\.|# SKIP|SKIP)' "$LOG/snp-host.tap" || true
 echo "snp-host: $(grep -c '^ok' "$LOG/snp-host.tap") scenario checks passed"
 
+# The promise end to end, short form (make attest-race is the long one):
+# key rotations under load on both ABIs, no mismatched pair; and the
+# naive updater without the lock, which must produce mismatches.
+python3 tests/snp-host/attest-race.py --tap --seconds 4 --min-rotations 3 \
+    > "$LOG/attest-race.tap" 2>&1 || rc=1
+python3 tests/snp-host/attest-race.py --tap --seconds 3 --min-rotations 2 \
+    --naive --kernel mainline --workdir "$BUILD/attest-race-naive" \
+    >> "$LOG/attest-race.tap" 2>&1 || rc=1
+grep -E '^(not ok|attest-race:|SKIP)' "$LOG/attest-race.tap" || true
+
 # Style: QEMU's checkpatch.pl on every C file of ours.
 sh scripts/checkpatch.sh > "$LOG/checkpatch.tap" || rc=1
 grep -v '^ok' "$LOG/checkpatch.tap" || true
@@ -44,7 +54,8 @@ grep -v '^ok' "$LOG/checkpatch.tap" || true
 pass=0 fail=0
 for f in "$BUILD/snp/meson-logs/testlog.txt" \
          "$BUILD/snp-asan/meson-logs/testlog.txt" "$LOG/qtest.tap" \
-         "$LOG/fuzz.tap" "$LOG/checkpatch.tap" "$LOG/snp-host.tap"; do
+         "$LOG/fuzz.tap" "$LOG/checkpatch.tap" "$LOG/snp-host.tap" \
+         "$LOG/attest-race.tap"; do
     p=$(grep -cE '^ok [0-9]' "$f" || true)
     n=$(grep -cE '^not ok [0-9]|^Bail out!' "$f" || true)
     pass=$((pass + p))

@@ -88,8 +88,13 @@ class Updater(threading.Thread):
             self.rotations += 1
 
     def run(self):
-        while not self.stop.wait(self.interval):
+        # On a fixed schedule, whatever one rotation takes.
+        t0 = time.monotonic()
+        k = 1
+        while not self.stop.wait(max(0, t0 + k * self.interval -
+                                     time.monotonic())):
             self.rotate_once()
+            k += 1
 
 
 class Quiet(rs.Tap):

@@ -476,18 +476,3 @@ char *sevsnp_pages_last_error(SevSnpPageTracker *t)
     g_rw_lock_reader_unlock(&t->lock);
     return e;
 }
-
-int sevsnp_sim_set_memory_attributes(uint64_t address, uint64_t size,
-                                     uint64_t attributes, uint64_t flags)
-{
-    if (flags || attributes & ~SEVSNP_KVM_MEMORY_ATTRIBUTE_PRIVATE) {
-        return -EINVAL;
-    }
-    if (!size || address + size < address) {
-        return -EINVAL;
-    }
-    if ((address | size) & (SEVSNP_PAGE_SIZE - 1)) {
-        return -EINVAL;
-    }
-    return 0;
-}

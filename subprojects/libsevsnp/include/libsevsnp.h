@@ -9,8 +9,11 @@
  *    locking protocol and held until the firmware has signed;
  *  - the request state machine for both KVM ABIs (KVM_EXIT_SNP_REQ_CERTS
  *    and the legacy KVM_EXIT_VMGEXIT), with rate limit and counters;
- *  - a faithful simulation of the kernel side, for tests and for QEMU's
- *    qtest accelerator.
+ *  - the ABI detection, shared/private page-state tracking, and (in
+ *    sevsnp-report.h) attestation reports: parse, describe, verify.
+ *
+ * Test-only code (the kernel-side checks, a simulated AMD-SP firmware)
+ * lives in sim/, a separate library.
  *
  * Copyright (c) 2026 The qemu-snp authors
  *
@@ -71,14 +74,22 @@ G_BEGIN_DECLS
 #define SEVSNP_VMGEXIT_STATUS_PENDING       0
 #define SEVSNP_VMGEXIT_STATUS_DONE          1
 
-/* The run union member of KVM_EXIT_SNP_REQ_CERTS (run->snp_req_certs). */
+/**
+ * struct sevsnp_kvm_exit_snp_req_certs:
+ *
+ * The run union member of KVM_EXIT_SNP_REQ_CERTS (run->snp_req_certs).
+ */
 struct sevsnp_kvm_exit_snp_req_certs {
     uint64_t gpa;
     uint64_t npages;
     uint64_t ret;
 };
 
-/* The run union member of the legacy KVM_EXIT_VMGEXIT (run->vmgexit). */
+/**
+ * struct sevsnp_kvm_user_vmgexit:
+ *
+ * The run union member of the legacy KVM_EXIT_VMGEXIT (run->vmgexit).
+ */
 struct sevsnp_kvm_user_vmgexit {
     uint32_t type;
     union {
@@ -92,21 +103,15 @@ struct sevsnp_kvm_user_vmgexit {
     };
 };
 
-/* What the guest sees, as reported by the (simulated) kernel. */
-typedef enum {
-    SEVSNP_GUEST_OK,            /* firmware report + certificates */
-    SEVSNP_GUEST_INVALID_LEN,   /* SNP_GUEST_VMM_ERR_INVALID_LEN */
-    SEVSNP_GUEST_BUSY,          /* SNP_GUEST_VMM_ERR_BUSY */
-    SEVSNP_GUEST_GENERIC,       /* SNP_GUEST_VMM_ERR_GENERIC */
-} SevSnpGuestResult;
-
 /* ------------------------------------------------------------------ */
 /* Errors                                                              */
 /* ------------------------------------------------------------------ */
 
 #define SEVSNP_ERROR (sevsnp_error_quark())
 
-/*
+/**
+ * SevSnpError:
+ *
  * Error codes of SEVSNP_ERROR; each message names the reason and, for
  * table errors, the offending entry.
  */
@@ -125,7 +130,11 @@ typedef enum {
     SEVSNP_ERROR_BUSY,            /* lock not obtained in time */
 } SevSnpError;
 
-/* The GQuark of libsevsnp's GError domain. */
+/**
+ * sevsnp_error_quark:
+ *
+ * Returns: the GQuark of libsevsnp's GError domain.
+ */
 GQuark sevsnp_error_quark(void);
 
 /* ------------------------------------------------------------------ */
@@ -136,6 +145,12 @@ GQuark sevsnp_error_quark(void);
 #define SEVSNP_GUID_SIZE            16
 #define SEVSNP_DEFAULT_MAX_BLOB     (1024 * 1024)
 
+/**
+ * SevSnpCertType:
+ *
+ * The kinds of certificate table entry: ARK, ASK, VCEK, VLEK, CRL, and
+ * any other data.
+ */
 typedef enum {
     SEVSNP_CERT_ARK,
     SEVSNP_CERT_ASK,
@@ -145,7 +160,11 @@ typedef enum {
     SEVSNP_CERT_OTHER,
 } SevSnpCertType;
 
-/* One entry of a parsed table. */
+/**
+ * SevSnpCertEntry:
+ *
+ * One entry of a parsed table.
+ */
 typedef struct SevSnpCertEntry {
     uint8_t guid[SEVSNP_GUID_SIZE];
     uint32_t offset;
@@ -153,97 +172,218 @@ typedef struct SevSnpCertEntry {
     SevSnpCertType type;
 } SevSnpCertEntry;
 
-/* A parsed, validated certificate table and the blob it came from. */
+/**
+ * SevSnpCertTable:
+ *
+ * A parsed, validated certificate table and the blob it came from.
+ */
 typedef struct SevSnpCertTable SevSnpCertTable;
 
-/* The short name of a type: "ark", "ask", "vcek", "vlek", "crl", "other". */
+/**
+ * sevsnp_cert_type_name:
+ * @type: a certificate type
+ *
+ * Returns: the short name of @type: "ark", "ask", "vcek", "vlek", "crl",
+ * "other".
+ */
 const char *sevsnp_cert_type_name(SevSnpCertType type);
 
-/* The well-known GUID of a type (not SEVSNP_CERT_OTHER). */
+/**
+ * sevsnp_cert_type_guid:
+ * @type: a certificate type (not SEVSNP_CERT_OTHER)
+ *
+ * Returns: the well-known GUID of @type.
+ */
 const uint8_t *sevsnp_cert_type_guid(SevSnpCertType type);
 
-/* The type a GUID stands for; SEVSNP_CERT_OTHER when unknown. */
+/**
+ * sevsnp_cert_type_from_guid:
+ * @guid: SEVSNP_GUID_SIZE bytes in wire order
+ *
+ * Returns: the type @guid stands for; SEVSNP_CERT_OTHER when unknown.
+ */
 SevSnpCertType sevsnp_cert_type_from_guid(const uint8_t *guid);
 
-/* Format a GUID as 36 characters plus NUL into @out (wire byte order). */
+/**
+ * sevsnp_guid_unparse:
+ * @guid: SEVSNP_GUID_SIZE bytes in wire order
+ * @out: the buffer to fill
+ *
+ * Format @guid as 36 characters plus NUL into @out (wire byte order).
+ */
 void sevsnp_guid_unparse(const uint8_t *guid, char out[37]);
 
-/* Parse a textual GUID into wire order; returns FALSE when malformed. */
+/**
+ * sevsnp_guid_parse:
+ * @str: a textual GUID
+ * @guid: receives SEVSNP_GUID_SIZE bytes
+ *
+ * Parse a textual GUID into wire order.
+ *
+ * Returns: FALSE when malformed.
+ */
 gboolean sevsnp_guid_parse(const char *str, uint8_t *guid);
 
-/*
+/**
+ * sevsnp_cert_table_parse:
+ * @blob: the blob to parse
+ * @max_size: the size cap (0 means SEVSNP_DEFAULT_MAX_BLOB)
+ * @err: return location for a GError
+ *
  * Parse and validate @blob as a certificate table.  @max_size caps the
- * blob's size (0 means SEVSNP_DEFAULT_MAX_BLOB).  Every rule of the
- * contract is checked and each X.509 certificate and CRL is parsed with
- * OpenSSL; a failure returns NULL and sets @err to a message naming the
- * rule and the entry.  The table keeps a reference to @blob.
+ * blob's size.  Every rule of the contract is checked and each X.509
+ * certificate and CRL is parsed with OpenSSL.  The table keeps a
+ * reference to @blob.
+ *
+ * Returns: the table; on failure NULL with @err set to a message naming
+ * the rule and the entry.
  */
 SevSnpCertTable *sevsnp_cert_table_parse(GBytes *blob, size_t max_size,
                                          GError **err);
 
-/* Take and drop a reference; tables are immutable and thread-safe. */
+/**
+ * sevsnp_cert_table_ref:
+ * @table: a table
+ *
+ * Take a reference; tables are immutable and thread-safe.
+ *
+ * Returns: @table.
+ */
 SevSnpCertTable *sevsnp_cert_table_ref(SevSnpCertTable *table);
+
+/**
+ * sevsnp_cert_table_unref:
+ * @table: a table, or NULL
+ *
+ * Drop a reference taken with sevsnp_cert_table_ref() or given by the
+ * function that returned @table.
+ */
 void sevsnp_cert_table_unref(SevSnpCertTable *table);
 
-/* The blob the table was parsed from (borrowed). */
+/**
+ * sevsnp_cert_table_get_blob:
+ * @table: a table
+ *
+ * Returns: the blob the table was parsed from (borrowed).
+ */
 GBytes *sevsnp_cert_table_get_blob(const SevSnpCertTable *table);
 
-/* The number of entries, not counting the terminator. */
+/**
+ * sevsnp_cert_table_n_entries:
+ * @table: a table
+ *
+ * Returns: the number of entries, not counting the terminator.
+ */
 guint sevsnp_cert_table_n_entries(const SevSnpCertTable *table);
 
-/* Entry @i (borrowed), 0 <= @i < n_entries. */
+/**
+ * sevsnp_cert_table_entry:
+ * @table: a table
+ * @i: the index, 0 <= @i < n_entries
+ *
+ * Returns: entry @i (borrowed).
+ */
 const SevSnpCertEntry *sevsnp_cert_table_entry(const SevSnpCertTable *table,
                                                guint i);
 
-/* The data of entry @i as a new GBytes (a slice of the blob). */
+/**
+ * sevsnp_cert_table_entry_data:
+ * @table: a table
+ * @i: the index of the entry
+ *
+ * Returns: the data of entry @i as a new GBytes (a slice of the blob).
+ */
 GBytes *sevsnp_cert_table_entry_data(const SevSnpCertTable *table, guint i);
 
-/* The first entry of type @type, or NULL. */
+/**
+ * sevsnp_cert_table_find:
+ * @table: a table
+ * @type: the type to look for
+ *
+ * Returns: the first entry of type @type, or NULL.
+ */
 const SevSnpCertEntry *sevsnp_cert_table_find(const SevSnpCertTable *table,
                                               SevSnpCertType type);
 
-/* The 24-byte blob of an empty table (just the terminator). */
+/**
+ * sevsnp_cert_table_empty_blob:
+ *
+ * Returns: the 24-byte blob of an empty table (just the terminator).
+ */
 GBytes *sevsnp_cert_table_empty_blob(void);
 
-/* One (GUID, DER) input of sevsnp_cert_table_build(). */
+/**
+ * SevSnpCertInput:
+ *
+ * One (GUID, DER) input of sevsnp_cert_table_build().
+ */
 typedef struct SevSnpCertInput {
     uint8_t guid[SEVSNP_GUID_SIZE];
     GBytes *der;
 } SevSnpCertInput;
 
-/*
+/**
+ * sevsnp_cert_table_build:
+ * @inputs: the entries, in entry order
+ * @n: the number of @inputs
+ * @err: return location for a GError
+ *
  * Build a canonical blob (the table followed by the data in entry order)
  * from @n inputs, then validate it with sevsnp_cert_table_parse() so that
- * only blobs this library would serve are ever built.  Returns NULL with
- * @err set on a duplicate GUID or invalid data.
+ * only blobs this library would serve are ever built.
+ *
+ * Returns: the blob; NULL with @err set on a duplicate GUID or invalid
+ * data.
  */
 GBytes *sevsnp_cert_table_build(const SevSnpCertInput *inputs, guint n,
                                 GError **err);
 
-/*
+/**
+ * sevsnp_file_read:
+ * @path: the file to read
+ * @max_size: the size cap (0: SEVSNP_DEFAULT_MAX_BLOB)
+ * @err: return location for a GError
+ *
  * Read the regular file @path whole, refusing anything larger than
- * @max_size bytes (0: SEVSNP_DEFAULT_MAX_BLOB) and anything that is not a
- * regular file (a FIFO or a device would block or never end).  Errors
- * name the file: SEVSNP_ERROR_IO or SEVSNP_ERROR_TOO_LARGE.
+ * @max_size bytes and anything that is not a regular file (a FIFO or a
+ * device would block or never end).
+ *
+ * Returns: the contents; NULL with @err set, naming the file:
+ * SEVSNP_ERROR_IO or SEVSNP_ERROR_TOO_LARGE.
  */
 GBytes *sevsnp_file_read(const char *path, size_t max_size, GError **err);
 
-/* One file input of sevsnp_cert_table_build_files(). */
+/**
+ * SevSnpCertFile:
+ *
+ * One file input of sevsnp_cert_table_build_files().
+ */
 typedef struct SevSnpCertFile {
     SevSnpCertType type;    /* what the file holds (see below) */
     const uint8_t *guid;    /* the entry's GUID; NULL: the type's GUID */
     const char *path;       /* PEM or DER */
 } SevSnpCertFile;
 
-/*
+/**
+ * sevsnp_cert_table_build_files:
+ * @files: the files, in entry order
+ * @n: the number of @files
+ * @err: return location for a GError
+ *
  * Read @n files, PEM or DER, convert each to DER (@type selects what is
  * accepted, as for sevsnp_der_from_pem_or_der()) and build a blob from
- * them with sevsnp_cert_table_build().  An error message names the file.
+ * them with sevsnp_cert_table_build().
+ *
+ * Returns: the blob; NULL with @err set, its message naming the file.
  */
 GBytes *sevsnp_cert_table_build_files(const SevSnpCertFile *files, guint n,
                                       GError **err);
 
-/* Human- and QMP-oriented description of one entry. */
+/**
+ * SevSnpCertInfo:
+ *
+ * Human- and QMP-oriented description of one entry.
+ */
 typedef struct SevSnpCertInfo {
     SevSnpCertType type;
     char guid[37];
@@ -263,38 +403,75 @@ typedef struct SevSnpCertInfo {
     char *common_name;     /* subject CN, e.g. "ARK-Milan" */
 } SevSnpCertInfo;
 
-/*
- * Describe entry @i of @table; the result is freed with
- * sevsnp_cert_info_free().
+/**
+ * sevsnp_cert_info_new:
+ * @table: a table
+ * @i: the index of the entry
+ *
+ * Describe entry @i of @table.
+ *
+ * Returns: the description, freed with sevsnp_cert_info_free().
  */
 SevSnpCertInfo *sevsnp_cert_info_new(const SevSnpCertTable *table, guint i);
+
+/**
+ * sevsnp_cert_info_free:
+ * @info: a description, or NULL
+ *
+ * Free what sevsnp_cert_info_new() returned.
+ */
 void sevsnp_cert_info_free(SevSnpCertInfo *info);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SevSnpCertInfo, sevsnp_cert_info_free)
 
+/**
+ * SevSnpChainStatus:
+ *
+ * The outcome of sevsnp_cert_table_verify(): the chain is valid, invalid,
+ * or incomplete.
+ */
 typedef enum {
     SEVSNP_CHAIN_VALID,
     SEVSNP_CHAIN_INVALID,
     SEVSNP_CHAIN_INCOMPLETE,
 } SevSnpChainStatus;
 
-/* The lower-case name of a chain status: "valid", "invalid", "incomplete". */
+/**
+ * sevsnp_chain_status_name:
+ * @status: a chain status
+ *
+ * Returns: the lower-case name of @status: "valid", "invalid",
+ * "incomplete".
+ */
 const char *sevsnp_chain_status_name(SevSnpChainStatus status);
 
-/*
+/**
+ * sevsnp_cert_table_verify:
+ * @table: a table
+ * @at: the time, in seconds since the epoch; 0 means now
+ * @why: (optional) receives the reason
+ *
  * Verify the chain in @table: the ARK is self-signed, the ARK signs the
  * intermediate (ASK; for a VLEK the ASVK, stored in the ASK slot), the
  * intermediate signs the VCEK or VLEK, and every certificate is valid at
- * @at (seconds since the epoch; 0 means now).  Returns the status; *@why
- * (if not NULL) gets a newly allocated sentence saying what is wrong and
- * where, or what is missing.
+ * @at.  *@why (if not NULL) gets a newly allocated sentence saying what
+ * is wrong and where, or what is missing.
+ *
+ * Returns: the status.
  */
 SevSnpChainStatus sevsnp_cert_table_verify(const SevSnpCertTable *table,
                                            int64_t at, char **why);
 
-/*
- * Read certificate data from @data, PEM or DER, and return its DER
- * encoding.  @kind selects what is accepted: SEVSNP_CERT_CRL accepts a
- * CRL, SEVSNP_CERT_OTHER any DER, every other type an X.509 certificate.
+/**
+ * sevsnp_der_from_pem_or_der:
+ * @data: certificate data, PEM or DER
+ * @kind: what is accepted
+ * @err: return location for a GError
+ *
+ * Read certificate data from @data, PEM or DER.  @kind selects what is
+ * accepted: SEVSNP_CERT_CRL accepts a CRL, SEVSNP_CERT_OTHER any DER,
+ * every other type an X.509 certificate.
+ *
+ * Returns: its DER encoding, or NULL with @err set.
  */
 GBytes *sevsnp_der_from_pem_or_der(GBytes *data, SevSnpCertType kind,
                                    GError **err);
@@ -303,6 +480,12 @@ GBytes *sevsnp_der_from_pem_or_der(GBytes *data, SevSnpCertType kind,
 /* Certificate store: one blob file, locked per request                */
 /* ------------------------------------------------------------------ */
 
+/**
+ * SevSnpCertStore:
+ *
+ * One blob file, read lazily under the shared locks of the locking
+ * protocol; see sevsnp_cert_store_new().
+ */
 typedef struct SevSnpCertStore SevSnpCertStore;
 
 /*
@@ -314,48 +497,105 @@ typedef struct SevSnpCertStore SevSnpCertStore;
  */
 #define SEVSNP_LOCK_INTENT_OFFSET   (1LL << 62)
 
-/* A held shared lock on the blob file plus the table read under it. */
+/**
+ * SevSnpCertLease:
+ *
+ * A held shared lock on the blob file plus the table read under it.
+ */
 typedef struct SevSnpCertLease SevSnpCertLease;
 
-/*
+/**
+ * sevsnp_cert_store_new:
+ * @path: the blob file
+ * @max_size: the size cap (0: SEVSNP_DEFAULT_MAX_BLOB)
+ *
  * Create a store for the blob file @path (read lazily, per request).
- * @max_size caps the blob (0: SEVSNP_DEFAULT_MAX_BLOB).  A store is safe to
- * use from any number of threads.
+ * @max_size caps the blob.  A store is safe to use from any number of
+ * threads.
+ *
+ * Returns: the new store.
  */
 SevSnpCertStore *sevsnp_cert_store_new(const char *path, size_t max_size);
+
+/**
+ * sevsnp_cert_store_free:
+ * @store: a store, or NULL
+ *
+ * Release @store.
+ */
 void sevsnp_cert_store_free(SevSnpCertStore *store);
 
-/* The file the store reads (borrowed). */
+/**
+ * sevsnp_cert_store_get_path:
+ * @store: a store
+ *
+ * Returns: the file the store reads (borrowed).
+ */
 const char *sevsnp_cert_store_get_path(const SevSnpCertStore *store);
 
-/*
+/**
+ * sevsnp_cert_store_acquire:
+ * @store: a store
+ * @timeout_ms: how long to retry (0: one try)
+ * @err: return location for a GError
+ *
  * Take the shared locks on the blob file (an OFD read lock and
  * flock(LOCK_SH), on a file description of this request's own), retrying
- * for at most @timeout_ms milliseconds (0: one try), then read and validate
- * the file or reuse the cached table when the file provably did not
- * change.  On success returns a lease that holds the locks until
- * sevsnp_cert_lease_release().  On failure returns NULL and sets @err:
+ * for at most @timeout_ms milliseconds, then read and validate the file
+ * or reuse the cached table when the file provably did not change.
+ *
+ * Returns: on success a lease that holds the locks until
+ * sevsnp_cert_lease_release().  On failure NULL with @err set:
  * SEVSNP_ERROR_BUSY when the locks were not obtained in time, any other
  * code when the file is missing, unreadable, too large or malformed.
  */
 SevSnpCertLease *sevsnp_cert_store_acquire(SevSnpCertStore *store,
                                            unsigned timeout_ms, GError **err);
 
-/* The table read under the lease's locks (borrowed). */
+/**
+ * sevsnp_cert_lease_get_table:
+ * @lease: a lease
+ *
+ * Returns: the table read under the lease's locks (borrowed).
+ */
 SevSnpCertTable *sevsnp_cert_lease_get_table(const SevSnpCertLease *lease);
 
-/* Drop the locks (by closing the lease's file description) and free. */
+/**
+ * sevsnp_cert_lease_release:
+ * @lease: a lease
+ *
+ * Drop the locks (by closing the lease's file description) and free.
+ */
 void sevsnp_cert_lease_release(SevSnpCertLease *lease);
 
-/*
+/**
+ * sevsnp_cert_store_load:
+ * @store: a store
+ * @timeout_ms: how long to retry the locks (0: one try)
+ * @err: return location for a GError
+ *
  * Read and validate the file once, without keeping any lock beyond the
  * read.  Used to check a file before it is put in service.
+ *
+ * Returns: a new reference to the table, or NULL with @err set.
  */
 SevSnpCertTable *sevsnp_cert_store_load(SevSnpCertStore *store,
                                         unsigned timeout_ms, GError **err);
 
-/* How many times the store parsed the file, and reused its cache. */
+/**
+ * sevsnp_cert_store_parse_count:
+ * @store: a store
+ *
+ * Returns: how many times the store parsed the file.
+ */
 uint64_t sevsnp_cert_store_parse_count(const SevSnpCertStore *store);
+
+/**
+ * sevsnp_cert_store_cache_hits:
+ * @store: a store
+ *
+ * Returns: how many times the store reused its cache.
+ */
 uint64_t sevsnp_cert_store_cache_hits(const SevSnpCertStore *store);
 
 /**
@@ -374,30 +614,57 @@ uint64_t sevsnp_cert_store_cache_hits(const SevSnpCertStore *store);
  */
 gboolean sevsnp_lock_exclusive(int fd, unsigned timeout_ms, GError **err);
 
-/* The same with the shared locks (OFD read lock and flock(LOCK_SH)). */
+/**
+ * sevsnp_lock_shared:
+ * @fd: an open descriptor of the blob file
+ * @timeout_ms: how long to retry (0: one try; G_MAXUINT: for ever)
+ * @err: return location for a GError
+ *
+ * The same as sevsnp_lock_exclusive() with the shared locks (OFD read
+ * lock and flock(LOCK_SH)).
+ *
+ * Returns: TRUE with the locks held, or FALSE with @err set.
+ */
 gboolean sevsnp_lock_shared(int fd, unsigned timeout_ms, GError **err);
 
-/*
+/**
+ * sevsnp_open_locked:
+ * @path: the file
+ * @create: create the file, mode 0644, when it does not exist
+ * @exclusive: take the exclusive locks, else the shared ones
+ * @timeout_ms: how long to wait (0: one try; G_MAXUINT: for ever)
+ * @err: return location for a GError
+ *
  * Open the regular file @path (creating it, mode 0644, when @create) on a
  * file description of its own and take both locks, exclusive or shared,
- * waiting at most @timeout_ms (0: one try; G_MAXUINT: for ever).  Returns
- * the descriptor (closing it drops the locks) or -1 with @err naming the
- * file: SEVSNP_ERROR_IO (missing, unreadable, not a regular file) or
- * SEVSNP_ERROR_BUSY.
+ * waiting at most @timeout_ms.
+ *
+ * Returns: the descriptor (closing it drops the locks) or -1 with @err
+ * naming the file: SEVSNP_ERROR_IO (missing, unreadable, not a regular
+ * file) or SEVSNP_ERROR_BUSY.
  */
 int sevsnp_open_locked(const char *path, bool create, bool exclusive,
                        unsigned timeout_ms, GError **err);
 
-/*
+/**
+ * sevsnp_cert_file_install:
+ * @path: the blob file
+ * @blob: the new blob
+ * @timeout_ms: how long to wait for the locks (G_MAXUINT: for ever)
+ * @waited_us: (optional) receives how long the locks took
+ * @err: return location for a GError
+ *
  * Put @blob in service at @path the way an updater must: check that it
  * is a valid table, open @path (creating it, mode 0644), take the
- * exclusive locks waiting at most @timeout_ms (G_MAXUINT: for ever),
- * reserve the space, overwrite the file in place (same inode, so the
- * VMMs' locks stay meaningful), cut it to size, fsync, and drop the
- * locks.  A reader holding the shared locks sees the old or the new
- * blob, never a mix; nothing is written before the locks are held.
- * *@waited_us, when not NULL, gets how long the locks took.  Errors:
- * SEVSNP_ERROR_BUSY on time-out, SEVSNP_ERROR_IO, or the parse error.
+ * exclusive locks waiting at most @timeout_ms, reserve the space,
+ * overwrite the file in place (same inode, so the VMMs' locks stay
+ * meaningful), cut it to size, fsync, and drop the locks.  A reader
+ * holding the shared locks sees the old or the new blob, never a mix;
+ * nothing is written before the locks are held.  *@waited_us, when not
+ * NULL, gets how long the locks took.
+ *
+ * Returns: TRUE on success; FALSE with @err set: SEVSNP_ERROR_BUSY on
+ * time-out, SEVSNP_ERROR_IO, or the parse error.
  */
 gboolean sevsnp_cert_file_install(const char *path, GBytes *blob,
                                   unsigned timeout_ms, int64_t *waited_us,
@@ -407,6 +674,11 @@ gboolean sevsnp_cert_file_install(const char *path, GBytes *blob,
 /* Rate limit (token bucket)                                           */
 /* ------------------------------------------------------------------ */
 
+/**
+ * SevSnpRateLimit:
+ *
+ * A token bucket.
+ */
 typedef struct SevSnpRateLimit {
     uint32_t rate;       /* tokens per second; 0 = off */
     uint32_t burst;      /* bucket size; 0 means max(rate, 1) */
@@ -414,11 +686,27 @@ typedef struct SevSnpRateLimit {
     int64_t last_us;     /* monotonic time of the last refill */
 } SevSnpRateLimit;
 
-/* (Re)configure @rl; the bucket starts full. */
+/**
+ * sevsnp_rate_limit_init:
+ * @rl: the bucket
+ * @rate: tokens per second; 0 = off
+ * @burst: the bucket size; 0 means max(@rate, 1)
+ * @now_us: the monotonic time now
+ *
+ * (Re)configure @rl; the bucket starts full.
+ */
 void sevsnp_rate_limit_init(SevSnpRateLimit *rl, uint32_t rate,
                             uint32_t burst, int64_t now_us);
 
-/* Take one token at monotonic time @now_us; FALSE when over the limit. */
+/**
+ * sevsnp_rate_limit_take:
+ * @rl: the bucket
+ * @now_us: the monotonic time now
+ *
+ * Take one token at monotonic time @now_us.
+ *
+ * Returns: FALSE when over the limit.
+ */
 bool sevsnp_rate_limit_take(SevSnpRateLimit *rl, int64_t now_us);
 
 /* ------------------------------------------------------------------ */
@@ -441,22 +729,40 @@ bool sevsnp_rate_limit_take(SevSnpRateLimit *rl, int64_t now_us);
  */
 gboolean sevsnp_check_timeout(unsigned timeout_ms, GError **err);
 
+/**
+ * SevSnpAbi:
+ *
+ * The KVM ABI a service answers requests on.
+ */
 typedef enum {
     SEVSNP_ABI_REQ_CERTS,   /* mainline KVM_EXIT_SNP_REQ_CERTS */
     SEVSNP_ABI_VMGEXIT,     /* legacy KVM_EXIT_VMGEXIT REQ_CERTS */
 } SevSnpAbi;
 
-/* "req-certs" or "vmgexit". */
+/**
+ * sevsnp_abi_name:
+ * @abi: an ABI
+ *
+ * Returns: "req-certs" or "vmgexit".
+ */
 const char *sevsnp_abi_name(SevSnpAbi abi);
 
-/* What the user asked for (the certs-abi property). */
+/**
+ * SevSnpAbiChoice:
+ *
+ * What the user asked for (the certs-abi property).
+ */
 typedef enum {
     SEVSNP_ABI_CHOICE_AUTO,
     SEVSNP_ABI_CHOICE_REQ_CERTS,
     SEVSNP_ABI_CHOICE_VMGEXIT,
 } SevSnpAbiChoice;
 
-/* How the ABI in use was decided. */
+/**
+ * SevSnpAbiSource:
+ *
+ * How the ABI in use was decided.
+ */
 typedef enum {
     SEVSNP_ABI_FROM_CONFIG,         /* certs-abi named it */
     SEVSNP_ABI_FROM_ATTRIBUTE,      /* auto: the kernel advertises it */
@@ -465,10 +771,18 @@ typedef enum {
     SEVSNP_ABI_FROM_NO_KERNEL,      /* no KVM to ask (qtest) */
 } SevSnpAbiSource;
 
-/*
+/**
+ * SevSnpKvmAttrFn:
+ * @opaque: the pointer given with the function
+ * @group: the attribute group
+ * @attr: the attribute
+ * @val: receives the value
+ *
  * Ask the kernel for device attribute @attr of @group on /dev/kvm, as
- * KVM_HAS_DEVICE_ATTR and KVM_GET_DEVICE_ATTR do: returns 0 and stores
- * the value in *@val, or a negative errno (-ENXIO: no such attribute).
+ * KVM_HAS_DEVICE_ATTR and KVM_GET_DEVICE_ATTR do.
+ *
+ * Returns: 0 with the value stored in *@val, or a negative errno
+ * (-ENXIO: no such attribute).
  */
 typedef int (*SevSnpKvmAttrFn)(void *opaque, uint32_t group, uint64_t attr,
                                uint64_t *val);
@@ -508,7 +822,9 @@ gboolean sevsnp_abi_detect(SevSnpAbiChoice choice, SevSnpKvmAttrFn get_attr,
  */
 gboolean sevsnp_abi_source_warns(SevSnpAbiSource source);
 
-/*
+/**
+ * SevSnpGuestMemOps:
+ *
  * Guest memory as the service sees it.  @is_shared_ram answers whether
  * [gpa, gpa + len) is entirely guest RAM that is shared with the host
  * (not private, not MMIO, not a hole); @write copies @len bytes to @gpa
@@ -520,7 +836,11 @@ typedef struct SevSnpGuestMemOps {
     int (*write)(void *opaque, uint64_t gpa, const void *buf, size_t len);
 } SevSnpGuestMemOps;
 
-/* The outcome of one request, in ABI-neutral terms. */
+/**
+ * SevSnpReqOutcome:
+ *
+ * The outcome of one request, in ABI-neutral terms.
+ */
 typedef enum {
     SEVSNP_REQ_OK,          /* table written; completion pending */
     SEVSNP_REQ_TOO_SMALL,   /* required page count reported */
@@ -529,10 +849,19 @@ typedef enum {
     SEVSNP_REQ_ERROR,       /* anything else (generic error) */
 } SevSnpReqOutcome;
 
-/* "ok", "too-small", "busy", "rate-limited", "error". */
+/**
+ * sevsnp_req_outcome_name:
+ * @outcome: an outcome
+ *
+ * Returns: "ok", "too-small", "busy", "rate-limited", "error".
+ */
 const char *sevsnp_req_outcome_name(SevSnpReqOutcome outcome);
 
-/* Counters; a snapshot is taken with sevsnp_service_get_stats(). */
+/**
+ * SevSnpStats:
+ *
+ * Counters; a snapshot is taken with sevsnp_service_get_stats().
+ */
 typedef struct SevSnpStats {
     uint64_t requests;          /* request exits seen */
     uint64_t served;            /* tables written (ret 0) */
@@ -547,9 +876,19 @@ typedef struct SevSnpStats {
     uint64_t interrupted;       /* waits ended by the interrupt check */
 } SevSnpStats;
 
+/**
+ * SevSnpService:
+ *
+ * The certificate service of one VM: the request state machine for both
+ * ABIs over one blob file, with rate limit and counters.
+ */
 typedef struct SevSnpService SevSnpService;
 
-/* The result of handling one request. */
+/**
+ * SevSnpReqResult:
+ *
+ * The result of handling one request.
+ */
 typedef struct SevSnpReqResult {
     SevSnpReqOutcome outcome;
     uint64_t required_npages;   /* with SEVSNP_REQ_TOO_SMALL */
@@ -575,7 +914,12 @@ typedef struct SevSnpReqResult {
 SevSnpService *sevsnp_service_new(const char *path, unsigned timeout_ms,
                                   uint32_t rate, uint32_t burst);
 
-/* Release every lease still held and free the service. */
+/**
+ * sevsnp_service_free:
+ * @svc: the service, or NULL
+ *
+ * Release every lease still held and free the service.
+ */
 void sevsnp_service_free(SevSnpService *svc);
 
 /**
@@ -596,7 +940,12 @@ void sevsnp_service_free(SevSnpService *svc);
 gboolean sevsnp_service_set_path(SevSnpService *svc, const char *path,
                                  GError **err);
 
-/* A copy of the path in service, or NULL when serving is off. */
+/**
+ * sevsnp_service_get_path:
+ * @svc: the service
+ *
+ * Returns: a copy of the path in service, or NULL when serving is off.
+ */
 char *sevsnp_service_get_path(SevSnpService *svc);
 
 /**
@@ -612,11 +961,34 @@ char *sevsnp_service_get_path(SevSnpService *svc);
  */
 gboolean sevsnp_service_set_timeout(SevSnpService *svc, unsigned timeout_ms,
                                     GError **err);
+
+/**
+ * sevsnp_service_get_timeout:
+ * @svc: the service
+ *
+ * Returns: the lock wait in milliseconds.
+ */
 unsigned sevsnp_service_get_timeout(SevSnpService *svc);
 
-/* Change the rate limit at run time (0 = off); the bucket refills. */
+/**
+ * sevsnp_service_set_rate_limit:
+ * @svc: the service
+ * @rate: requests per second per VM, 0 = off
+ * @burst: the bucket size (0: @rate)
+ *
+ * Change the rate limit at run time; the bucket refills.
+ */
 void sevsnp_service_set_rate_limit(SevSnpService *svc, uint32_t rate,
                                    uint32_t burst);
+
+/**
+ * sevsnp_service_get_rate_limit:
+ * @svc: the service
+ * @rate: receives the requests per second (0: off)
+ * @burst: receives the bucket size (0 when the limit is off)
+ *
+ * Read the rate limit in force.
+ */
 void sevsnp_service_get_rate_limit(SevSnpService *svc, uint32_t *rate,
                                    uint32_t *burst);
 
@@ -646,7 +1018,13 @@ typedef bool (*SevSnpInterruptFn)(void *opaque, uint32_t vcpu);
 void sevsnp_service_set_interrupt(SevSnpService *svc, SevSnpInterruptFn fn,
                                   void *opaque);
 
-/* A snapshot of the counters, from any thread. */
+/**
+ * sevsnp_service_get_stats:
+ * @svc: the service
+ * @stats: receives the counters
+ *
+ * Take a snapshot of the counters, from any thread.
+ */
 void sevsnp_service_get_stats(SevSnpService *svc, SevSnpStats *stats);
 
 /**
@@ -690,10 +1068,25 @@ SevSnpCertTable *sevsnp_service_try_peek(SevSnpService *svc, bool *busy,
  */
 SevSnpCertTable *sevsnp_service_peek_table(SevSnpService *svc, GError **err);
 
-/* Whether vCPU @vcpu has a request in flight (locks held). */
+/**
+ * sevsnp_service_in_flight:
+ * @svc: the service
+ * @vcpu: the vCPU index
+ *
+ * Returns: whether vCPU @vcpu has a request in flight (locks held).
+ */
 bool sevsnp_service_in_flight(SevSnpService *svc, uint32_t vcpu);
 
-/*
+/**
+ * sevsnp_service_request:
+ * @svc: the service
+ * @vcpu: the vCPU index
+ * @gpa: the guest buffer's guest physical address
+ * @npages: the guest buffer's size in 4 KiB pages
+ * @mem: the guest memory the table is written to
+ * @opaque: passed to @mem's functions
+ * @err: (optional) return location for a GError
+ *
  * Handle one certificate request of vCPU @vcpu for the guest buffer
  * [@gpa, @gpa + @npages * 4096).  Hostile values are answered with
  * SEVSNP_REQ_ERROR and nothing is written; nothing is ever written outside
@@ -701,48 +1094,90 @@ bool sevsnp_service_in_flight(SevSnpService *svc, uint32_t vcpu);
  * sevsnp_service_complete() for this vCPU.  A request while one is in
  * flight on the same vCPU releases the stale one first and is counted.
  * @err, if not NULL, gets the reason of a failure.
+ *
+ * Returns: the outcome.
  */
 SevSnpReqResult sevsnp_service_request(SevSnpService *svc, uint32_t vcpu,
                                        uint64_t gpa, uint64_t npages,
                                        const SevSnpGuestMemOps *mem,
                                        void *opaque, GError **err);
 
-/*
+/**
+ * sevsnp_service_complete:
+ * @svc: the service
+ * @vcpu: the vCPU index
+ *
  * The firmware request of vCPU @vcpu has completed: release its locks.
- * Returns FALSE (and counts it) when no request was in flight.
+ *
+ * Returns: FALSE (and counts it) when no request was in flight.
  */
 bool sevsnp_service_complete(SevSnpService *svc, uint32_t vcpu);
 
-/*
- * The ABI glue.  These run exactly what a KVM exit needs: they read the
- * kernel's union member, call sevsnp_service_request() or _complete(),
- * and leave in the union member what the kernel expects.
+/**
+ * sevsnp_handle_req_certs_exit: the ABI glue, mainline
+ * @svc: the service
+ * @vcpu: the vCPU index
+ * @ex: the kernel's union member (run->snp_req_certs)
+ * @mem: the guest memory the table is written to
+ * @opaque: passed to @mem's functions
  *
- * sevsnp_handle_req_certs_exit(): mainline.  Sets ret to 0 / ENOSPC (with
- * npages = required) / EAGAIN / EIO.  Returns true when the caller must
- * perform the completion step: set run->immediate_exit = 1, call KVM_RUN,
- * and after it returns call sevsnp_service_complete().
+ * Run exactly what a KVM_EXIT_SNP_REQ_CERTS exit needs: read the
+ * kernel's union member, call sevsnp_service_request(), and leave in the
+ * union member what the kernel expects.  Sets ret to 0 / ENOSPC (with
+ * npages = required) / EAGAIN / EIO.
  *
- * sevsnp_handle_vmgexit_exit(): legacy.  With status PENDING sets ret to
- * 0 / 1 (with data_npages) / 2 / 1<<31 and, when locks are held, the
- * NOTIFY_DONE flag; with status DONE completes the request.  Returns true
- * when a DONE exit is to be expected.  A type other than REQ_CERTS gets
- * ret = GENERIC and is counted as an error.
+ * Returns: true when the caller must perform the completion step: set
+ * run->immediate_exit = 1, call KVM_RUN, and after it returns call
+ * sevsnp_service_complete().
  */
 bool sevsnp_handle_req_certs_exit(SevSnpService *svc, uint32_t vcpu,
                                   struct sevsnp_kvm_exit_snp_req_certs *ex,
                                   const SevSnpGuestMemOps *mem, void *opaque);
+
+/**
+ * sevsnp_handle_vmgexit_exit: the ABI glue, legacy
+ * @svc: the service
+ * @vcpu: the vCPU index
+ * @ex: the kernel's union member (run->vmgexit)
+ * @mem: the guest memory the table is written to
+ * @opaque: passed to @mem's functions
+ *
+ * Run exactly what a legacy KVM_EXIT_VMGEXIT exit needs: read the
+ * kernel's union member, call sevsnp_service_request() or
+ * sevsnp_service_complete(), and leave in the union member what the
+ * kernel expects.  With status PENDING sets ret to 0 / 1 (with
+ * data_npages) / 2 / 1<<31 and, when locks are held, the NOTIFY_DONE
+ * flag; with status DONE completes the request.  A type other than
+ * REQ_CERTS gets ret = GENERIC and is counted as an error.
+ *
+ * Returns: true when a DONE exit is to be expected.
+ */
 bool sevsnp_handle_vmgexit_exit(SevSnpService *svc, uint32_t vcpu,
                                 struct sevsnp_kvm_user_vmgexit *ex,
                                 const SevSnpGuestMemOps *mem, void *opaque);
 
-/*
- * Install a callback run (outside the service's locks) for every failed
- * request, with the outcome and message, for events and traces.
+/**
+ * SevSnpErrorNotify:
+ * @opaque: the pointer given to sevsnp_service_set_error_notify()
+ * @vcpu: the vCPU whose request failed
+ * @outcome: the request's outcome
+ * @message: what went wrong
+ *
+ * Called for every failed request, for events and traces.
  */
 typedef void (*SevSnpErrorNotify)(void *opaque, uint32_t vcpu,
                                   SevSnpReqOutcome outcome,
                                   const char *message);
+
+/**
+ * sevsnp_service_set_error_notify:
+ * @svc: the service
+ * @fn: the callback
+ * @opaque: passed to @fn
+ *
+ * Install a callback run (outside the service's locks) for every failed
+ * request, with the outcome and message, for events and traces.
+ */
 void sevsnp_service_set_error_notify(SevSnpService *svc,
                                      SevSnpErrorNotify fn, void *opaque);
 
@@ -750,7 +1185,9 @@ void sevsnp_service_set_error_notify(SevSnpService *svc,
 /* Page-state tracking: which guest RAM pages are shared or private    */
 /* ------------------------------------------------------------------ */
 
-/*
+/**
+ * SevSnpPageTracker:
+ *
  * A record of the shared/private state of every 4 KiB page of the guest
  * RAM regions it is told about: one bit per page, so that a conversion
  * or a query costs time proportional to the range's bitmap words, never
@@ -759,19 +1196,45 @@ void sevsnp_service_set_error_notify(SevSnpService *svc,
  */
 typedef struct SevSnpPageTracker SevSnpPageTracker;
 
+/**
+ * sevsnp_pages_new:
+ *
+ * Returns: a new tracker without regions.
+ */
 SevSnpPageTracker *sevsnp_pages_new(void);
+
+/**
+ * sevsnp_pages_free:
+ * @t: a tracker, or NULL
+ *
+ * Free @t and its regions.
+ */
 void sevsnp_pages_free(SevSnpPageTracker *t);
 
-/*
+/**
+ * sevsnp_pages_add_region:
+ * @t: the tracker
+ * @name: the region's name, copied
+ * @gpa: the region's guest physical address
+ * @size: the region's size in bytes
+ * @private: all pages start private, else all shared
+ * @err: return location for a GError
+ *
  * Add the RAM region [@gpa, @gpa + @size), 4 KiB aligned and not
  * overlapping any other region, with all pages private (as KVM sets
  * guest_memfd memory at launch) or all shared.  @name is copied.
+ *
+ * Returns: TRUE, or FALSE with @err set.
  */
 gboolean sevsnp_pages_add_region(SevSnpPageTracker *t, const char *name,
                                  uint64_t gpa, uint64_t size, bool private,
                                  GError **err);
 
-/* The number of regions, and region @i's description. */
+/**
+ * SevSnpPageRegion:
+ *
+ * The description of one region, filled by sevsnp_pages_region().
+ */
 typedef struct SevSnpPageRegion {
     const char *name;               /* borrowed, valid as long as @t */
     uint64_t gpa;
@@ -779,44 +1242,108 @@ typedef struct SevSnpPageRegion {
     uint64_t private_bytes;
     uint64_t shared_bytes;
 } SevSnpPageRegion;
+
+/**
+ * sevsnp_pages_n_regions:
+ * @t: the tracker
+ *
+ * Returns: the number of regions.
+ */
 guint sevsnp_pages_n_regions(SevSnpPageTracker *t);
+
+/**
+ * sevsnp_pages_region:
+ * @t: the tracker
+ * @i: the region's index, below sevsnp_pages_n_regions()
+ * @r: receives region @i's description
+ *
+ * Describe region @i.
+ */
 void sevsnp_pages_region(SevSnpPageTracker *t, guint i, SevSnpPageRegion *r);
 
-/* Is [@gpa, @gpa + @len) entirely RAM of the regions, and all shared? */
+/**
+ * sevsnp_pages_is_shared:
+ * @t: the tracker
+ * @gpa: the range's guest physical address
+ * @len: the range's length in bytes
+ *
+ * Returns: whether [@gpa, @gpa + @len) is entirely RAM of the regions,
+ * and all shared.
+ */
 bool sevsnp_pages_is_shared(SevSnpPageTracker *t, uint64_t gpa, uint64_t len);
 
-/* Is [@gpa, @gpa + @len) entirely RAM of the regions, and all private? */
+/**
+ * sevsnp_pages_is_private:
+ * @t: the tracker
+ * @gpa: the range's guest physical address
+ * @len: the range's length in bytes
+ *
+ * Returns: whether [@gpa, @gpa + @len) is entirely RAM of the regions,
+ * and all private.
+ */
 bool sevsnp_pages_is_private(SevSnpPageTracker *t, uint64_t gpa,
                              uint64_t len);
 
-/*
+/**
+ * sevsnp_pages_with_shared:
+ * @t: the tracker
+ * @gpa: the range's guest physical address
+ * @len: the range's length in bytes
+ * @fn: the function to run
+ * @opaque: passed to @fn
+ *
  * Run @fn(@opaque) with the pages held in their state, only if
  * [@gpa, @gpa + @len) is entirely shared RAM: no conversion can change it
  * while @fn runs (a certificate write cannot land in a page that turns
- * private under it).  Returns @fn's value, or -EFAULT without calling it.
+ * private under it).
+ *
+ * Returns: @fn's value, or -EFAULT without calling it.
  */
 int sevsnp_pages_with_shared(SevSnpPageTracker *t, uint64_t gpa,
                              uint64_t len, int (*fn)(void *opaque),
                              void *opaque);
 
-/* Which way a conversion goes, and where it came from. */
+/**
+ * SevSnpConvertOrigin:
+ *
+ * Where a conversion came from.
+ */
 typedef enum {
     SEVSNP_CONVERT_EXPLICIT,    /* KVM_HC_MAP_GPA_RANGE (page state change) */
     SEVSNP_CONVERT_IMPLICIT,    /* KVM_EXIT_MEMORY_FAULT */
 } SevSnpConvertOrigin;
 
-/*
+/**
+ * SevSnpConvertFn:
+ * @opaque: the pointer given to sevsnp_pages_convert()
+ * @region: the index of the region the piece is part of
+ * @gpa: the piece's guest physical address
+ * @len: the piece's length in bytes
+ * @to_private: which way the conversion goes
+ * @changed_pages: how many of the piece's pages change state
+ * @released: receives the bytes of backing given back to the host
+ *
  * Apply one RAM piece of a conversion: set the memory attributes of
  * [@gpa, @gpa + @len) (part of region @region) and release the backing
- * that is no longer used.  @changed_pages of the piece's pages change
- * state.  Returns 0, or a negative errno to stop the conversion there;
- * *@released gets the bytes of backing given back to the host.
+ * that is no longer used.
+ *
+ * Returns: 0, or a negative errno to stop the conversion there.
  */
 typedef int (*SevSnpConvertFn)(void *opaque, guint region, uint64_t gpa,
                                uint64_t len, bool to_private,
                                uint64_t changed_pages, uint64_t *released);
 
-/*
+/**
+ * sevsnp_pages_convert:
+ * @t: the tracker
+ * @gpa: the range's guest physical address
+ * @npages: the range's size in 4 KiB pages
+ * @to_private: which way the conversion goes
+ * @origin: where the conversion came from
+ * @apply: (optional) applies each RAM piece
+ * @opaque: passed to @apply
+ * @err: return location for a GError
+ *
  * Convert [@gpa, @gpa + @npages * 4 KiB) to private or shared.  Validated
  * first, with nothing changed on failure: @npages 0, an unaligned @gpa,
  * a range that wraps around, and, to private, any byte that is not RAM of
@@ -827,6 +1354,8 @@ typedef int (*SevSnpConvertFn)(void *opaque, guint region, uint64_t gpa,
  * it succeeds; a failing @apply stops the conversion (SEVSNP_ERROR_IO,
  * the pieces before it stay converted).  Every refusal is counted and
  * kept as the last error.
+ *
+ * Returns: TRUE, or FALSE with @err set.
  */
 gboolean sevsnp_pages_convert(SevSnpPageTracker *t, uint64_t gpa,
                               uint64_t npages, bool to_private,
@@ -834,7 +1363,12 @@ gboolean sevsnp_pages_convert(SevSnpPageTracker *t, uint64_t gpa,
                               SevSnpConvertFn apply, void *opaque,
                               GError **err);
 
-/*
+/**
+ * sevsnp_pages_reject:
+ * @t: the tracker
+ * @origin: where the request came from
+ * @msg: the reason
+ *
  * Count a request of @origin refused before it reached the tracker (for
  * instance a memory fault whose size is not whole pages), keeping @msg as
  * the last error.
@@ -842,7 +1376,12 @@ gboolean sevsnp_pages_convert(SevSnpPageTracker *t, uint64_t gpa,
 void sevsnp_pages_reject(SevSnpPageTracker *t, SevSnpConvertOrigin origin,
                          const char *msg);
 
-/* Counters and totals; a snapshot from any thread. */
+/**
+ * SevSnpPageStats:
+ *
+ * Counters and totals; a snapshot from any thread with
+ * sevsnp_pages_get_stats().
+ */
 typedef struct SevSnpPageStats {
     uint64_t private_bytes;
     uint64_t shared_bytes;
@@ -855,11 +1394,26 @@ typedef struct SevSnpPageStats {
     uint64_t rejected;              /* refused or failed conversions */
     uint64_t released_bytes;        /* backing given back to the host */
 } SevSnpPageStats;
+
+/**
+ * sevsnp_pages_get_stats:
+ * @t: the tracker
+ * @stats: receives the counters and totals
+ *
+ * Take a snapshot of the counters and totals, from any thread.
+ */
 void sevsnp_pages_get_stats(SevSnpPageTracker *t, SevSnpPageStats *stats);
 
-/* A copy of the last refusal's message, or NULL. */
+/**
+ * sevsnp_pages_last_error:
+ * @t: the tracker
+ *
+ * Returns: a copy of the last refusal's message, or NULL.
+ */
 char *sevsnp_pages_last_error(SevSnpPageTracker *t);
 
 G_END_DECLS
+
+#include "sevsnp-report.h"
 
 #endif /* LIBSEVSNP_H */

@@ -68,14 +68,22 @@ G_BEGIN_DECLS
 #define SEVSNP_KEY_INFO_SIGNING_KEY_SHIFT 2
 #define SEVSNP_KEY_INFO_SIGNING_KEY_MASK  (7u << 2)
 
-/* The key that signed a report (KEY_INFO.SIGNING_KEY). */
+/**
+ * SevSnpSigningKey:
+ *
+ * The key that signed a report (KEY_INFO.SIGNING_KEY).
+ */
 typedef enum {
     SEVSNP_SIGNING_KEY_VCEK = 0,
     SEVSNP_SIGNING_KEY_VLEK = 1,
     SEVSNP_SIGNING_KEY_NONE = 7,
 } SevSnpSigningKey;
 
-/* The AMD product line: picks the TCB layout and the KDS path. */
+/**
+ * SevSnpProduct:
+ *
+ * The AMD product line: picks the TCB layout and the KDS path.
+ */
 typedef enum {
     SEVSNP_PRODUCT_UNKNOWN,
     SEVSNP_PRODUCT_MILAN,
@@ -83,26 +91,50 @@ typedef enum {
     SEVSNP_PRODUCT_TURIN,
 } SevSnpProduct;
 
-/* "Milan", "Genoa", "Turin" (KDS spelling), "unknown". */
+/**
+ * sevsnp_product_name:
+ * @p: a product
+ *
+ * Returns: "Milan", "Genoa", "Turin" (KDS spelling), "unknown".
+ */
 const char *sevsnp_product_name(SevSnpProduct p);
 
-/* Parse a product name, case-insensitively; FALSE when unknown. */
+/**
+ * sevsnp_product_from_name:
+ * @name: a product name
+ * @p: receives the product
+ *
+ * Parse a product name, case-insensitively.
+ *
+ * Returns: FALSE when unknown.
+ */
 gboolean sevsnp_product_from_name(const char *name, SevSnpProduct *p);
 
-/*
+/**
+ * sevsnp_product_from_cpuid:
+ * @family: the CPUID family
+ * @model: the CPUID model
+ *
  * The product of a CPUID family and model (report version 3 and later):
  * family 0x19 models 0x00-0x0F Milan, 0x10-0x1F and 0xA0-0xAF Genoa;
- * family 0x1A models 0x00-0x1F Turin.  UNKNOWN otherwise.
+ * family 0x1A models 0x00-0x1F Turin.
+ *
+ * Returns: the product; UNKNOWN otherwise.
  */
 SevSnpProduct sevsnp_product_from_cpuid(uint8_t family, uint8_t model);
 
-/*
- * How many bytes of the chip id identify the chip in KDS URLs and in a
- * VCEK's hwID extension: 64, or 8 for Turin.
+/**
+ * sevsnp_product_hwid_len:
+ * @p: a product
+ *
+ * Returns: how many bytes of the chip id identify the chip in KDS URLs
+ * and in a VCEK's hwID extension: 64, or 8 for Turin.
  */
 size_t sevsnp_product_hwid_len(SevSnpProduct p);
 
-/*
+/**
+ * SevSnpTcb:
+ *
  * A TCB_VERSION, decoded.  Milan and Genoa: byte 0 boot loader, 1 TEE,
  * 6 SNP, 7 microcode.  Turin: byte 0 FMC, 1 boot loader, 2 TEE, 3 SNP,
  * 7 microcode.  @fmc is 0 for products without one.
@@ -115,20 +147,60 @@ typedef struct SevSnpTcb {
     uint8_t fmc;
 } SevSnpTcb;
 
-/* Decode and encode the 64-bit TCB_VERSION of product @p. */
+/**
+ * sevsnp_tcb_decode:
+ * @raw: a 64-bit TCB_VERSION
+ * @p: the product whose layout applies
+ *
+ * Decode the 64-bit TCB_VERSION of product @p.
+ *
+ * Returns: the decoded TCB.
+ */
 SevSnpTcb sevsnp_tcb_decode(uint64_t raw, SevSnpProduct p);
+
+/**
+ * sevsnp_tcb_encode:
+ * @tcb: a decoded TCB
+ * @p: the product whose layout applies
+ *
+ * Encode @tcb as the 64-bit TCB_VERSION of product @p.
+ *
+ * Returns: the 64-bit TCB_VERSION.
+ */
 uint64_t sevsnp_tcb_encode(const SevSnpTcb *tcb, SevSnpProduct p);
 
-/* "bl=3,tee=0,snp=8,ucode=115", plus ",fmc=N" for Turin. */
+/**
+ * sevsnp_tcb_to_string:
+ * @tcb: a decoded TCB
+ * @p: the product
+ *
+ * Returns: a new string "bl=3,tee=0,snp=8,ucode=115", plus ",fmc=N" for
+ * Turin.
+ */
 char *sevsnp_tcb_to_string(const SevSnpTcb *tcb, SevSnpProduct p);
 
-/*
+/**
+ * sevsnp_tcb_parse:
+ * @str: the text
+ * @p: the product
+ * @tcb: receives the TCB
+ * @err: return location for a GError
+ *
  * Parse "bl=N,tee=N,snp=N,ucode=N[,fmc=N]" (decimal, 0-255, any order,
  * each once; fmc only, and required, for Turin).
+ *
+ * Returns: TRUE, or FALSE with @err set.
  */
 gboolean sevsnp_tcb_parse(const char *str, SevSnpProduct p, SevSnpTcb *tcb,
                           GError **err);
 
+/**
+ * sevsnp_tcb_equal:
+ * @a: a decoded TCB
+ * @b: another
+ *
+ * Returns: whether every field of @a and @b is equal.
+ */
 gboolean sevsnp_tcb_equal(const SevSnpTcb *a, const SevSnpTcb *b);
 
 /* ------------------------------------------------------------------ */
@@ -136,9 +208,19 @@ gboolean sevsnp_tcb_equal(const SevSnpTcb *a, const SevSnpTcb *b);
 /* ------------------------------------------------------------------ */
 
 #define SEVSNP_REPORT_ERROR (sevsnp_report_error_quark())
+
+/**
+ * sevsnp_report_error_quark:
+ *
+ * Returns: the GQuark of the SEVSNP_REPORT_ERROR GError domain.
+ */
 GQuark sevsnp_report_error_quark(void);
 
-/* Why a report does not verify (SEVSNP_REPORT_ERROR codes). */
+/**
+ * SevSnpReportError:
+ *
+ * Why a report does not verify (SEVSNP_REPORT_ERROR codes).
+ */
 typedef enum {
     SEVSNP_REPORT_ERROR_IO,         /* file missing or unreadable */
     SEVSNP_REPORT_ERROR_MALFORMED,  /* wrong size, bad hex, reserved bits */
@@ -151,7 +233,11 @@ typedef enum {
     SEVSNP_REPORT_ERROR_CHIP_ID,    /* VCEK hwID != chip id */
 } SevSnpReportError;
 
-/* A parsed report: every field of versions 2 to 5. */
+/**
+ * SevSnpReport:
+ *
+ * A parsed report: every field of versions 2 to 5.
+ */
 typedef struct SevSnpReport {
     uint32_t version;
     uint32_t guest_svn;
@@ -197,61 +283,106 @@ typedef struct SevSnpReport {
     uint8_t raw[SEVSNP_REPORT_SIZE];
 } SevSnpReport;
 
-/*
+/**
+ * sevsnp_report_parse:
+ * @data: the report's bytes
+ * @len: the number of bytes
+ * @hint: the product, or UNKNOWN
+ * @err: return location for a GError
+ *
  * Parse @len bytes of a report.  The size must be exactly
  * SEVSNP_REPORT_SIZE and the version within 2..5.  @hint names the
  * product when the report does not (version 2), or UNKNOWN; a hint that
  * contradicts the report's CPUID is an error (SEVSNP_REPORT_ERROR_PRODUCT).
- * Free with g_free().
+ *
+ * Returns: the report, freed with g_free(); NULL with @err set.
  */
 SevSnpReport *sevsnp_report_parse(const void *data, size_t len,
                                   SevSnpProduct hint, GError **err);
 
-/*
+/**
+ * sevsnp_report_read_file:
+ * @path: the file
+ * @err: return location for a GError
+ *
  * Read a report file: SEVSNP_REPORT_SIZE raw bytes, or the same as hex
- * text (white space ignored).  Errors name the file.
+ * text (white space ignored).
+ *
+ * Returns: the report's bytes; NULL with @err set, naming the file.
  */
 GBytes *sevsnp_report_read_file(const char *path, GError **err);
 
-/*
- * The report as a GVariant dictionary (a{sv}) holding every field, with
- * the policy, platform info, key info and TCBs decoded into dictionaries
- * of their own; byte arrays are lower-case hex strings.  Floating ref.
+/**
+ * sevsnp_report_to_variant:
+ * @r: a parsed report
+ *
+ * Returns: the report as a GVariant dictionary (a{sv}) holding every
+ * field, with the policy, platform info, key info and TCBs decoded into
+ * dictionaries of their own; byte arrays are lower-case hex strings.
+ * Floating ref.
  */
 GVariant *sevsnp_report_to_variant(const SevSnpReport *r);
 
-/* Human-readable, one field a line, indented dictionaries. */
+/**
+ * sevsnp_report_describe:
+ * @r: a parsed report
+ *
+ * Returns: a new string describing @r: human-readable, one field a line,
+ * indented dictionaries.
+ */
 char *sevsnp_report_describe(const SevSnpReport *r);
 
 /* ------------------------------------------------------------------ */
 /* Verification                                                        */
 /* ------------------------------------------------------------------ */
 
-/*
+/**
+ * sevsnp_report_verify:
+ * @r: a parsed report
+ * @table: the certificate table
+ * @product: the expected product, or UNKNOWN
+ * @at: the time, in seconds since the epoch; 0 = now
+ * @err: return location for a GError
+ *
  * Verify @r against the chain in @table: the chain verifies at @at
- * (sevsnp_cert_table_verify(), 0 = now); the report's signing key (VCEK
- * or VLEK, as KEY_INFO says) is in the table; the product of the chain
- * (the ARK's common name), of the report (CPUID, v3+) and @product (when
- * not UNKNOWN) agree; the signature algorithm is ECDSA P-384 SHA-384 and
- * the key verifies the signature; for a VCEK, its TCB extensions equal
- * the reported TCB and its hwID equals the chip id (Turin: the first 8
- * bytes).  Returns FALSE with a SEVSNP_REPORT_ERROR saying exactly what
- * failed.  Chip ids never appear in messages.
+ * (sevsnp_cert_table_verify()); the report's signing key (VCEK or VLEK,
+ * as KEY_INFO says) is in the table; the product of the chain (the
+ * ARK's common name), of the report (CPUID, v3+) and @product (when not
+ * UNKNOWN) agree; the signature algorithm is ECDSA P-384 SHA-384 and the
+ * key verifies the signature; for a VCEK, its TCB extensions equal the
+ * reported TCB and its hwID equals the chip id (Turin: the first 8
+ * bytes).  Chip ids never appear in messages.
+ *
+ * Returns: TRUE when the report verifies; FALSE with a
+ * SEVSNP_REPORT_ERROR saying exactly what failed.
  */
 gboolean sevsnp_report_verify(const SevSnpReport *r,
                               const SevSnpCertTable *table,
                               SevSnpProduct product, int64_t at,
                               GError **err);
 
-/*
- * The product a VCEK or VLEK certificate names (its productName
+/**
+ * sevsnp_vek_product:
+ * @der: a VCEK or VLEK certificate (DER)
+ *
+ * Returns: the product the certificate names (its productName
  * extension, e.g. "Milan-B0"), or UNKNOWN.
  */
 SevSnpProduct sevsnp_vek_product(GBytes *der);
 
-/*
+/**
+ * sevsnp_vcek_get_tcb:
+ * @der: a VCEK (DER)
+ * @p: the product whose layout applies
+ * @tcb: receives the TCB
+ * @hwid: receives the hwID
+ * @hwid_len: receives the hwID's length
+ * @err: return location for a GError
+ *
  * Read the TCB extensions of a VCEK (DER) for product @p into @tcb, and
- * its hwID into @hwid (@hwid_len set); FALSE with @err when missing.
+ * its hwID into @hwid (@hwid_len set).
+ *
+ * Returns: TRUE; FALSE with @err when missing.
  */
 gboolean sevsnp_vcek_get_tcb(GBytes *der, SevSnpProduct p, SevSnpTcb *tcb,
                              uint8_t hwid[SEVSNP_CHIP_ID_SIZE],

@@ -79,6 +79,21 @@ bool sevsnp_sim_check_vmgexit_ret(const struct sevsnp_kvm_user_vmgexit *ex,
     return true;
 }
 
+int sevsnp_sim_set_memory_attributes(uint64_t address, uint64_t size,
+                                     uint64_t attributes, uint64_t flags)
+{
+    if (flags || attributes & ~SEVSNP_KVM_MEMORY_ATTRIBUTE_PRIVATE) {
+        return -EINVAL;
+    }
+    if (!size || address + size < address) {
+        return -EINVAL;
+    }
+    if ((address | size) & (SEVSNP_PAGE_SIZE - 1)) {
+        return -EINVAL;
+    }
+    return 0;
+}
+
 /* ---- fake guest memory ----------------------------------------------- */
 
 KSimMem *ksim_mem_new(uint64_t base, uint64_t npages, uint8_t fill)

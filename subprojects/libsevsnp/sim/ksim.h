@@ -27,6 +27,18 @@ G_BEGIN_DECLS
 /* ------------------------------------------------------------------ */
 
 /**
+ * SevSnpGuestResult:
+ *
+ * What the guest sees, as reported by the (simulated) kernel.
+ */
+typedef enum {
+    SEVSNP_GUEST_OK,            /* firmware report + certificates */
+    SEVSNP_GUEST_INVALID_LEN,   /* SNP_GUEST_VMM_ERR_INVALID_LEN */
+    SEVSNP_GUEST_BUSY,          /* SNP_GUEST_VMM_ERR_BUSY */
+    SEVSNP_GUEST_GENERIC,       /* SNP_GUEST_VMM_ERR_GENERIC */
+} SevSnpGuestResult;
+
+/**
  * sevsnp_sim_check_req_certs_ret:
  * @ex: the run union member as userspace left it
  * @result: what the guest sees

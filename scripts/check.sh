@@ -17,11 +17,18 @@ UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 
 : > "$LOG/qtest.tap"
 : > "$LOG/qtest.err"
-for t in sev-snp-certs-test sev-snp-memory-test; do
-    QTEST_QEMU_BINARY=$TOP/$BUILD/bin/qemu-system-x86_64 \
-    QEMU_SNP_TESTDATA=$TOP/tests/data \
-        timeout 600 "$BUILD/qemu/tests/qtest/$t" --tap \
-        >> "$LOG/qtest.tap" 2>> "$LOG/qtest.err" || rc=1
+# Every QEMU line: its binary (build/bin/qemu-system-x86_64-LINE, by the
+# name that tells libqtest the target) and its qtests, each TAP line named
+# after the line ("ok 3 qemu-10.0 /x86_64/sev-snp-memory/...").
+for line in $(sh scripts/qemu-lines.sh); do
+    for t in sev-snp-certs-test sev-snp-memory-test; do
+        QTEST_QEMU_BINARY=$TOP/$BUILD/qemu-$line/build/qemu-system-x86_64 \
+        QEMU_SNP_TESTDATA=$TOP/tests/data \
+            timeout 600 "$BUILD/qemu-$line/build/tests/qtest/$t" --tap \
+            > "$LOG/qtest-$line-$t.tap" 2>> "$LOG/qtest.err" || rc=1
+        sed -E "s/^((not )?ok [0-9]+) /\1 qemu-$line /" \
+            "$LOG/qtest-$line-$t.tap" >> "$LOG/qtest.tap"
+    done
 done
 grep -v '^# starting' "$LOG/qtest.tap"
 
@@ -32,9 +39,17 @@ cat "$LOG/fuzz.tap"
 # The real binary's real vCPU loop under -accel kvm: the test guest's
 # scenarios on each simulated SNP host kernel (SKIP where /dev/kvm is
 # unusable).
-python3 tests/snp-host/run-scenarios.py > "$LOG/snp-host.tap" 2>&1 || rc=1
-grep -E '^(not ok|1\.\.|# SKIP|SKIP)' "$LOG/snp-host.tap" || true
-echo "snp-host: $(grep -c '^ok' "$LOG/snp-host.tap") scenario checks passed"
+: > "$LOG/snp-host.tap"
+for line in $(sh scripts/qemu-lines.sh); do
+    python3 tests/snp-host/run-scenarios.py \
+        --qemu "$BUILD/bin/qemu-system-x86_64-$line" \
+        --workdir "$BUILD/snp-host/scenarios-$line" \
+        > "$LOG/snp-host-$line.tap" 2>&1 || rc=1
+    sed -E "s/^((not )?ok [0-9]+) - /\1 - qemu-$line /" \
+        "$LOG/snp-host-$line.tap" >> "$LOG/snp-host.tap"
+    grep -E '^(not ok|# SKIP|SKIP)' "$LOG/snp-host-$line.tap" || true
+    echo "snp-host: QEMU $line: $(grep -c '^ok' "$LOG/snp-host-$line.tap") scenario checks passed"
+done
 
 # The promise end to end, short form (make attest-race is the long one):
 # key rotations under load on both ABIs, no mismatched pair; and the

@@ -3,7 +3,8 @@
 # line per file; exits non-zero when any file has an error or warning.
 set -u
 BUILD=${BUILD:-build}
-CP=$BUILD/qemu-tree/scripts/checkpatch.pl
+# QEMU's checkpatch.pl from the default line's tree.
+CP=$BUILD/qemu-$(sh scripts/qemu-lines.sh default)/tree/scripts/checkpatch.pl
 rc=0 n=0
 files=$(git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path "./$BUILD/*")
 echo "1..$(echo "$files" | wc -l)"

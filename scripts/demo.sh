@@ -43,4 +43,5 @@ echo
 echo "== QEMU starts with -object sev-snp-guest,...,certs-path=certs.blob"
 echo "   (kernel side SIMULATED under -accel qtest: no SNP host here)"
 /usr/bin/python3 scripts/demo.py "$QEMU" "$SNP_CERTS" "$WORK/certs.blob" \
-    "$FIRMWARE" "$TOP/$BUILD/qemu-tree/python" "$WORK"
+    "$FIRMWARE" "$TOP/$BUILD/qemu-$(sh scripts/qemu-lines.sh default)/tree/python" \
+    "$WORK"

@@ -24,8 +24,7 @@
 #include "qom/object_interfaces.h"
 #include "hw/boards.h"
 #include "hw/core/cpu.h"
-#include "exec/memory.h"
-#include "exec/address-spaces.h"
+#include "compat.h"
 #include "system/kvm.h"
 #include "system/qtest.h"
 #include "monitor/monitor.h"
@@ -108,16 +107,17 @@ static bool qemu_is_ram(uint64_t gpa, uint64_t len)
 }
 
 /*
- * ... and shared with the host?  Once guest RAM is tracked, the page-state
- * tracker must say every page is shared: a certificate written into a
+ * ... and shared with the host?  Once guest RAM is tracked, its page
+ * state (QEMU's own where it has one) must say every page is shared: a
+ * certificate written into a
  * private page would land in the wrong backing (seed 003).
  */
 static bool qemu_is_shared_ram(void *opaque, uint64_t gpa, uint64_t len)
 {
     SevSnpCerts *c = opaque;
-    SevSnpPageTracker *t = sev_snp_memory_tracker(c->mem);
+    SevSnpPages *p = sev_snp_memory_pages(c->mem);
 
-    if (t && !sevsnp_pages_is_shared(t, gpa, len)) {
+    if (p && !sev_snp_pages_is_shared(p, gpa, len)) {
         return false;
     }
     return qemu_is_ram(gpa, len);
@@ -144,10 +144,10 @@ static int qemu_write(void *opaque, uint64_t gpa, const void *buf,
                       size_t len)
 {
     SevSnpCerts *c = opaque;
-    SevSnpPageTracker *t = sev_snp_memory_tracker(c->mem);
+    SevSnpPages *p = sev_snp_memory_pages(c->mem);
     GuestWrite w = { gpa, buf, len };
 
-    return t ? sevsnp_pages_with_shared(t, gpa, len, guest_write, &w)
+    return p ? sev_snp_pages_with_shared(p, gpa, len, guest_write, &w)
              : guest_write(&w);
 }
 
@@ -409,7 +409,7 @@ static void get_u32(Object *obj, Visitor *v, const char *name, void *opaque,
     visit_type_uint32(v, name, &val, errp);
 }
 
-/* certs-timeout, bounded by SEVSNP_TIMEOUT_MAX_MS. */
+/* The lock wait, checked against the library's bound. */
 static bool certs_set_timeout(SevSnpCerts *c, uint32_t ms, Error **errp)
 {
     g_autoptr(GError) gerr = NULL;
@@ -717,20 +717,12 @@ void qmp_sev_snp_set_certs(const char *id, const char *filename,
     if (!c) {
         return;
     }
-    /* Check everything first: if anything fails nothing changes. */
-    if (has_timeout) {
-        g_autoptr(GError) gerr = NULL;
-
-        if (!sevsnp_check_timeout(timeout, &gerr)) {
-            error_setg(errp, "timeout: %s", gerr->message);
-            return;
-        }
-    }
+    /* The file first: if it fails nothing else changes either. */
     if (filename && !certs_set_path(c, filename, errp)) {
         return;
     }
-    if (has_timeout) {
-        certs_set_timeout(c, timeout, &error_abort);
+    if (has_timeout && !certs_set_timeout(c, timeout, errp)) {
+        return;
     }
     if (has_rate_limit || has_rate_burst) {
         if (has_rate_limit) {

@@ -1,15 +1,14 @@
 /*
  * SEV-SNP shared/private conversions that never kill the VM on bad input
  *
- * Upstream's kvm_convert_memory() refuses a range that crosses two memory
- * sections and turns every failure into an internal error that stops the
- * VM; nothing records which pages are shared.  Here conversions go through
- * libsevsnp's page-state tracker: a request is validated as a whole, split
- * per RAM region, applied (memory attributes, then release of the backing
- * no longer used), counted, traced, and a refusal is answered to the guest
- * (KVM_HC_MAP_GPA_RANGE) or stops the VM as a guest error
+ * Upstream turns every failed conversion into an internal error that
+ * stops the VM.  Here a request is validated as a whole, split per memory
+ * section, applied (memory attributes, the page state, release of the
+ * backing no longer used: sev-snp-pages.h, QEMU's own RamBlockAttributes
+ * where QEMU has them), counted, traced, and a refusal is answered to the
+ * guest (KVM_HC_MAP_GPA_RANGE) or stops the VM as a guest error
  * (KVM_EXIT_MEMORY_FAULT) with the reason in QMP.  The certificate writer
- * asks the tracker before writing.
+ * asks the same page state before writing.
  *
  * Copyright (c) 2026 The qemu-snp authors
  *
@@ -27,10 +26,6 @@
 #include "qemu/units.h"
 #include "hw/boards.h"
 #include "hw/core/cpu.h"
-#include "exec/address-spaces.h"
-#include "exec/cpu-common.h"
-#include "exec/memory.h"
-#include "exec/ramblock.h"
 #include "system/kvm.h"
 #include "system/qtest.h"
 #include "system/runstate.h"
@@ -38,24 +33,20 @@
 #include "monitor/monitor.h"
 #include "monitor/hmp-target.h"
 #include "libsevsnp.h"
-#include "ksim.h"
+#include "compat.h"
 #include "sev-snp-certs.h"
 #include "sev-snp-memory.h"
+#include "sev-snp-pages.h"
 #include "trace.h"
-
-/* Where region i of the tracker lives in host memory. */
-typedef struct RegionBacking {
-    RAMBlock *rb;
-    uint64_t gpa;
-    ram_addr_t offset;      /* of gpa within rb */
-} RegionBacking;
 
 struct SevSnpMemory {
     Object *obj;
-    SevSnpPageTracker *tracker;
-    GArray *backing;        /* RegionBacking, index = tracker region */
+    SevSnpPages *pages;     /* set once, before built */
     bool built;
     bool real_kvm;          /* KVM_SET_MEMORY_ATTRIBUTES, guest_memfd */
+    /* Refusals before the machine is built */
+    SevSnpPageStats early;
+    char *early_error;
     Notifier machine_done;
 };
 
@@ -64,8 +55,6 @@ SevSnpMemory *sev_snp_memory_new(Object *obj)
     SevSnpMemory *m = g_new0(SevSnpMemory, 1);
 
     m->obj = obj;
-    m->tracker = sevsnp_pages_new();
-    m->backing = g_array_new(FALSE, TRUE, sizeof(RegionBacking));
     return m;
 }
 
@@ -77,14 +66,14 @@ void sev_snp_memory_free(SevSnpMemory *m)
     if (m->machine_done.notify) {
         qemu_remove_machine_init_done_notifier(&m->machine_done);
     }
-    sevsnp_pages_free(m->tracker);
-    g_array_free(m->backing, TRUE);
+    sev_snp_pages_free(m->pages);
+    g_free(m->early_error);
     g_free(m);
 }
 
-SevSnpPageTracker *sev_snp_memory_tracker(SevSnpMemory *m)
+SevSnpPages *sev_snp_memory_pages(SevSnpMemory *m)
 {
-    return m && qatomic_read(&m->built) ? m->tracker : NULL;
+    return m && qatomic_load_acquire(&m->built) ? m->pages : NULL;
 }
 
 static const char *memory_id(SevSnpMemory *m)
@@ -95,6 +84,13 @@ static const char *memory_id(SevSnpMemory *m)
 }
 
 /* ---- the RAM regions ---- */
+
+/* Where a region lives in host memory. */
+typedef struct RegionBacking {
+    RAMBlock *rb;
+    uint64_t gpa;
+    ram_addr_t offset;      /* of gpa within rb */
+} RegionBacking;
 
 typedef struct Collect {
     SevSnpMemory *m;
@@ -152,6 +148,7 @@ static void memory_build(Notifier *n, void *data)
         .names = g_ptr_array_new(),
     };
     MachineState *ms = MACHINE(qdev_get_machine());
+    SevSnpPages *pages;
 
     /*
      * An SNP guest under KVM: its guest_memfd RAM.  Under qtest the
@@ -163,6 +160,7 @@ static void memory_build(Notifier *n, void *data)
     } else if (!qtest_enabled()) {
         return;
     }
+    pages = sev_snp_pages_new(!m->real_kvm);
     WITH_RCU_READ_LOCK_GUARD() {
         flatview_for_each_range(address_space_to_flatview(
                                     &address_space_memory),
@@ -172,22 +170,21 @@ static void memory_build(Notifier *n, void *data)
         RegionBacking *b = &g_array_index(c.ranges, RegionBacking, i);
         uint64_t size = g_array_index(c.sizes, uint64_t, i);
         const char *name = g_ptr_array_index(c.names, i);
-        g_autoptr(GError) gerr = NULL;
+        Error *err = NULL;
 
-        if (!sevsnp_pages_add_region(m->tracker, name, b->gpa, size, true,
-                                     &gerr)) {
-            warn_report("sev-snp-guest '%s': %s", memory_id(m),
-                        gerr->message);
+        /* Collected in address order, as the page state wants them. */
+        if (!sev_snp_pages_add_region(pages, name, b->rb, b->gpa, b->offset,
+                                      size, &err)) {
+            warn_reportf_err(err, "sev-snp-guest '%s': ", memory_id(m));
             continue;
         }
-        /* Collected in address order: the tracker's order too. */
-        g_array_append_val(m->backing, *b);
         trace_sev_snp_memory_region(name, b->gpa, size);
     }
     g_array_free(c.ranges, TRUE);
     g_array_free(c.sizes, TRUE);
     g_ptr_array_free(c.names, TRUE);
-    qatomic_set(&m->built, true);
+    m->pages = pages;
+    qatomic_store_release(&m->built, true);
 }
 
 void sev_snp_memory_realize(SevSnpMemory *m)
@@ -198,46 +195,25 @@ void sev_snp_memory_realize(SevSnpMemory *m)
 
 /* ---- conversions ---- */
 
-static int memory_apply(void *opaque, guint region, uint64_t gpa,
-                        uint64_t len, bool to_private, uint64_t changed,
-                        uint64_t *released)
+/* Count a request refused before it reached the page state. */
+static void memory_reject(SevSnpMemory *m, SevSnpConvertOrigin origin,
+                          const char *msg)
 {
-    SevSnpMemory *m = opaque;
-    RegionBacking *b = &g_array_index(m->backing, RegionBacking, region);
-    ram_addr_t offset = b->offset + (gpa - b->gpa);
-    int r;
+    SevSnpPages *pages = sev_snp_memory_pages(m);
 
-    if (m->real_kvm) {
-        r = to_private ? kvm_set_memory_attributes_private(gpa, len)
-                       : kvm_set_memory_attributes_shared(gpa, len);
-        r = r ? -EIO : 0;
+    if (pages) {
+        sev_snp_pages_reject(pages, origin, msg);
+        return;
+    }
+    BQL_LOCK_GUARD();
+    if (origin == SEVSNP_CONVERT_EXPLICIT) {
+        m->early.explicit_requests++;
     } else {
-        r = sevsnp_sim_set_memory_attributes(
-            gpa, len, to_private ? SEVSNP_KVM_MEMORY_ATTRIBUTE_PRIVATE : 0,
-            0);
+        m->early.implicit_requests++;
     }
-    if (r) {
-        return r;
-    }
-
-    /*
-     * Release the backing that is no longer used, as upstream does: the
-     * shared pages of a range gone private (not for preallocated huge
-     * pages), the guest_memfd pages of a range gone shared.  A failure
-     * here does not undo the conversion; it is traced and not counted.
-     */
-    if (to_private && qemu_ram_pagesize(b->rb) == qemu_real_host_page_size()) {
-        r = ram_block_discard_range(b->rb, offset, len);
-    } else if (!to_private && b->rb->guest_memfd >= 0) {
-        r = ram_block_discard_guest_memfd_range(b->rb, offset, len);
-    } else {
-        return 0;
-    }
-    trace_sev_snp_memory_release(gpa, len, to_private, r);
-    if (!r) {
-        *released = changed * SEVSNP_PAGE_SIZE;
-    }
-    return 0;
+    m->early.rejected++;
+    g_free(m->early_error);
+    m->early_error = g_strdup(msg);
 }
 
 static void memory_report(SevSnpMemory *m, int cpu, SevSnpConvertOrigin origin,
@@ -263,20 +239,18 @@ static bool memory_convert(SevSnpMemory *m, int cpu, uint64_t gpa,
                            uint64_t npages, bool to_private,
                            SevSnpConvertOrigin origin, bool stop_on_error)
 {
-    g_autoptr(GError) gerr = NULL;
-    const char *msg;
+    SevSnpPages *pages = sev_snp_memory_pages(m);
+    Error *err = NULL;
 
     trace_sev_snp_memory_convert(cpu, origin == SEVSNP_CONVERT_EXPLICIT ?
                                  "map-gpa-range" : "memory-fault",
                                  gpa, npages, to_private);
-    if (!sev_snp_memory_tracker(m)) {
-        msg = "guest memory is not tracked yet";
-        sevsnp_pages_reject(m->tracker, origin, msg);
-    } else if (sevsnp_pages_convert(m->tracker, gpa, npages, to_private,
-                                    origin, memory_apply, m, &gerr)) {
+    if (!pages) {
+        error_setg(&err, "guest memory is not tracked yet");
+        memory_reject(m, origin, error_get_pretty(err));
+    } else if (sev_snp_pages_convert(pages, gpa, npages, to_private, origin,
+                                     &err)) {
         return true;
-    } else {
-        msg = gerr->message;
     }
     if (stop_on_error) {
         /*
@@ -287,8 +261,9 @@ static bool memory_convert(SevSnpMemory *m, int cpu, uint64_t gpa,
         qemu_system_vmstop_request_prepare();
         qemu_system_vmstop_request(RUN_STATE_GUEST_PANICKED);
     }
-    memory_report(m, cpu, origin, gpa, npages, to_private, msg,
-                  stop_on_error);
+    memory_report(m, cpu, origin, gpa, npages, to_private,
+                  error_get_pretty(err), stop_on_error);
+    error_free(err);
     return false;
 }
 
@@ -316,7 +291,7 @@ static bool memory_fault(SevSnpMemory *m, int cpu, uint64_t gpa,
             (size & (SEVSNP_PAGE_SIZE - 1)) ? "size is not whole pages"
                                             : "unknown flags");
 
-        sevsnp_pages_reject(m->tracker, SEVSNP_CONVERT_IMPLICIT, msg);
+        memory_reject(m, SEVSNP_CONVERT_IMPLICIT, msg);
         qemu_system_vmstop_request_prepare();
         qemu_system_vmstop_request(RUN_STATE_GUEST_PANICKED);
         memory_report(m, cpu, SEVSNP_CONVERT_IMPLICIT, gpa, npages,
@@ -383,12 +358,18 @@ SevSnpMemoryInfo *qmp_query_sev_snp_memory(const char *id, Error **errp)
     SevSnpMemory *m = memory_find(id, errp);
     SevSnpMemoryRegionList **tail;
     SevSnpMemoryInfo *info;
+    SevSnpPages *pages;
     SevSnpPageStats s;
 
     if (!m) {
         return NULL;
     }
-    sevsnp_pages_get_stats(m->tracker, &s);
+    pages = sev_snp_memory_pages(m);
+    if (pages) {
+        sev_snp_pages_get_stats(pages, &s);
+    } else {
+        s = m->early;
+    }
     info = g_new0(SevSnpMemoryInfo, 1);
     info->id = g_strdup(memory_id(m));
     info->private_bytes = s.private_bytes;
@@ -401,13 +382,14 @@ SevSnpMemoryInfo *qmp_query_sev_snp_memory(const char *id, Error **errp)
     info->implicit_requests = s.implicit_requests;
     info->rejected = s.rejected;
     info->released_bytes = s.released_bytes;
-    info->last_error = sevsnp_pages_last_error(m->tracker);
+    info->last_error = pages ? sev_snp_pages_last_error(pages)
+                             : g_strdup(m->early_error);
     tail = &info->regions;
-    for (guint i = 0; i < sevsnp_pages_n_regions(m->tracker); i++) {
+    for (guint i = 0; pages && i < sev_snp_pages_n_regions(pages); i++) {
         SevSnpMemoryRegion *r = g_new0(SevSnpMemoryRegion, 1);
         SevSnpPageRegion pr;
 
-        sevsnp_pages_region(m->tracker, i, &pr);
+        sev_snp_pages_region(pages, i, &pr);
         r->name = g_strdup(pr.name);
         r->gpa = pr.gpa;
         r->size = pr.size;

@@ -1,6 +1,6 @@
 /*
- * SEV-SNP shared/private conversions: QEMU glue around libsevsnp's
- * page-state tracker
+ * SEV-SNP shared/private conversions: QEMU glue around the guest's
+ * page state (sev-snp-pages.h)
  *
  * Copyright (c) 2026 The qemu-snp authors
  *
@@ -11,7 +11,7 @@
 #define I386_SEV_SNP_MEMORY_H
 
 #include "qom/object.h"
-#include "libsevsnp.h"
+#include "sev-snp-pages.h"
 
 typedef struct SevSnpMemory SevSnpMemory;
 struct kvm_run;
@@ -29,8 +29,8 @@ void sev_snp_memory_realize(SevSnpMemory *m);
 /* From the object's KVM initialisation: take KVM_EXIT_MEMORY_FAULT. */
 void sev_snp_memory_kvm_init(SevSnpMemory *m);
 
-/* The page-state tracker, or NULL before the machine is built. */
-SevSnpPageTracker *sev_snp_memory_tracker(SevSnpMemory *m);
+/* The guest's page state, or NULL before the machine is built. */
+SevSnpPages *sev_snp_memory_pages(SevSnpMemory *m);
 
 /*
  * KVM_HC_MAP_GPA_RANGE of the vCPU thread's guest: when the machine is an

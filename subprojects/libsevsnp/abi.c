@@ -14,15 +14,15 @@
 
 #define ATTR_NAME "KVM_X86_SEV_SNP_REQ_CERTS (attribute 2 of KVM_X86_GRP_SEV)"
 
-gboolean sevsnp_abi_source_warns(SevSnpAbiSource source)
+gboolean sevsnp_abi_source_warns(SevsnpAbiSource source)
 {
     return source == SEVSNP_ABI_FROM_NO_ATTRIBUTE ||
            source == SEVSNP_ABI_FROM_UNSUPPORTED;
 }
 
-gboolean sevsnp_abi_detect(SevSnpAbiChoice choice, SevSnpKvmAttrFn get_attr,
-                           void *opaque, SevSnpAbi *abi,
-                           SevSnpAbiSource *source, char **detail,
+gboolean sevsnp_abi_detect(SevsnpAbiChoice choice, SevsnpKvmAttrFn get_attr,
+                           void *opaque, SevsnpAbi *abi,
+                           SevsnpAbiSource *source, char **detail,
                            GError **err)
 {
     g_autofree char *why = NULL;

@@ -124,17 +124,17 @@ static char *fingerprint(const uint8_t *p, size_t len)
     return g_string_free(s, FALSE);
 }
 
-SevSnpCertInfo *sevsnp_cert_info_new(const SevSnpCertTable *table, guint i)
+SevsnpCertInfo *sevsnp_cert_info_new(const SevsnpCertTable *table, guint i)
 {
-    const SevSnpCertEntry *e = sevsnp_cert_table_entry(table, i);
+    const SevsnpCertEntry *e = sevsnp_cert_table_entry(table, i);
     gsize size;
     const uint8_t *blob = g_bytes_get_data(sevsnp_cert_table_get_blob(table),
                                            &size);
     const unsigned char *p;
-    SevSnpCertInfo *info;
+    SevsnpCertInfo *info;
 
     g_return_val_if_fail(e, NULL);
-    info = g_new0(SevSnpCertInfo, 1);
+    info = g_new0(SevsnpCertInfo, 1);
     info->type = e->type;
     sevsnp_guid_unparse(e->guid, info->guid);
     info->offset = e->offset;
@@ -184,7 +184,7 @@ SevSnpCertInfo *sevsnp_cert_info_new(const SevSnpCertTable *table, guint i)
     return info;
 }
 
-void sevsnp_cert_info_free(SevSnpCertInfo *info)
+void sevsnp_cert_info_free(SevsnpCertInfo *info)
 {
     if (!info) {
         return;
@@ -200,7 +200,7 @@ void sevsnp_cert_info_free(SevSnpCertInfo *info)
     g_free(info);
 }
 
-const char *sevsnp_chain_status_name(SevSnpChainStatus status)
+const char *sevsnp_chain_status_name(SevsnpChainStatus status)
 {
     switch (status) {
     case SEVSNP_CHAIN_VALID:
@@ -212,7 +212,7 @@ const char *sevsnp_chain_status_name(SevSnpChainStatus status)
     }
 }
 
-static X509 *entry_x509(const SevSnpCertTable *t, const SevSnpCertEntry *e)
+static X509 *entry_x509(const SevsnpCertTable *t, const SevsnpCertEntry *e)
 {
     const unsigned char *p;
 
@@ -254,14 +254,14 @@ static bool valid_at(X509 *x, time_t at, const char *label, char **why)
     return true;
 }
 
-static SevSnpChainStatus verify(const SevSnpCertTable *t, int64_t at_s,
+static SevsnpChainStatus verify(const SevsnpCertTable *t, int64_t at_s,
                                 char **why)
 {
-    const SevSnpCertEntry *e_ark = sevsnp_cert_table_find(t, SEVSNP_CERT_ARK);
-    const SevSnpCertEntry *e_ask = sevsnp_cert_table_find(t, SEVSNP_CERT_ASK);
-    const SevSnpCertEntry *e_vcek =
+    const SevsnpCertEntry *e_ark = sevsnp_cert_table_find(t, SEVSNP_CERT_ARK);
+    const SevsnpCertEntry *e_ask = sevsnp_cert_table_find(t, SEVSNP_CERT_ASK);
+    const SevsnpCertEntry *e_vcek =
         sevsnp_cert_table_find(t, SEVSNP_CERT_VCEK);
-    const SevSnpCertEntry *e_vlek =
+    const SevsnpCertEntry *e_vlek =
         sevsnp_cert_table_find(t, SEVSNP_CERT_VLEK);
     g_autoptr(X509) ark = entry_x509(t, e_ark);
     g_autoptr(X509) ask = entry_x509(t, e_ask);
@@ -348,11 +348,11 @@ static SevSnpChainStatus verify(const SevSnpCertTable *t, int64_t at_s,
     return SEVSNP_CHAIN_VALID;
 }
 
-SevSnpChainStatus sevsnp_cert_table_verify(const SevSnpCertTable *table,
+SevsnpChainStatus sevsnp_cert_table_verify(const SevsnpCertTable *table,
                                            int64_t at, char **why)
 {
     char *msg = NULL;
-    SevSnpChainStatus st = verify(table, at, &msg);
+    SevsnpChainStatus st = verify(table, at, &msg);
 
     if (why) {
         *why = msg;
@@ -362,7 +362,7 @@ SevSnpChainStatus sevsnp_cert_table_verify(const SevSnpCertTable *table,
     return st;
 }
 
-GBytes *sevsnp_der_from_pem_or_der(GBytes *data, SevSnpCertType kind,
+GBytes *sevsnp_der_from_pem_or_der(GBytes *data, SevsnpCertType kind,
                                    GError **err)
 {
     gsize len;
@@ -438,15 +438,15 @@ GBytes *sevsnp_der_from_pem_or_der(GBytes *data, SevSnpCertType kind,
     return g_bytes_ref(data);
 }
 
-GBytes *sevsnp_cert_table_build_files(const SevSnpCertFile *files, guint n,
+GBytes *sevsnp_cert_table_build_files(const SevsnpCertFile *files, guint n,
                                       GError **err)
 {
     g_autoptr(GPtrArray) ders =
         g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
-    g_autofree SevSnpCertInput *in = g_new0(SevSnpCertInput, MAX(n, 1));
+    g_autofree SevsnpCertInput *in = g_new0(SevsnpCertInput, MAX(n, 1));
 
     for (guint i = 0; i < n; i++) {
-        const SevSnpCertFile *f = &files[i];
+        const SevsnpCertFile *f = &files[i];
         g_autoptr(GBytes) raw = NULL;
         GError *lerr = NULL;
 

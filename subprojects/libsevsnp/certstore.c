@@ -67,13 +67,13 @@
 #define FAIR_DRAIN_MAX_US 2000
 #define FAIR_BACKOFF_PERIODS 16
 
-struct SevSnpCertStore {
+struct SevsnpCertStore {
     gint refcount;
     char *path;
     size_t max_size;
     GMutex lock;                /* protects everything below */
     GCond cond;                 /* gate changes */
-    SevSnpCertTable *cached;
+    SevsnpCertTable *cached;
     struct stat cached_st;
     int64_t cached_at_ns;       /* CLOCK_REALTIME of the last verification */
     uint64_t parse_count;
@@ -94,16 +94,16 @@ struct SevSnpCertStore {
 };
 
 struct SevSnpCertReader {
-    SevSnpCertStore *store;
+    SevsnpCertStore *store;
     int fd;                     /* -1: not open */
     dev_t dev;
     ino_t ino;
     bool locked;
     bool fair;                  /* counted by the fairness gate */
-    SevSnpCertTable *table;     /* the table read under the locks */
+    SevsnpCertTable *table;     /* the table read under the locks */
 };
 
-struct SevSnpCertLease {
+struct SevsnpCertLease {
     SevSnpCertReader *reader;
 };
 
@@ -382,9 +382,9 @@ int sevsnp_open_locked(const char *path, bool create, bool exclusive,
 
 /* ---- the store --------------------------------------------------------- */
 
-SevSnpCertStore *sevsnp_cert_store_new(const char *path, size_t max_size)
+SevsnpCertStore *sevsnp_cert_store_new(const char *path, size_t max_size)
 {
-    SevSnpCertStore *s = g_new0(SevSnpCertStore, 1);
+    SevsnpCertStore *s = g_new0(SevsnpCertStore, 1);
 
     s->refcount = 1;
     s->path = g_strdup(path);
@@ -395,13 +395,13 @@ SevSnpCertStore *sevsnp_cert_store_new(const char *path, size_t max_size)
     return s;
 }
 
-SevSnpCertStore *sevsnp_cert_store_ref(SevSnpCertStore *store)
+SevsnpCertStore *sevsnp_cert_store_ref(SevsnpCertStore *store)
 {
     g_atomic_int_inc(&store->refcount);
     return store;
 }
 
-void sevsnp_cert_store_free(SevSnpCertStore *store)
+void sevsnp_cert_store_free(SevsnpCertStore *store)
 {
     if (!store || !g_atomic_int_dec_and_test(&store->refcount)) {
         return;
@@ -413,14 +413,14 @@ void sevsnp_cert_store_free(SevSnpCertStore *store)
     g_free(store);
 }
 
-const char *sevsnp_cert_store_get_path(const SevSnpCertStore *store)
+const char *sevsnp_cert_store_get_path(const SevsnpCertStore *store)
 {
     return store->path;
 }
 
-static uint64_t locked_read(const SevSnpCertStore *store, const uint64_t *v)
+static uint64_t locked_read(const SevsnpCertStore *store, const uint64_t *v)
 {
-    SevSnpCertStore *s = (SevSnpCertStore *)store;
+    SevsnpCertStore *s = (SevsnpCertStore *)store;
     uint64_t r;
 
     g_mutex_lock(&s->lock);
@@ -429,24 +429,24 @@ static uint64_t locked_read(const SevSnpCertStore *store, const uint64_t *v)
     return r;
 }
 
-uint64_t sevsnp_cert_store_parse_count(const SevSnpCertStore *store)
+uint64_t sevsnp_cert_store_parse_count(const SevsnpCertStore *store)
 {
     return locked_read(store, &store->parse_count);
 }
 
-uint64_t sevsnp_cert_store_cache_hits(const SevSnpCertStore *store)
+uint64_t sevsnp_cert_store_cache_hits(const SevsnpCertStore *store)
 {
     return locked_read(store, &store->cache_hits);
 }
 
-uint64_t sevsnp_cert_store_fair_drains(const SevSnpCertStore *store)
+uint64_t sevsnp_cert_store_fair_drains(const SevsnpCertStore *store)
 {
     return locked_read(store, &store->drains);
 }
 
-SevSnpCertTable *sevsnp_cert_store_last_table(SevSnpCertStore *store)
+SevsnpCertTable *sevsnp_cert_store_last_table(SevsnpCertStore *store)
 {
-    SevSnpCertTable *t;
+    SevsnpCertTable *t;
 
     g_mutex_lock(&store->lock);
     t = store->cached ? sevsnp_cert_table_ref(store->cached) : NULL;
@@ -466,11 +466,11 @@ static bool same_file(const struct stat *a, const struct stat *b)
  * With the locks held on @fd, whose metadata is @st: the table in the
  * file, from the cache or read and validated now.
  */
-static SevSnpCertTable *table_for_fd(SevSnpCertStore *s, int fd,
+static SevsnpCertTable *table_for_fd(SevsnpCertStore *s, int fd,
                                      const struct stat *st, GError **err)
 {
     g_autoptr(GBytes) blob = NULL;
-    SevSnpCertTable *t;
+    SevsnpCertTable *t;
     GError *perr = NULL;
     int64_t verified_at;
 
@@ -527,7 +527,7 @@ static SevSnpCertTable *table_for_fd(SevSnpCertStore *s, int fd,
 /* ---- the fairness gate -------------------------------------------------- */
 
 /* Under s->lock, the gate closed: is the drain over? */
-static bool gate_try_reopen(SevSnpCertStore *s, gint64 now)
+static bool gate_try_reopen(SevsnpCertStore *s, gint64 now)
 {
     if (!s->reopen_at_us && g_atomic_int_get(&s->holders) == 0) {
         s->reopen_at_us = now + FAIR_GRACE_US;
@@ -550,7 +550,7 @@ static bool gate_try_reopen(SevSnpCertStore *s, gint64 now)
  * time).  Returns FALSE when @deadline_us passed or @ctl says to stop
  * while the gate was closed.
  */
-static bool gate_enter(SevSnpCertStore *s, gint64 now, gint64 deadline_us,
+static bool gate_enter(SevsnpCertStore *s, gint64 now, gint64 deadline_us,
                        const SevSnpWaitCtl *ctl)
 {
     gint64 period = now / FAIR_PERIOD_US;
@@ -601,7 +601,7 @@ static bool gate_enter(SevSnpCertStore *s, gint64 now, gint64 deadline_us,
     return true;
 }
 
-static void gate_leave(SevSnpCertStore *s)
+static void gate_leave(SevsnpCertStore *s)
 {
     if (g_atomic_int_dec_and_test(&s->holders) &&
         g_atomic_int_get(&s->gate_closed)) {
@@ -617,7 +617,7 @@ static void gate_leave(SevSnpCertStore *s)
 
 /* ---- readers ------------------------------------------------------------ */
 
-SevSnpCertReader *sevsnp_cert_reader_new(SevSnpCertStore *store)
+SevSnpCertReader *sevsnp_cert_reader_new(SevsnpCertStore *store)
 {
     SevSnpCertReader *r = g_new0(SevSnpCertReader, 1);
 
@@ -626,7 +626,7 @@ SevSnpCertReader *sevsnp_cert_reader_new(SevSnpCertStore *store)
     return r;
 }
 
-SevSnpCertStore *sevsnp_cert_reader_get_store(const SevSnpCertReader *r)
+SevsnpCertStore *sevsnp_cert_reader_get_store(const SevSnpCertReader *r)
 {
     return r->store;
 }
@@ -712,7 +712,7 @@ static int path_is_ours(SevSnpCertReader *r, GError **err)
 static int periodic_check(SevSnpCertReader *r, gint64 now, bool force,
                           GError **err)
 {
-    SevSnpCertStore *s = r->store;
+    SevsnpCertStore *s = r->store;
     int ours;
 
     if (!force && now < __atomic_load_n(&s->next_check_us, __ATOMIC_RELAXED)) {
@@ -741,10 +741,10 @@ static int periodic_check(SevSnpCertReader *r, gint64 now, bool force,
  * Returns the table, or NULL with *@retry set when the path now names
  * another file (the reader re-opens and tries again), or NULL with @err.
  */
-static SevSnpCertTable *locked_table(SevSnpCertReader *r, bool *retry,
+static SevsnpCertTable *locked_table(SevSnpCertReader *r, bool *retry,
                                      GError **err)
 {
-    SevSnpCertStore *s = r->store;
+    SevsnpCertStore *s = r->store;
     struct stat st;
     bool known;
     int ours;
@@ -759,7 +759,7 @@ static SevSnpCertTable *locked_table(SevSnpCertReader *r, bool *retry,
     known = s->cached && same_file(&st, &s->cached_st);
     if (known && ts_ns(&st.st_ctim) < s->cached_at_ns - RACY_WINDOW_NS) {
         /* The common case: unchanged and verified long enough ago. */
-        SevSnpCertTable *t = sevsnp_cert_table_ref(s->cached);
+        SevsnpCertTable *t = sevsnp_cert_table_ref(s->cached);
 
         s->cache_hits++;
         g_mutex_unlock(&s->lock);
@@ -781,19 +781,19 @@ static SevSnpCertTable *locked_table(SevSnpCertReader *r, bool *retry,
     return table_for_fd(s, r->fd, &st, err);
 }
 
-SevSnpCertTable *sevsnp_cert_reader_lock(SevSnpCertReader *r,
+SevsnpCertTable *sevsnp_cert_reader_lock(SevSnpCertReader *r,
                                          unsigned timeout_ms, bool fair,
                                          const SevSnpWaitCtl *ctl,
                                          GError **err)
 {
-    SevSnpCertStore *s = r->store;
+    SevsnpCertStore *s = r->store;
     gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
     gint64 sleep_us = 20;
     bool force = false;
 
     g_assert(!r->locked);
     for (;;) {
-        SevSnpCertTable *t;
+        SevsnpCertTable *t;
         GError *lerr = NULL;
         bool retry = false;
         gint64 now;
@@ -864,27 +864,27 @@ fail:
 
 /* ---- leases: a reader of their own ------------------------------------ */
 
-SevSnpCertLease *sevsnp_cert_store_acquire(SevSnpCertStore *store,
+SevsnpCertLease *sevsnp_cert_store_acquire(SevsnpCertStore *store,
                                            unsigned timeout_ms, GError **err)
 {
     SevSnpCertReader *r = sevsnp_cert_reader_new(store);
-    SevSnpCertLease *lease;
+    SevsnpCertLease *lease;
 
     if (!sevsnp_cert_reader_lock(r, timeout_ms, false, NULL, err)) {
         sevsnp_cert_reader_free(r);
         return NULL;
     }
-    lease = g_new0(SevSnpCertLease, 1);
+    lease = g_new0(SevsnpCertLease, 1);
     lease->reader = r;
     return lease;
 }
 
-SevSnpCertTable *sevsnp_cert_lease_get_table(const SevSnpCertLease *lease)
+SevsnpCertTable *sevsnp_cert_lease_get_table(const SevsnpCertLease *lease)
 {
     return lease->reader->table;
 }
 
-void sevsnp_cert_lease_release(SevSnpCertLease *lease)
+void sevsnp_cert_lease_release(SevsnpCertLease *lease)
 {
     if (!lease) {
         return;
@@ -894,11 +894,11 @@ void sevsnp_cert_lease_release(SevSnpCertLease *lease)
     g_free(lease);
 }
 
-SevSnpCertTable *sevsnp_cert_store_load(SevSnpCertStore *store,
+SevsnpCertTable *sevsnp_cert_store_load(SevsnpCertStore *store,
                                         unsigned timeout_ms, GError **err)
 {
-    SevSnpCertLease *lease = sevsnp_cert_store_acquire(store, timeout_ms, err);
-    SevSnpCertTable *t;
+    SevsnpCertLease *lease = sevsnp_cert_store_acquire(store, timeout_ms, err);
+    SevsnpCertTable *t;
 
     if (!lease) {
         return NULL;
@@ -934,7 +934,7 @@ gboolean sevsnp_cert_file_install(const char *path, GBytes *blob,
 {
     gsize len;
     const uint8_t *data = g_bytes_get_data(blob, &len);
-    SevSnpCertTable *t = sevsnp_cert_table_parse(blob, 0, err);
+    SevsnpCertTable *t = sevsnp_cert_table_parse(blob, 0, err);
     int64_t t0;
     int fd, r;
 

@@ -14,11 +14,11 @@
 
 #include "libsevsnp.h"
 
-struct SevSnpCertTable {
+struct SevsnpCertTable {
     gint refcount;
     GBytes *blob;
     guint n_entries;
-    SevSnpCertEntry *entries;
+    SevsnpCertEntry *entries;
 };
 
 G_DEFINE_QUARK(sevsnp_error_quark, sevsnp_error)
@@ -39,7 +39,7 @@ static const struct {
         0x3d, 0x97, 0xff, 0xd1, 0x9f, 0x88, 0xdc, 0x67, 0xea } },
 };
 
-const char *sevsnp_cert_type_name(SevSnpCertType type)
+const char *sevsnp_cert_type_name(SevsnpCertType type)
 {
     if (type < SEVSNP_CERT_OTHER) {
         return known_types[type].name;
@@ -47,13 +47,13 @@ const char *sevsnp_cert_type_name(SevSnpCertType type)
     return "other";
 }
 
-const uint8_t *sevsnp_cert_type_guid(SevSnpCertType type)
+const uint8_t *sevsnp_cert_type_guid(SevsnpCertType type)
 {
     g_return_val_if_fail(type < SEVSNP_CERT_OTHER, NULL);
     return known_types[type].guid;
 }
 
-SevSnpCertType sevsnp_cert_type_from_guid(const uint8_t *guid)
+SevsnpCertType sevsnp_cert_type_from_guid(const uint8_t *guid)
 {
     for (int i = 0; i < SEVSNP_CERT_OTHER; i++) {
         if (memcmp(guid, known_types[i].guid, SEVSNP_GUID_SIZE) == 0) {
@@ -108,7 +108,7 @@ static uint32_t load_le32(const uint8_t *p)
     return GUINT32_FROM_LE(v);
 }
 
-static const char *entry_label(const SevSnpCertEntry *e, char buf[64])
+static const char *entry_label(const SevsnpCertEntry *e, char buf[64])
 {
     char guid[37];
 
@@ -121,7 +121,7 @@ static const char *entry_label(const SevSnpCertEntry *e, char buf[64])
  * Check that [p, p + len) is exactly one DER object of the kind @type
  * needs, parsed by OpenSSL.
  */
-static bool der_is_valid(SevSnpCertType type, const uint8_t *p, size_t len,
+static bool der_is_valid(SevsnpCertType type, const uint8_t *p, size_t len,
                          const char **what)
 {
     const unsigned char *q = p;
@@ -158,7 +158,7 @@ static bool der_is_valid(SevSnpCertType type, const uint8_t *p, size_t len,
 
 static int cmp_by_offset(const void *a, const void *b)
 {
-    const SevSnpCertEntry *const *x = a, *const *y = b;
+    const SevsnpCertEntry *const *x = a, *const *y = b;
 
     if ((*x)->offset != (*y)->offset) {
         return (*x)->offset < (*y)->offset ? -1 : 1;
@@ -166,13 +166,13 @@ static int cmp_by_offset(const void *a, const void *b)
     return 0;
 }
 
-SevSnpCertTable *sevsnp_cert_table_parse(GBytes *blob, size_t max_size,
+SevsnpCertTable *sevsnp_cert_table_parse(GBytes *blob, size_t max_size,
                                          GError **err)
 {
     gsize size;
     const uint8_t *data = g_bytes_get_data(blob, &size);
-    g_autofree SevSnpCertEntry *entries = NULL;
-    g_autofree const SevSnpCertEntry **sorted = NULL;
+    g_autofree SevsnpCertEntry *entries = NULL;
+    g_autofree const SevsnpCertEntry **sorted = NULL;
     guint n = 0;
     size_t table_end;
     char label[64], label2[64];
@@ -205,11 +205,11 @@ SevSnpCertTable *sevsnp_cert_table_parse(GBytes *blob, size_t max_size,
     }
     table_end = ((size_t)n + 1) * SEVSNP_CERT_ENTRY_SIZE;
 
-    entries = g_new0(SevSnpCertEntry, MAX(n, 1));
-    sorted = g_new0(const SevSnpCertEntry *, MAX(n, 1));
+    entries = g_new0(SevsnpCertEntry, MAX(n, 1));
+    sorted = g_new0(const SevsnpCertEntry *, MAX(n, 1));
     for (guint i = 0; i < n; i++) {
         const uint8_t *p = data + (size_t)i * SEVSNP_CERT_ENTRY_SIZE;
-        SevSnpCertEntry *e = &entries[i];
+        SevsnpCertEntry *e = &entries[i];
 
         memcpy(e->guid, p, SEVSNP_GUID_SIZE);
         e->offset = load_le32(p + 16);
@@ -255,10 +255,10 @@ SevSnpCertTable *sevsnp_cert_table_parse(GBytes *blob, size_t max_size,
         size_t pos = table_end;
 
         for (guint k = 0; k < n; k++) {
-            const SevSnpCertEntry *e = sorted[k];
+            const SevsnpCertEntry *e = sorted[k];
 
             if (e->offset < pos && k > 0) {
-                const SevSnpCertEntry *prev = sorted[k - 1];
+                const SevsnpCertEntry *prev = sorted[k - 1];
                 g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_OVERLAP,
                             "entry %u (%s) at [%u, %" G_GUINT64_FORMAT
                             ") overlaps entry %u (%s) at [%u, %"
@@ -287,7 +287,7 @@ SevSnpCertTable *sevsnp_cert_table_parse(GBytes *blob, size_t max_size,
     }
 
     for (guint i = 0; i < n; i++) {
-        const SevSnpCertEntry *e = &entries[i];
+        const SevsnpCertEntry *e = &entries[i];
         const char *what = NULL;
 
         if (!der_is_valid(e->type, data + e->offset, e->length, &what)) {
@@ -299,7 +299,7 @@ SevSnpCertTable *sevsnp_cert_table_parse(GBytes *blob, size_t max_size,
         }
     }
 
-    SevSnpCertTable *t = g_new0(SevSnpCertTable, 1);
+    SevsnpCertTable *t = g_new0(SevsnpCertTable, 1);
     t->refcount = 1;
     t->blob = g_bytes_ref(blob);
     t->n_entries = n;
@@ -307,13 +307,13 @@ SevSnpCertTable *sevsnp_cert_table_parse(GBytes *blob, size_t max_size,
     return t;
 }
 
-SevSnpCertTable *sevsnp_cert_table_ref(SevSnpCertTable *table)
+SevsnpCertTable *sevsnp_cert_table_ref(SevsnpCertTable *table)
 {
     g_atomic_int_inc(&table->refcount);
     return table;
 }
 
-void sevsnp_cert_table_unref(SevSnpCertTable *table)
+void sevsnp_cert_table_unref(SevsnpCertTable *table)
 {
     if (table && g_atomic_int_dec_and_test(&table->refcount)) {
         g_bytes_unref(table->blob);
@@ -322,33 +322,33 @@ void sevsnp_cert_table_unref(SevSnpCertTable *table)
     }
 }
 
-GBytes *sevsnp_cert_table_get_blob(const SevSnpCertTable *table)
+GBytes *sevsnp_cert_table_get_blob(const SevsnpCertTable *table)
 {
     return table->blob;
 }
 
-guint sevsnp_cert_table_n_entries(const SevSnpCertTable *table)
+guint sevsnp_cert_table_n_entries(const SevsnpCertTable *table)
 {
     return table->n_entries;
 }
 
-const SevSnpCertEntry *sevsnp_cert_table_entry(const SevSnpCertTable *table,
+const SevsnpCertEntry *sevsnp_cert_table_entry(const SevsnpCertTable *table,
                                                guint i)
 {
     g_return_val_if_fail(i < table->n_entries, NULL);
     return &table->entries[i];
 }
 
-GBytes *sevsnp_cert_table_entry_data(const SevSnpCertTable *table, guint i)
+GBytes *sevsnp_cert_table_entry_data(const SevsnpCertTable *table, guint i)
 {
-    const SevSnpCertEntry *e = sevsnp_cert_table_entry(table, i);
+    const SevsnpCertEntry *e = sevsnp_cert_table_entry(table, i);
 
     g_return_val_if_fail(e, NULL);
     return g_bytes_new_from_bytes(table->blob, e->offset, e->length);
 }
 
-const SevSnpCertEntry *sevsnp_cert_table_find(const SevSnpCertTable *table,
-                                              SevSnpCertType type)
+const SevsnpCertEntry *sevsnp_cert_table_find(const SevsnpCertTable *table,
+                                              SevsnpCertType type)
 {
     for (guint i = 0; i < table->n_entries; i++) {
         if (table->entries[i].type == type) {
@@ -365,14 +365,14 @@ GBytes *sevsnp_cert_table_empty_blob(void)
     return g_bytes_new_static(zero, sizeof(zero));
 }
 
-GBytes *sevsnp_cert_table_build(const SevSnpCertInput *inputs, guint n,
+GBytes *sevsnp_cert_table_build(const SevsnpCertInput *inputs, guint n,
                                 GError **err)
 {
     size_t table_end = ((size_t)n + 1) * SEVSNP_CERT_ENTRY_SIZE;
     size_t total = table_end;
     g_autoptr(GByteArray) out = NULL;
     g_autoptr(GBytes) blob = NULL;
-    SevSnpCertTable *check;
+    SevsnpCertTable *check;
 
     for (guint i = 0; i < n; i++) {
         for (guint j = 0; j < i; j++) {

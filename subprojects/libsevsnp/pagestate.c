@@ -35,17 +35,17 @@ typedef struct Region {
     uint64_t *bits;
 } Region;
 
-struct SevSnpPageTracker {
+struct SevsnpPageTracker {
     GRWLock lock;
     GArray *regions;            /* Region, sorted by gfn */
-    SevSnpPageStats stats;      /* totals are computed on demand */
+    SevsnpPageStats stats;      /* totals are computed on demand */
     char *last_error;
     GArray *scratch;            /* Piece; conversions only (writer lock) */
 };
 
-SevSnpPageTracker *sevsnp_pages_new(void)
+SevsnpPageTracker *sevsnp_pages_new(void)
 {
-    SevSnpPageTracker *t = g_new0(SevSnpPageTracker, 1);
+    SevsnpPageTracker *t = g_new0(SevsnpPageTracker, 1);
 
     g_rw_lock_init(&t->lock);
     t->regions = g_array_new(FALSE, TRUE, sizeof(Region));
@@ -53,7 +53,7 @@ SevSnpPageTracker *sevsnp_pages_new(void)
     return t;
 }
 
-void sevsnp_pages_free(SevSnpPageTracker *t)
+void sevsnp_pages_free(SevsnpPageTracker *t)
 {
     if (!t) {
         return;
@@ -144,7 +144,7 @@ static uint64_t bits_set(uint64_t *bits, uint64_t start, uint64_t n,
 
 /* ---- regions ---- */
 
-gboolean sevsnp_pages_add_region(SevSnpPageTracker *t, const char *name,
+gboolean sevsnp_pages_add_region(SevsnpPageTracker *t, const char *name,
                                  uint64_t gpa, uint64_t size, bool private,
                                  GError **err)
 {
@@ -189,7 +189,7 @@ gboolean sevsnp_pages_add_region(SevSnpPageTracker *t, const char *name,
     return TRUE;
 }
 
-guint sevsnp_pages_n_regions(SevSnpPageTracker *t)
+guint sevsnp_pages_n_regions(SevsnpPageTracker *t)
 {
     guint n;
 
@@ -199,7 +199,7 @@ guint sevsnp_pages_n_regions(SevSnpPageTracker *t)
     return n;
 }
 
-void sevsnp_pages_region(SevSnpPageTracker *t, guint i, SevSnpPageRegion *out)
+void sevsnp_pages_region(SevsnpPageTracker *t, guint i, SevsnpPageRegion *out)
 {
     Region *r;
 
@@ -215,7 +215,7 @@ void sevsnp_pages_region(SevSnpPageTracker *t, guint i, SevSnpPageRegion *out)
 }
 
 /* The first region that ends after page @gfn (binary search), or len. */
-static guint first_region_after(SevSnpPageTracker *t, uint64_t gfn)
+static guint first_region_after(SevsnpPageTracker *t, uint64_t gfn)
 {
     guint lo = 0, hi = t->regions->len;
 
@@ -236,7 +236,7 @@ static guint first_region_after(SevSnpPageTracker *t, uint64_t gfn)
  * Returns whether they cover the range without a gap; *@gap gets the
  * first page of the first gap.
  */
-static bool split(SevSnpPageTracker *t, uint64_t gfn, uint64_t end,
+static bool split(SevsnpPageTracker *t, uint64_t gfn, uint64_t end,
                   GArray *pieces, uint64_t *gap)
 {
     uint64_t pos = gfn;
@@ -275,7 +275,7 @@ static bool split(SevSnpPageTracker *t, uint64_t gfn, uint64_t end,
  * Bytes [gpa, gpa + len) are all RAM of the regions and all in @priv.
  * Walks the regions directly: queries run concurrently, without scratch.
  */
-static bool range_all(SevSnpPageTracker *t, uint64_t gpa, uint64_t len,
+static bool range_all(SevsnpPageTracker *t, uint64_t gpa, uint64_t len,
                       bool priv)
 {
     uint64_t gfn, end;
@@ -305,7 +305,7 @@ static bool range_all(SevSnpPageTracker *t, uint64_t gpa, uint64_t len,
     return true;
 }
 
-bool sevsnp_pages_is_shared(SevSnpPageTracker *t, uint64_t gpa, uint64_t len)
+bool sevsnp_pages_is_shared(SevsnpPageTracker *t, uint64_t gpa, uint64_t len)
 {
     bool ok;
 
@@ -315,7 +315,7 @@ bool sevsnp_pages_is_shared(SevSnpPageTracker *t, uint64_t gpa, uint64_t len)
     return ok;
 }
 
-bool sevsnp_pages_is_private(SevSnpPageTracker *t, uint64_t gpa,
+bool sevsnp_pages_is_private(SevsnpPageTracker *t, uint64_t gpa,
                              uint64_t len)
 {
     bool ok;
@@ -326,7 +326,7 @@ bool sevsnp_pages_is_private(SevSnpPageTracker *t, uint64_t gpa,
     return ok;
 }
 
-int sevsnp_pages_with_shared(SevSnpPageTracker *t, uint64_t gpa,
+int sevsnp_pages_with_shared(SevsnpPageTracker *t, uint64_t gpa,
                              uint64_t len, int (*fn)(void *opaque),
                              void *opaque)
 {
@@ -343,7 +343,7 @@ int sevsnp_pages_with_shared(SevSnpPageTracker *t, uint64_t gpa,
 /* ---- conversions ---- */
 
 /* Count a refusal and keep its message; called with the lock held. */
-static void G_GNUC_PRINTF(4, 5) refuse(SevSnpPageTracker *t, GError **err,
+static void G_GNUC_PRINTF(4, 5) refuse(SevsnpPageTracker *t, GError **err,
                                        int code, const char *fmt, ...)
 {
     va_list ap;
@@ -356,10 +356,10 @@ static void G_GNUC_PRINTF(4, 5) refuse(SevSnpPageTracker *t, GError **err,
     g_set_error_literal(err, SEVSNP_ERROR, code, t->last_error);
 }
 
-gboolean sevsnp_pages_convert(SevSnpPageTracker *t, uint64_t gpa,
+gboolean sevsnp_pages_convert(SevsnpPageTracker *t, uint64_t gpa,
                               uint64_t npages, bool to_private,
-                              SevSnpConvertOrigin origin,
-                              SevSnpConvertFn apply, void *opaque,
+                              SevsnpConvertOrigin origin,
+                              SevsnpConvertFn apply, void *opaque,
                               GError **err)
 {
     const char *dir = to_private ? "private" : "shared";
@@ -439,7 +439,7 @@ out:
     return ok;
 }
 
-void sevsnp_pages_reject(SevSnpPageTracker *t, SevSnpConvertOrigin origin,
+void sevsnp_pages_reject(SevsnpPageTracker *t, SevsnpConvertOrigin origin,
                          const char *msg)
 {
     g_rw_lock_writer_lock(&t->lock);
@@ -452,7 +452,7 @@ void sevsnp_pages_reject(SevSnpPageTracker *t, SevSnpConvertOrigin origin,
     g_rw_lock_writer_unlock(&t->lock);
 }
 
-void sevsnp_pages_get_stats(SevSnpPageTracker *t, SevSnpPageStats *s)
+void sevsnp_pages_get_stats(SevsnpPageTracker *t, SevsnpPageStats *s)
 {
     g_rw_lock_reader_lock(&t->lock);
     *s = t->stats;
@@ -467,7 +467,7 @@ void sevsnp_pages_get_stats(SevSnpPageTracker *t, SevSnpPageStats *s)
     g_rw_lock_reader_unlock(&t->lock);
 }
 
-char *sevsnp_pages_last_error(SevSnpPageTracker *t)
+char *sevsnp_pages_last_error(SevsnpPageTracker *t)
 {
     char *e;
 

@@ -32,7 +32,7 @@ G_DEFINE_QUARK(sevsnp_report_error_quark, sevsnp_report_error)
 /* Products and TCBs                                                   */
 /* ------------------------------------------------------------------ */
 
-const char *sevsnp_product_name(SevSnpProduct p)
+const char *sevsnp_product_name(SevsnpProduct p)
 {
     switch (p) {
     case SEVSNP_PRODUCT_MILAN:
@@ -46,9 +46,9 @@ const char *sevsnp_product_name(SevSnpProduct p)
     }
 }
 
-gboolean sevsnp_product_from_name(const char *name, SevSnpProduct *p)
+gboolean sevsnp_product_from_name(const char *name, SevsnpProduct *p)
 {
-    for (SevSnpProduct i = SEVSNP_PRODUCT_MILAN; i <= SEVSNP_PRODUCT_TURIN;
+    for (SevsnpProduct i = SEVSNP_PRODUCT_MILAN; i <= SEVSNP_PRODUCT_TURIN;
          i++) {
         if (name && !g_ascii_strcasecmp(name, sevsnp_product_name(i))) {
             *p = i;
@@ -58,7 +58,7 @@ gboolean sevsnp_product_from_name(const char *name, SevSnpProduct *p)
     return FALSE;
 }
 
-SevSnpProduct sevsnp_product_from_cpuid(uint8_t family, uint8_t model)
+SevsnpProduct sevsnp_product_from_cpuid(uint8_t family, uint8_t model)
 {
     if (family == 0x19) {
         if (model <= 0x0F) {
@@ -74,14 +74,14 @@ SevSnpProduct sevsnp_product_from_cpuid(uint8_t family, uint8_t model)
     return SEVSNP_PRODUCT_UNKNOWN;
 }
 
-size_t sevsnp_product_hwid_len(SevSnpProduct p)
+size_t sevsnp_product_hwid_len(SevsnpProduct p)
 {
     return p == SEVSNP_PRODUCT_TURIN ? 8 : SEVSNP_CHIP_ID_SIZE;
 }
 
-SevSnpTcb sevsnp_tcb_decode(uint64_t raw, SevSnpProduct p)
+SevsnpTcb sevsnp_tcb_decode(uint64_t raw, SevsnpProduct p)
 {
-    SevSnpTcb t = { 0 };
+    SevsnpTcb t = { 0 };
 
     if (p == SEVSNP_PRODUCT_TURIN) {
         t.fmc = raw & 0xff;
@@ -97,7 +97,7 @@ SevSnpTcb sevsnp_tcb_decode(uint64_t raw, SevSnpProduct p)
     return t;
 }
 
-uint64_t sevsnp_tcb_encode(const SevSnpTcb *t, SevSnpProduct p)
+uint64_t sevsnp_tcb_encode(const SevsnpTcb *t, SevsnpProduct p)
 {
     uint64_t ucode = (uint64_t)t->microcode << 56;
 
@@ -109,7 +109,7 @@ uint64_t sevsnp_tcb_encode(const SevSnpTcb *t, SevSnpProduct p)
            ucode;
 }
 
-char *sevsnp_tcb_to_string(const SevSnpTcb *t, SevSnpProduct p)
+char *sevsnp_tcb_to_string(const SevsnpTcb *t, SevsnpProduct p)
 {
     if (p == SEVSNP_PRODUCT_TURIN) {
         return g_strdup_printf("bl=%u,tee=%u,snp=%u,ucode=%u,fmc=%u",
@@ -120,7 +120,7 @@ char *sevsnp_tcb_to_string(const SevSnpTcb *t, SevSnpProduct p)
                            t->tee, t->snp, t->microcode);
 }
 
-gboolean sevsnp_tcb_parse(const char *str, SevSnpProduct p, SevSnpTcb *tcb,
+gboolean sevsnp_tcb_parse(const char *str, SevsnpProduct p, SevsnpTcb *tcb,
                           GError **err)
 {
     static const char *const names[] = { "bl", "tee", "snp", "ucode",
@@ -128,7 +128,7 @@ gboolean sevsnp_tcb_parse(const char *str, SevSnpProduct p, SevSnpTcb *tcb,
     g_auto(GStrv) parts = g_strsplit(str ? str : "", ",", -1);
     bool seen[G_N_ELEMENTS(names)] = { false };
     guint need = p == SEVSNP_PRODUCT_TURIN ? 5 : 4;
-    SevSnpTcb t = { 0 };
+    SevsnpTcb t = { 0 };
     uint8_t *slot[] = { &t.bootloader, &t.tee, &t.snp, &t.microcode,
                         &t.fmc };
 
@@ -179,7 +179,7 @@ gboolean sevsnp_tcb_parse(const char *str, SevSnpProduct p, SevSnpTcb *tcb,
     return TRUE;
 }
 
-gboolean sevsnp_tcb_equal(const SevSnpTcb *a, const SevSnpTcb *b)
+gboolean sevsnp_tcb_equal(const SevsnpTcb *a, const SevsnpTcb *b)
 {
     return a->bootloader == b->bootloader && a->tee == b->tee &&
            a->snp == b->snp && a->microcode == b->microcode &&
@@ -206,9 +206,9 @@ static uint64_t get64(const uint8_t *r, size_t off)
     return GUINT64_FROM_LE(v);
 }
 
-static void decode_tcbs(SevSnpReport *r)
+static void decode_tcbs(SevsnpReport *r)
 {
-    SevSnpProduct p = r->product;
+    SevsnpProduct p = r->product;
 
     r->current_tcb = sevsnp_tcb_decode(r->current_tcb_raw, p);
     r->reported_tcb = sevsnp_tcb_decode(r->reported_tcb_raw, p);
@@ -216,10 +216,10 @@ static void decode_tcbs(SevSnpReport *r)
     r->launch_tcb = sevsnp_tcb_decode(r->launch_tcb_raw, p);
 }
 
-SevSnpReport *sevsnp_report_parse(const void *data, size_t len,
-                                  SevSnpProduct hint, GError **err)
+SevsnpReport *sevsnp_report_parse(const void *data, size_t len,
+                                  SevsnpProduct hint, GError **err)
 {
-    g_autofree SevSnpReport *r = NULL;
+    g_autofree SevsnpReport *r = NULL;
     const uint8_t *b = data;
     uint32_t version;
 
@@ -237,7 +237,7 @@ SevSnpReport *sevsnp_report_parse(const void *data, size_t len,
                     SEVSNP_REPORT_MIN_VERSION, SEVSNP_REPORT_MAX_VERSION);
         return NULL;
     }
-    r = g_new0(SevSnpReport, 1);
+    r = g_new0(SevsnpReport, 1);
     memcpy(r->raw, b, SEVSNP_REPORT_SIZE);
     r->version = version;
     r->guest_svn = get32(b, SEVSNP_RPT_GUEST_SVN);
@@ -287,7 +287,7 @@ SevSnpReport *sevsnp_report_parse(const void *data, size_t len,
 
     r->product = hint;
     if (r->has_cpuid) {
-        SevSnpProduct own = sevsnp_product_from_cpuid(r->cpuid_fam_id,
+        SevsnpProduct own = sevsnp_product_from_cpuid(r->cpuid_fam_id,
                                                       r->cpuid_mod_id);
 
         if (own != SEVSNP_PRODUCT_UNKNOWN) {
@@ -380,9 +380,9 @@ static void add_bool(GVariantBuilder *b, const char *name, uint64_t v,
                           g_variant_new_boolean((v >> bit) & 1));
 }
 
-static GVariant *tcb_variant(uint64_t raw, SevSnpProduct p)
+static GVariant *tcb_variant(uint64_t raw, SevsnpProduct p)
 {
-    SevSnpTcb t = sevsnp_tcb_decode(raw, p);
+    SevsnpTcb t = sevsnp_tcb_decode(raw, p);
     GVariantBuilder b;
     g_autofree char *s = g_strdup_printf("0x%016" G_GINT64_MODIFIER "x", raw);
 
@@ -441,7 +441,7 @@ static GVariant *platform_variant(uint64_t v)
     return g_variant_builder_end(&b);
 }
 
-static const char *signing_key_name(SevSnpSigningKey k)
+static const char *signing_key_name(SevsnpSigningKey k)
 {
     switch (k) {
     case SEVSNP_SIGNING_KEY_VCEK:
@@ -462,10 +462,10 @@ static GVariant *version_variant(uint8_t major, uint8_t minor, uint8_t build)
     return g_variant_new_string(s);
 }
 
-GVariant *sevsnp_report_to_variant(const SevSnpReport *r)
+GVariant *sevsnp_report_to_variant(const SevsnpReport *r)
 {
     GVariantBuilder b, k;
-    SevSnpProduct p = r->product;
+    SevsnpProduct p = r->product;
 
     g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
     g_variant_builder_add(&b, "{sv}", "version",
@@ -570,7 +570,7 @@ static void describe_dict(GString *s, GVariant *dict, int indent)
     }
 }
 
-char *sevsnp_report_describe(const SevSnpReport *r)
+char *sevsnp_report_describe(const SevsnpReport *r)
 {
     g_autoptr(GVariant) v = g_variant_ref_sink(sevsnp_report_to_variant(r));
     GString *s = g_string_new(NULL);
@@ -640,10 +640,10 @@ static gboolean amd_spl(RptX509 *x, const char *suffix, const char *name,
     return TRUE;
 }
 
-static gboolean x509_get_tcb(RptX509 *x, SevSnpProduct p, SevSnpTcb *tcb,
+static gboolean x509_get_tcb(RptX509 *x, SevsnpProduct p, SevsnpTcb *tcb,
                              GError **err)
 {
-    SevSnpTcb t = { 0 };
+    SevsnpTcb t = { 0 };
 
     if (!amd_spl(x, "3.1", "blSPL", &t.bootloader, err) ||
         !amd_spl(x, "3.2", "teeSPL", &t.tee, err) ||
@@ -657,7 +657,7 @@ static gboolean x509_get_tcb(RptX509 *x, SevSnpProduct p, SevSnpTcb *tcb,
     return TRUE;
 }
 
-gboolean sevsnp_vcek_get_tcb(GBytes *der, SevSnpProduct p, SevSnpTcb *tcb,
+gboolean sevsnp_vcek_get_tcb(GBytes *der, SevsnpProduct p, SevsnpTcb *tcb,
                              uint8_t hwid[SEVSNP_CHIP_ID_SIZE],
                              size_t *hwid_len, GError **err)
 {
@@ -684,10 +684,10 @@ gboolean sevsnp_vcek_get_tcb(GBytes *der, SevSnpProduct p, SevSnpTcb *tcb,
     return TRUE;
 }
 
-static SevSnpProduct product_prefix(const char *s)
+static SevsnpProduct product_prefix(const char *s)
 {
     g_autofree char *head = NULL;
-    SevSnpProduct p;
+    SevsnpProduct p;
 
     if (!s) {
         return SEVSNP_PRODUCT_UNKNOWN;
@@ -696,13 +696,13 @@ static SevSnpProduct product_prefix(const char *s)
     return sevsnp_product_from_name(head, &p) ? p : SEVSNP_PRODUCT_UNKNOWN;
 }
 
-SevSnpProduct sevsnp_vek_product(GBytes *der)
+SevsnpProduct sevsnp_vek_product(GBytes *der)
 {
     g_autoptr(RptX509) x = der_x509(der);
     const ASN1_OCTET_STRING *os = x ? amd_ext(x, "2") : NULL;
     const unsigned char *p;
     ASN1_IA5STRING *s;
-    SevSnpProduct ret = SEVSNP_PRODUCT_UNKNOWN;
+    SevsnpProduct ret = SEVSNP_PRODUCT_UNKNOWN;
 
     if (!os) {
         return ret;
@@ -720,12 +720,12 @@ SevSnpProduct sevsnp_vek_product(GBytes *der)
 }
 
 /* "ARK-Milan" -> Milan. */
-static SevSnpProduct ark_product(RptX509 *ark)
+static SevsnpProduct ark_product(RptX509 *ark)
 {
     const RptX509Name *n = X509_get_subject_name(ark);
     int idx = X509_NAME_get_index_by_NID(n, NID_commonName, -1);
     unsigned char *utf8 = NULL;
-    SevSnpProduct ret = SEVSNP_PRODUCT_UNKNOWN;
+    SevsnpProduct ret = SEVSNP_PRODUCT_UNKNOWN;
     int len;
 
     if (idx < 0) {
@@ -746,7 +746,7 @@ static SevSnpProduct ark_product(RptX509 *ark)
 /* Verification                                                        */
 /* ------------------------------------------------------------------ */
 
-static GBytes *table_cert(const SevSnpCertTable *t, SevSnpCertType type)
+static GBytes *table_cert(const SevsnpCertTable *t, SevsnpCertType type)
 {
     for (guint i = 0; i < sevsnp_cert_table_n_entries(t); i++) {
         if (sevsnp_cert_table_entry(t, i)->type == type) {
@@ -766,7 +766,7 @@ static gboolean all_zero(const uint8_t *b, size_t n)
     return TRUE;
 }
 
-static gboolean verify_signature(const SevSnpReport *r, RptX509 *vek,
+static gboolean verify_signature(const SevsnpReport *r, RptX509 *vek,
                                  const char *key_name, GError **err)
 {
     EVP_PKEY *pk = X509_get0_pubkey(vek);
@@ -820,14 +820,14 @@ static gboolean verify_signature(const SevSnpReport *r, RptX509 *vek,
 }
 
 /* Pick the product: every source that names one must agree. */
-static gboolean agree_product(const SevSnpReport *r, RptX509 *ark,
+static gboolean agree_product(const SevsnpReport *r, RptX509 *ark,
                               GBytes *vek_der, const char *key_name,
-                              SevSnpProduct want, SevSnpProduct *out,
+                              SevsnpProduct want, SevsnpProduct *out,
                               GError **err)
 {
     struct {
         const char *what;
-        SevSnpProduct p;
+        SevsnpProduct p;
     } src[4] = {
         { "--product", want },
         { "the chain (ARK)", ark ? ark_product(ark) : SEVSNP_PRODUCT_UNKNOWN },
@@ -861,20 +861,20 @@ static gboolean agree_product(const SevSnpReport *r, RptX509 *ark,
     return TRUE;
 }
 
-gboolean sevsnp_report_verify(const SevSnpReport *r,
-                              const SevSnpCertTable *table,
-                              SevSnpProduct product, int64_t at,
+gboolean sevsnp_report_verify(const SevsnpReport *r,
+                              const SevsnpCertTable *table,
+                              SevsnpProduct product, int64_t at,
                               GError **err)
 {
     g_autoptr(GBytes) ark_der = table_cert(table, SEVSNP_CERT_ARK);
     g_autoptr(GBytes) vek_der = NULL;
     g_autoptr(RptX509) ark = NULL, vek = NULL;
     g_autofree char *why = NULL;
-    SevSnpChainStatus st;
-    SevSnpCertType vek_type;
+    SevsnpChainStatus st;
+    SevsnpCertType vek_type;
     const char *key_name;
-    SevSnpProduct p;
-    SevSnpTcb reported, cert_tcb;
+    SevsnpProduct p;
+    SevsnpTcb reported, cert_tcb;
     uint8_t hwid[SEVSNP_CHIP_ID_SIZE];
     size_t hwid_len;
 

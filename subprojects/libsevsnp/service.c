@@ -24,26 +24,26 @@ typedef struct VcpuSlot {
     SevSnpCertReader *idle;     /* unlocked, for the next request */
 } VcpuSlot;
 
-struct SevSnpService {
+struct SevsnpService {
     GMutex lock;                /* protects everything below */
-    SevSnpCertStore *store;     /* NULL: serving is off */
+    SevsnpCertStore *store;     /* NULL: serving is off */
     unsigned timeout_ms;
-    SevSnpRateLimit rl;
+    SevsnpRateLimit rl;
     GHashTable *slots;          /* vcpu index -> VcpuSlot */
-    SevSnpStats stats;
+    SevsnpStats stats;
     char *last_error;
-    SevSnpErrorNotify notify;
+    SevsnpErrorNotify notify;
     void *notify_opaque;
-    SevSnpInterruptFn interrupted;
+    SevsnpInterruptFn interrupted;
     void *interrupt_opaque;
 };
 
-const char *sevsnp_abi_name(SevSnpAbi abi)
+const char *sevsnp_abi_name(SevsnpAbi abi)
 {
     return abi == SEVSNP_ABI_VMGEXIT ? "vmgexit" : "req-certs";
 }
 
-const char *sevsnp_req_outcome_name(SevSnpReqOutcome outcome)
+const char *sevsnp_req_outcome_name(SevsnpReqOutcome outcome)
 {
     static const char *const names[] = {
         [SEVSNP_REQ_OK] = "ok",
@@ -58,7 +58,7 @@ const char *sevsnp_req_outcome_name(SevSnpReqOutcome outcome)
 
 /* ---- rate limit ---------------------------------------------------- */
 
-void sevsnp_rate_limit_init(SevSnpRateLimit *rl, uint32_t rate,
+void sevsnp_rate_limit_init(SevsnpRateLimit *rl, uint32_t rate,
                             uint32_t burst, int64_t now_us)
 {
     rl->rate = rate;
@@ -67,7 +67,7 @@ void sevsnp_rate_limit_init(SevSnpRateLimit *rl, uint32_t rate,
     rl->last_us = now_us;
 }
 
-bool sevsnp_rate_limit_take(SevSnpRateLimit *rl, int64_t now_us)
+bool sevsnp_rate_limit_take(SevsnpRateLimit *rl, int64_t now_us)
 {
     if (!rl->rate) {
         return true;
@@ -108,10 +108,10 @@ static void slot_free(gpointer p)
     g_free(slot);
 }
 
-SevSnpService *sevsnp_service_new(const char *path, unsigned timeout_ms,
+SevsnpService *sevsnp_service_new(const char *path, unsigned timeout_ms,
                                   uint32_t rate, uint32_t burst)
 {
-    SevSnpService *svc = g_new0(SevSnpService, 1);
+    SevsnpService *svc = g_new0(SevsnpService, 1);
 
     g_mutex_init(&svc->lock);
     svc->timeout_ms = MIN(timeout_ms, SEVSNP_TIMEOUT_MAX_MS);
@@ -124,7 +124,7 @@ SevSnpService *sevsnp_service_new(const char *path, unsigned timeout_ms,
     return svc;
 }
 
-void sevsnp_service_free(SevSnpService *svc)
+void sevsnp_service_free(SevsnpService *svc)
 {
     if (!svc) {
         return;
@@ -136,13 +136,13 @@ void sevsnp_service_free(SevSnpService *svc)
     g_free(svc);
 }
 
-gboolean sevsnp_service_set_path(SevSnpService *svc, const char *path,
+gboolean sevsnp_service_set_path(SevsnpService *svc, const char *path,
                                  GError **err)
 {
-    SevSnpCertStore *store = NULL, *old;
+    SevsnpCertStore *store = NULL, *old;
 
     if (path && *path) {
-        SevSnpCertTable *t;
+        SevsnpCertTable *t;
 
         /* One try: a caller on the main loop never waits for an updater. */
         store = sevsnp_cert_store_new(path, 0);
@@ -163,7 +163,7 @@ gboolean sevsnp_service_set_path(SevSnpService *svc, const char *path,
     return TRUE;
 }
 
-char *sevsnp_service_get_path(SevSnpService *svc)
+char *sevsnp_service_get_path(SevsnpService *svc)
 {
     char *p = NULL;
 
@@ -175,7 +175,7 @@ char *sevsnp_service_get_path(SevSnpService *svc)
     return p;
 }
 
-gboolean sevsnp_service_set_timeout(SevSnpService *svc, unsigned timeout_ms,
+gboolean sevsnp_service_set_timeout(SevsnpService *svc, unsigned timeout_ms,
                                     GError **err)
 {
     if (!sevsnp_check_timeout(timeout_ms, err)) {
@@ -187,7 +187,7 @@ gboolean sevsnp_service_set_timeout(SevSnpService *svc, unsigned timeout_ms,
     return TRUE;
 }
 
-unsigned sevsnp_service_get_timeout(SevSnpService *svc)
+unsigned sevsnp_service_get_timeout(SevsnpService *svc)
 {
     unsigned t;
 
@@ -197,7 +197,7 @@ unsigned sevsnp_service_get_timeout(SevSnpService *svc)
     return t;
 }
 
-void sevsnp_service_set_rate_limit(SevSnpService *svc, uint32_t rate,
+void sevsnp_service_set_rate_limit(SevsnpService *svc, uint32_t rate,
                                    uint32_t burst)
 {
     g_mutex_lock(&svc->lock);
@@ -205,7 +205,7 @@ void sevsnp_service_set_rate_limit(SevSnpService *svc, uint32_t rate,
     g_mutex_unlock(&svc->lock);
 }
 
-void sevsnp_service_get_rate_limit(SevSnpService *svc, uint32_t *rate,
+void sevsnp_service_get_rate_limit(SevsnpService *svc, uint32_t *rate,
                                    uint32_t *burst)
 {
     g_mutex_lock(&svc->lock);
@@ -214,7 +214,7 @@ void sevsnp_service_get_rate_limit(SevSnpService *svc, uint32_t *rate,
     g_mutex_unlock(&svc->lock);
 }
 
-void sevsnp_service_set_interrupt(SevSnpService *svc, SevSnpInterruptFn fn,
+void sevsnp_service_set_interrupt(SevsnpService *svc, SevsnpInterruptFn fn,
                                   void *opaque)
 {
     g_mutex_lock(&svc->lock);
@@ -223,14 +223,14 @@ void sevsnp_service_set_interrupt(SevSnpService *svc, SevSnpInterruptFn fn,
     g_mutex_unlock(&svc->lock);
 }
 
-void sevsnp_service_get_stats(SevSnpService *svc, SevSnpStats *stats)
+void sevsnp_service_get_stats(SevsnpService *svc, SevsnpStats *stats)
 {
     g_mutex_lock(&svc->lock);
     *stats = svc->stats;
     g_mutex_unlock(&svc->lock);
 }
 
-char *sevsnp_service_last_error(SevSnpService *svc)
+char *sevsnp_service_last_error(SevsnpService *svc)
 {
     char *e;
 
@@ -240,8 +240,8 @@ char *sevsnp_service_last_error(SevSnpService *svc)
     return e;
 }
 
-void sevsnp_service_set_error_notify(SevSnpService *svc,
-                                     SevSnpErrorNotify fn, void *opaque)
+void sevsnp_service_set_error_notify(SevsnpService *svc,
+                                     SevsnpErrorNotify fn, void *opaque)
 {
     g_mutex_lock(&svc->lock);
     svc->notify = fn;
@@ -249,11 +249,11 @@ void sevsnp_service_set_error_notify(SevSnpService *svc,
     g_mutex_unlock(&svc->lock);
 }
 
-SevSnpCertTable *sevsnp_service_try_peek(SevSnpService *svc, bool *busy,
+SevsnpCertTable *sevsnp_service_try_peek(SevsnpService *svc, bool *busy,
                                          GError **err)
 {
-    SevSnpCertStore *store = NULL;
-    SevSnpCertTable *t;
+    SevsnpCertStore *store = NULL;
+    SevsnpCertTable *t;
     GError *e = NULL;
 
     *busy = false;
@@ -279,9 +279,9 @@ SevSnpCertTable *sevsnp_service_try_peek(SevSnpService *svc, bool *busy,
     return t;
 }
 
-SevSnpCertTable *sevsnp_service_peek_table(SevSnpService *svc, GError **err)
+SevsnpCertTable *sevsnp_service_peek_table(SevsnpService *svc, GError **err)
 {
-    SevSnpCertTable *t;
+    SevsnpCertTable *t;
     g_autofree char *path = NULL;
     bool busy;
 
@@ -296,7 +296,7 @@ SevSnpCertTable *sevsnp_service_peek_table(SevSnpService *svc, GError **err)
     return t;
 }
 
-bool sevsnp_service_in_flight(SevSnpService *svc, uint32_t vcpu)
+bool sevsnp_service_in_flight(SevsnpService *svc, uint32_t vcpu)
 {
     VcpuSlot *slot;
     bool r;
@@ -308,7 +308,7 @@ bool sevsnp_service_in_flight(SevSnpService *svc, uint32_t vcpu)
     return r;
 }
 
-static VcpuSlot *slot_get(SevSnpService *svc, uint32_t vcpu)
+static VcpuSlot *slot_get(SevsnpService *svc, uint32_t vcpu)
 {
     VcpuSlot *slot = g_hash_table_lookup(svc->slots, GUINT_TO_POINTER(vcpu));
 
@@ -323,7 +323,7 @@ static VcpuSlot *slot_get(SevSnpService *svc, uint32_t vcpu)
  * Give an unlocked reader back to its vCPU for the next request, or free
  * it when it belongs to a store no longer in service or the slot has one.
  */
-static void reader_put_back(SevSnpService *svc, uint32_t vcpu,
+static void reader_put_back(SevsnpService *svc, uint32_t vcpu,
                             SevSnpCertReader *r)
 {
     VcpuSlot *slot;
@@ -343,7 +343,7 @@ static void reader_put_back(SevSnpService *svc, uint32_t vcpu,
 }
 
 /* Record a failed request's outcome; called with svc->lock held. */
-static void count_failure(SevSnpService *svc, SevSnpReqOutcome outcome,
+static void count_failure(SevsnpService *svc, SevsnpReqOutcome outcome,
                           const char *msg)
 {
     switch (outcome) {
@@ -364,12 +364,12 @@ static void count_failure(SevSnpService *svc, SevSnpReqOutcome outcome,
     svc->last_error = g_strdup(msg);
 }
 
-static SevSnpReqResult fail(SevSnpService *svc, uint32_t vcpu,
-                            SevSnpReqOutcome outcome, GError *e,
+static SevsnpReqResult fail(SevsnpService *svc, uint32_t vcpu,
+                            SevsnpReqOutcome outcome, GError *e,
                             GError **err)
 {
-    SevSnpReqResult r = { .outcome = outcome };
-    SevSnpErrorNotify notify;
+    SevsnpReqResult r = { .outcome = outcome };
+    SevsnpErrorNotify notify;
     void *opaque;
 
     g_mutex_lock(&svc->lock);
@@ -386,7 +386,7 @@ static SevSnpReqResult fail(SevSnpService *svc, uint32_t vcpu,
 
 /* Reject what a guest must never get us to do; NULL when acceptable. */
 static GError *check_range(uint64_t gpa, uint64_t npages,
-                           const SevSnpGuestMemOps *mem, void *opaque)
+                           const SevsnpGuestMemOps *mem, void *opaque)
 {
     if (npages == 0) {
         return g_error_new(SEVSNP_ERROR, SEVSNP_ERROR_INVALID,
@@ -411,17 +411,17 @@ static GError *check_range(uint64_t gpa, uint64_t npages,
     return NULL;
 }
 
-SevSnpReqResult sevsnp_service_request(SevSnpService *svc, uint32_t vcpu,
+SevsnpReqResult sevsnp_service_request(SevsnpService *svc, uint32_t vcpu,
                                        uint64_t gpa, uint64_t npages,
-                                       const SevSnpGuestMemOps *mem,
+                                       const SevsnpGuestMemOps *mem,
                                        void *opaque, GError **err)
 {
-    SevSnpReqResult r = { .outcome = SEVSNP_REQ_OK };
+    SevsnpReqResult r = { .outcome = SEVSNP_REQ_OK };
     SevSnpCertReader *reader = NULL, *stale = NULL, *extra = NULL;
-    SevSnpCertStore *store = NULL;
+    SevsnpCertStore *store = NULL;
     SevSnpWaitCtl ctl = { .vcpu = vcpu };
     g_autoptr(GBytes) empty = NULL;
-    SevSnpCertTable *t;
+    SevsnpCertTable *t;
     GBytes *blob;
     GError *e = NULL;
     unsigned timeout;
@@ -547,7 +547,7 @@ SevSnpReqResult sevsnp_service_request(SevSnpService *svc, uint32_t vcpu,
     return r;
 }
 
-bool sevsnp_service_complete(SevSnpService *svc, uint32_t vcpu)
+bool sevsnp_service_complete(SevsnpService *svc, uint32_t vcpu)
 {
     SevSnpCertReader *reader = NULL;
     VcpuSlot *slot;
@@ -573,11 +573,11 @@ bool sevsnp_service_complete(SevSnpService *svc, uint32_t vcpu)
 
 /* ---- ABI glue -------------------------------------------------------- */
 
-bool sevsnp_handle_req_certs_exit(SevSnpService *svc, uint32_t vcpu,
+bool sevsnp_handle_req_certs_exit(SevsnpService *svc, uint32_t vcpu,
                                   struct sevsnp_kvm_exit_snp_req_certs *ex,
-                                  const SevSnpGuestMemOps *mem, void *opaque)
+                                  const SevsnpGuestMemOps *mem, void *opaque)
 {
-    SevSnpReqResult r = sevsnp_service_request(svc, vcpu, ex->gpa,
+    SevsnpReqResult r = sevsnp_service_request(svc, vcpu, ex->gpa,
                                                ex->npages, mem, opaque, NULL);
 
     switch (r.outcome) {
@@ -599,11 +599,11 @@ bool sevsnp_handle_req_certs_exit(SevSnpService *svc, uint32_t vcpu,
     return r.completion_pending;
 }
 
-bool sevsnp_handle_vmgexit_exit(SevSnpService *svc, uint32_t vcpu,
+bool sevsnp_handle_vmgexit_exit(SevsnpService *svc, uint32_t vcpu,
                                 struct sevsnp_kvm_user_vmgexit *ex,
-                                const SevSnpGuestMemOps *mem, void *opaque)
+                                const SevsnpGuestMemOps *mem, void *opaque)
 {
-    SevSnpReqResult r;
+    SevsnpReqResult r;
 
     if (ex->type != SEVSNP_KVM_USER_VMGEXIT_REQ_CERTS) {
         GError *e = g_error_new(SEVSNP_ERROR, SEVSNP_ERROR_INVALID,

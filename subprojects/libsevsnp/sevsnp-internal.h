@@ -12,17 +12,17 @@
 #include "libsevsnp.h"
 
 /* Stores are reference-counted; sevsnp_cert_store_free() drops one. */
-SevSnpCertStore *sevsnp_cert_store_ref(SevSnpCertStore *store);
+SevsnpCertStore *sevsnp_cert_store_ref(SevsnpCertStore *store);
 
 /* The last table the store validated (a new reference), or NULL. */
-SevSnpCertTable *sevsnp_cert_store_last_table(SevSnpCertStore *store);
+SevsnpCertTable *sevsnp_cert_store_last_table(SevsnpCertStore *store);
 
 /* How many fairness gaps the store's readers made. */
-uint64_t sevsnp_cert_store_fair_drains(const SevSnpCertStore *store);
+uint64_t sevsnp_cert_store_fair_drains(const SevsnpCertStore *store);
 
 /* What a waiting request checks to know it must give up. */
 typedef struct SevSnpWaitCtl {
-    SevSnpInterruptFn interrupted;  /* NULL: never */
+    SevsnpInterruptFn interrupted;  /* NULL: never */
     void *opaque;
     uint32_t vcpu;
 } SevSnpWaitCtl;
@@ -36,9 +36,9 @@ bool sevsnp_wait_interrupted(const SevSnpWaitCtl *ctl);
  */
 typedef struct SevSnpCertReader SevSnpCertReader;
 
-SevSnpCertReader *sevsnp_cert_reader_new(SevSnpCertStore *store);
+SevSnpCertReader *sevsnp_cert_reader_new(SevsnpCertStore *store);
 void sevsnp_cert_reader_free(SevSnpCertReader *r);
-SevSnpCertStore *sevsnp_cert_reader_get_store(const SevSnpCertReader *r);
+SevsnpCertStore *sevsnp_cert_reader_get_store(const SevSnpCertReader *r);
 
 /*
  * Take the shared locks (waiting at most @timeout_ms; @ctl may end the
@@ -47,7 +47,7 @@ SevSnpCertStore *sevsnp_cert_reader_get_store(const SevSnpCertReader *r);
  * fairness gate (requests of the service).  NULL with @err on failure:
  * SEVSNP_ERROR_BUSY for a time-out or an interruption.
  */
-SevSnpCertTable *sevsnp_cert_reader_lock(SevSnpCertReader *r,
+SevsnpCertTable *sevsnp_cert_reader_lock(SevSnpCertReader *r,
                                          unsigned timeout_ms, bool fair,
                                          const SevSnpWaitCtl *ctl,
                                          GError **err);

@@ -57,7 +57,7 @@ static inline uint64_t now_ns(void)
 /* A valid blob of about @size bytes: a generated chain plus padding. */
 static GBytes *blob_of_size(const TestChain *c, size_t size)
 {
-    SevSnpCertInput in[4];
+    SevsnpCertInput in[4];
     size_t base = 5 * SEVSNP_CERT_ENTRY_SIZE + g_bytes_get_size(c->ark) +
                   g_bytes_get_size(c->ask) + g_bytes_get_size(c->vcek);
     size_t content = size - base - 4;
@@ -93,7 +93,7 @@ typedef struct Worker {
     Design design;
     uint32_t index;
     const char *path;
-    SevSnpService *svc;
+    SevsnpService *svc;
     GBytes *blob;
     uint64_t npages;
     uint64_t deadline;
@@ -119,7 +119,7 @@ static bool naive_request(const char *path, uint8_t *guest, size_t cap)
 {
     struct flock fl = { .l_type = F_RDLCK, .l_whence = SEEK_SET };
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    SevSnpCertTable *t;
+    SevsnpCertTable *t;
     GBytes *b;
     struct stat st;
     uint8_t *buf;
@@ -204,7 +204,7 @@ static Result measure(Design d, const char *path, GBytes *blob, int threads)
     g_autofree Worker *w = g_new0(Worker, threads);
     g_autofree GThread **th = g_new0(GThread *, threads);
     g_autoptr(GArray) all = g_array_new(FALSE, FALSE, sizeof(uint64_t));
-    SevSnpService *svc = sevsnp_service_new(path, 100, 0, 0);
+    SevsnpService *svc = sevsnp_service_new(path, 100, 0, 0);
     uint64_t npages = (g_bytes_get_size(blob) + SEVSNP_PAGE_SIZE - 1) /
                       SEVSNP_PAGE_SIZE;
     uint64_t deadline = now_ns() + seconds_per_config * 1e9;
@@ -388,7 +388,7 @@ static void bench_pages(void)
     const uint64_t region_pages = 4ULL << 18;      /* 4 GiB */
     const uint64_t gib_pages = 1ULL << 18;
     const int n = 1000000, reps = 20;
-    SevSnpPageTracker *t = sevsnp_pages_new();
+    SevsnpPageTracker *t = sevsnp_pages_new();
     g_autofree uint32_t *idx = g_new(uint32_t, n);
     g_autofree uint64_t *bits = g_new0(uint64_t, region_pages / 64);
     uint64_t t0, tracker_ns, floor_ns, sink = 0;

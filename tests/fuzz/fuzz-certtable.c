@@ -20,25 +20,25 @@
 
 #define CHECK(cond) do { if (!(cond)) { abort(); } } while (0)
 
-static void check_table(SevSnpCertTable *t, size_t size)
+static void check_table(SevsnpCertTable *t, size_t size)
 {
     guint n = sevsnp_cert_table_n_entries(t);
-    g_autofree SevSnpCertInput *in = g_new0(SevSnpCertInput, MAX(n, 1));
+    g_autofree SevsnpCertInput *in = g_new0(SevsnpCertInput, MAX(n, 1));
     g_autoptr(GBytes) rebuilt = NULL;
-    SevSnpCertTable *t2;
+    SevsnpCertTable *t2;
     g_autofree char *why = NULL;
-    SevSnpChainStatus st;
+    SevsnpChainStatus st;
 
     for (guint i = 0; i < n; i++) {
-        const SevSnpCertEntry *e = sevsnp_cert_table_entry(t, i);
-        SevSnpCertInfo *info;
+        const SevsnpCertEntry *e = sevsnp_cert_table_entry(t, i);
+        SevsnpCertInfo *info;
 
         CHECK(e->length > 0);
         CHECK(e->offset >= (n + 1) * SEVSNP_CERT_ENTRY_SIZE);
         CHECK((uint64_t)e->offset + e->length <= size);
         CHECK(e->type == sevsnp_cert_type_from_guid(e->guid));
         for (guint j = 0; j < i; j++) {
-            const SevSnpCertEntry *o = sevsnp_cert_table_entry(t, j);
+            const SevsnpCertEntry *o = sevsnp_cert_table_entry(t, j);
 
             CHECK(memcmp(o->guid, e->guid, SEVSNP_GUID_SIZE));
             CHECK(o->offset + o->length <= e->offset ||
@@ -70,7 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     g_autoptr(GBytes) b = g_bytes_new(data, size);
     GError *err = NULL;
-    SevSnpCertTable *t = sevsnp_cert_table_parse(b, 64 * 1024, &err);
+    SevsnpCertTable *t = sevsnp_cert_table_parse(b, 64 * 1024, &err);
 
     if (!t) {
         CHECK(err && err->domain == SEVSNP_ERROR && err->message[0]);

@@ -109,7 +109,7 @@ static uint64_t get64(const uint8_t *p)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    SevSnpPageTracker *t = sevsnp_pages_new();
+    SevsnpPageTracker *t = sevsnp_pages_new();
     uint64_t expect_rejected = 0;
 
     memset(ref, 1, sizeof(ref));
@@ -123,7 +123,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint64_t bases[] = { 0, 40 * P, (GFN_LIMIT - 5) * P, 0 };
         uint64_t v = get64(s + 2);
         uint64_t gpa, n = s[10];
-        SevSnpPageStats st;
+        SevsnpPageStats st;
         uint64_t ref_priv = 0;
 
         /* Mostly near the regions; sometimes anywhere. */
@@ -156,7 +156,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         sevsnp_pages_get_stats(t, &st);
         CHECK(st.rejected == expect_rejected);
         for (int r = 0; r < NREG; r++) {
-            SevSnpPageRegion pr;
+            SevsnpPageRegion pr;
             uint64_t rp = 0;
 
             for (uint64_t k = 0; k < regions[r].n; k++) {

@@ -41,7 +41,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     const uint8_t *m = g_bytes_get_data(milan, &len);
     g_autoptr(GBytes) ark = test_milan(SEVSNP_CERT_ARK);
     g_autoptr(GBytes) ask = test_milan(SEVSNP_CERT_ASK);
-    SevSnpCertInput in[2];
+    SevsnpCertInput in[2];
 
     memcpy(in[0].guid, sevsnp_cert_type_guid(SEVSNP_CERT_ARK), 16);
     memcpy(in[1].guid, sevsnp_cert_type_guid(SEVSNP_CERT_ASK), 16);
@@ -84,7 +84,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         0, 1, UINT64_MAX & ~0xfffULL, BASE - P, BASE + (MEMPAGES - 1) * P,
         0xfffffffffffff000ULL,
     };
-    SevSnpService *svc = sevsnp_service_new(path, 0, 0, 0);
+    SevsnpService *svc = sevsnp_service_new(path, 0, 0, 0);
     KSimMem *mem = ksim_mem_new(BASE, MEMPAGES, FILL);
     KSimVcpu v[4];
     bool held[4] = { false };
@@ -121,7 +121,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         }
         case 2: {
-            SevSnpReqResult r;
+            SevsnpReqResult r;
 
             memset(mem->bytes, FILL, MEMPAGES * P);
             r = sevsnp_service_request(svc, HELD_BASE + k, gpa, npages,

@@ -33,7 +33,7 @@ static GBytes *milan_blob(void)
     g_autofree char *ark = g_build_filename(dir, "milan-ark.pem", NULL);
     g_autofree char *ask = g_build_filename(dir, "milan-ask.pem", NULL);
     g_autofree char *vcek = g_build_filename(dir, "milan-vcek.der", NULL);
-    const SevSnpCertFile files[] = {
+    const SevsnpCertFile files[] = {
         { SEVSNP_CERT_ARK, NULL, ark },
         { SEVSNP_CERT_ASK, NULL, ask },
         { SEVSNP_CERT_VCEK, NULL, vcek },

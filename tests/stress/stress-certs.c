@@ -41,7 +41,7 @@ typedef struct Board {
 } Board;
 
 typedef struct Run {
-    SevSnpService *svc;
+    SevsnpService *svc;
     GBytes *a, *b;
     Board *board;
     gint64 deadline;
@@ -51,9 +51,9 @@ typedef struct Run {
     char *first_violation;
 } Run;
 
-static __thread SevSnpReqOutcome last_outcome;
+static __thread SevsnpReqOutcome last_outcome;
 
-static void notify(void *opaque, uint32_t vcpu, SevSnpReqOutcome outcome,
+static void notify(void *opaque, uint32_t vcpu, SevsnpReqOutcome outcome,
                    const char *message)
 {
     last_outcome = outcome;
@@ -201,7 +201,7 @@ static int stress(int test_no, const char *label, int seconds, int threads,
     g_autofree GThread **th = g_new0(GThread *, threads);
     g_autofree Vcpu *vc = g_new0(Vcpu, threads);
     Run r = { .a = a, .b = b, .board = board };
-    SevSnpStats st;
+    SevsnpStats st;
     pid_t pid;
     int ws;
     bool ok;

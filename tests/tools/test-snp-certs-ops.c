@@ -228,7 +228,7 @@ static void test_report_verify_milan(void)
 }
 
 /* A fresh firmware in a new directory under tmpdir. */
-static char *new_fw(const char *name, SevSnpProduct p, const SevSnpTcb *tcb)
+static char *new_fw(const char *name, SevsnpProduct p, const SevsnpTcb *tcb)
 {
     char *dir = tmp_path(name);
     g_autoptr(GError) err = NULL;
@@ -238,9 +238,9 @@ static char *new_fw(const char *name, SevSnpProduct p, const SevSnpTcb *tcb)
     return dir;
 }
 
-static const SevSnpTcb tcb_a = { .bootloader = 3, .tee = 0, .snp = 8,
+static const SevsnpTcb tcb_a = { .bootloader = 3, .tee = 0, .snp = 8,
                                  .microcode = 115, .fmc = 2 };
-static const SevSnpTcb tcb_b = { .bootloader = 4, .tee = 0, .snp = 22,
+static const SevsnpTcb tcb_b = { .bootloader = 4, .tee = 0, .snp = 22,
                                  .microcode = 213, .fmc = 3 };
 
 static char *chip_hex(const FwSimState *st, size_t n)
@@ -444,7 +444,7 @@ static void kds_publish(const char *root, const FwSimState *st,
     g_autoptr(GBytes) ark_in = NULL, ask_in = NULL;
     g_autoptr(GString) pem = g_string_new(NULL);
     GBytes *v = vcek_override ? vcek_override : st->vcek_der;
-    const SevSnpTcb *t = &st->reported_tcb;
+    const SevsnpTcb *t = &st->reported_tcb;
 
     g_assert_cmpint(g_mkdir_with_parents(pdir, 0755), ==, 0);
     if (st->product == SEVSNP_PRODUCT_TURIN) {

@@ -15,7 +15,7 @@ static void expect_reject(GBytes *blob, size_t cap, int code,
                           const char *needle)
 {
     GError *err = NULL;
-    SevSnpCertTable *t = sevsnp_cert_table_parse(blob, cap, &err);
+    SevsnpCertTable *t = sevsnp_cert_table_parse(blob, cap, &err);
 
     g_assert_null(t);
     g_assert_error(err, SEVSNP_ERROR, code);
@@ -85,8 +85,8 @@ static void test_build_parse_milan(void)
     g_autoptr(GBytes) vcek = test_milan(SEVSNP_CERT_VCEK);
     g_autoptr(GBytes) data = NULL;
     GError *err = NULL;
-    SevSnpCertTable *t = sevsnp_cert_table_parse(blob, 0, &err);
-    const SevSnpCertEntry *e;
+    SevsnpCertTable *t = sevsnp_cert_table_parse(blob, 0, &err);
+    const SevsnpCertEntry *e;
 
     g_assert_no_error(err);
     g_assert_cmpuint(sevsnp_cert_table_n_entries(t), ==, 3);
@@ -110,7 +110,7 @@ static void test_empty_table(void)
 {
     g_autoptr(GBytes) blob = sevsnp_cert_table_empty_blob();
     GError *err = NULL;
-    SevSnpCertTable *t = sevsnp_cert_table_parse(blob, 0, &err);
+    SevsnpCertTable *t = sevsnp_cert_table_parse(blob, 0, &err);
     char *why = NULL;
 
     g_assert_no_error(err);
@@ -237,7 +237,7 @@ static void test_zero_padding_ok(void)
     g_autoptr(GBytes) b = NULL;
     static const uint8_t pad[100];
     GError *err = NULL;
-    SevSnpCertTable *t;
+    SevsnpCertTable *t;
 
     g_byte_array_append(a, pad, sizeof(pad));
     b = as_bytes(a);
@@ -250,7 +250,7 @@ static void test_size_cap(void)
 {
     g_autoptr(GBytes) blob = test_milan_blob();
     GError *err = NULL;
-    SevSnpCertTable *t;
+    SevsnpCertTable *t;
 
     expect_reject(blob, 1024, SEVSNP_ERROR_TOO_LARGE, "size cap of 1024");
     t = sevsnp_cert_table_parse(blob, g_bytes_get_size(blob), &err);
@@ -264,13 +264,13 @@ static void test_unknown_guid_and_crl(void)
     /* An OCTET STRING: well-formed DER of an unknown kind. */
     static const uint8_t other[] = { 0x04, 0x03, 'a', 'b', 'c' };
     g_autoptr(GBytes) other_b = g_bytes_new_static(other, sizeof(other));
-    SevSnpCertInput in[5];
+    SevsnpCertInput in[5];
     GError *err = NULL;
     g_autoptr(GBytes) blob = NULL;
-    SevSnpCertTable *t;
-    const SevSnpCertEntry *e;
+    SevsnpCertTable *t;
+    const SevsnpCertEntry *e;
     g_autoptr(GBytes) got = NULL;
-    g_autoptr(SevSnpCertInfo) info = NULL;
+    g_autoptr(SevsnpCertInfo) info = NULL;
 
     memcpy(in[0].guid, sevsnp_cert_type_guid(SEVSNP_CERT_ARK), 16);
     in[0].der = c->ark;
@@ -317,7 +317,7 @@ static void test_unknown_guid_and_crl(void)
 static void test_build_rejects_duplicates(void)
 {
     g_autoptr(GBytes) ark = test_milan(SEVSNP_CERT_ARK);
-    SevSnpCertInput in[2];
+    SevsnpCertInput in[2];
     GError *err = NULL;
     GBytes *b;
 
@@ -333,10 +333,10 @@ static void test_build_rejects_duplicates(void)
 static void test_describe_milan(void)
 {
     g_autoptr(GBytes) blob = test_milan_blob();
-    SevSnpCertTable *t = sevsnp_cert_table_parse(blob, 0, NULL);
-    g_autoptr(SevSnpCertInfo) ark = sevsnp_cert_info_new(t, 0);
-    g_autoptr(SevSnpCertInfo) ask = sevsnp_cert_info_new(t, 1);
-    g_autoptr(SevSnpCertInfo) vcek = sevsnp_cert_info_new(t, 2);
+    SevsnpCertTable *t = sevsnp_cert_table_parse(blob, 0, NULL);
+    g_autoptr(SevsnpCertInfo) ark = sevsnp_cert_info_new(t, 0);
+    g_autoptr(SevsnpCertInfo) ask = sevsnp_cert_info_new(t, 1);
+    g_autoptr(SevsnpCertInfo) vcek = sevsnp_cert_info_new(t, 2);
 
     g_assert_cmpstr(ark->common_name, ==, "ARK-Milan");
     g_assert_cmpstr(ask->common_name, ==, "SEV-Milan");
@@ -355,7 +355,7 @@ static void test_describe_milan(void)
 static void test_verify_milan(void)
 {
     g_autoptr(GBytes) blob = test_milan_blob();
-    SevSnpCertTable *t = sevsnp_cert_table_parse(blob, 0, NULL);
+    SevsnpCertTable *t = sevsnp_cert_table_parse(blob, 0, NULL);
     g_autofree char *why = NULL;
 
     g_assert_cmpint(sevsnp_cert_table_verify(t, 0, &why), ==,
@@ -368,7 +368,7 @@ static void test_verify_flipped_signature(void)
 {
     g_autoptr(GByteArray) a = milan_copy();
     g_autoptr(GBytes) b = NULL;
-    SevSnpCertTable *t;
+    SevsnpCertTable *t;
     g_autofree char *why = NULL;
     GError *err = NULL;
 
@@ -388,9 +388,9 @@ static void test_verify_genoa_with_milan_vcek(void)
     g_autoptr(GBytes) ark = test_genoa(SEVSNP_CERT_ARK);
     g_autoptr(GBytes) ask = test_genoa(SEVSNP_CERT_ASK);
     g_autoptr(GBytes) vcek = test_milan(SEVSNP_CERT_VCEK);
-    SevSnpCertInput in[3];
+    SevsnpCertInput in[3];
     g_autoptr(GBytes) blob = NULL;
-    SevSnpCertTable *t;
+    SevsnpCertTable *t;
     g_autofree char *why = NULL;
 
     memcpy(in[0].guid, sevsnp_cert_type_guid(SEVSNP_CERT_ARK), 16);
@@ -412,9 +412,9 @@ static void test_verify_mixed_and_missing(void)
     g_autoptr(GBytes) ark = test_milan(SEVSNP_CERT_ARK);
     g_autoptr(GBytes) ask = test_genoa(SEVSNP_CERT_ASK);
     g_autoptr(GBytes) vcek = test_milan(SEVSNP_CERT_VCEK);
-    SevSnpCertInput in[3];
+    SevsnpCertInput in[3];
     g_autoptr(GBytes) blob = NULL, blob2 = NULL;
-    SevSnpCertTable *t;
+    SevsnpCertTable *t;
     g_autofree char *why = NULL, *why2 = NULL;
 
     memcpy(in[0].guid, sevsnp_cert_type_guid(SEVSNP_CERT_ARK), 16);
@@ -447,8 +447,8 @@ static void test_verify_dates(void)
     g_autoptr(TestChain) future = test_chain_new("Future", 10, 30);
     g_autoptr(GBytes) b1 = test_chain_blob(old);
     g_autoptr(GBytes) b2 = test_chain_blob(future);
-    SevSnpCertTable *t1 = sevsnp_cert_table_parse(b1, 0, NULL);
-    SevSnpCertTable *t2 = sevsnp_cert_table_parse(b2, 0, NULL);
+    SevsnpCertTable *t1 = sevsnp_cert_table_parse(b1, 0, NULL);
+    SevsnpCertTable *t2 = sevsnp_cert_table_parse(b2, 0, NULL);
     g_autofree char *w1 = NULL, *w2 = NULL, *w3 = NULL;
 
     g_assert_cmpint(sevsnp_cert_table_verify(t1, 0, &w1), ==,

@@ -14,9 +14,9 @@
 #define P SEVSNP_PAGE_SIZE
 #define TOP_GPA (UINT64_MAX - 2 * P + 1)     /* the last two pages */
 
-static SevSnpPageTracker *two_regions(bool private)
+static SevsnpPageTracker *two_regions(bool private)
 {
-    SevSnpPageTracker *t = sevsnp_pages_new();
+    SevsnpPageTracker *t = sevsnp_pages_new();
 
     /* Like q35: low RAM, a hole, high RAM. */
     g_assert_true(sevsnp_pages_add_region(t, "high", 0x100000000ULL, 64 * P,
@@ -28,9 +28,9 @@ static SevSnpPageTracker *two_regions(bool private)
     return t;
 }
 
-static SevSnpPageStats stats(SevSnpPageTracker *t)
+static SevsnpPageStats stats(SevsnpPageTracker *t)
 {
-    SevSnpPageStats s;
+    SevsnpPageStats s;
 
     sevsnp_pages_get_stats(t, &s);
     return s;
@@ -39,8 +39,8 @@ static SevSnpPageStats stats(SevSnpPageTracker *t)
 static void test_regions(void)
 {
     g_autoptr(GError) err = NULL;
-    SevSnpPageTracker *t = two_regions(true);
-    SevSnpPageRegion r;
+    SevsnpPageTracker *t = two_regions(true);
+    SevsnpPageRegion r;
 
     g_assert_cmpuint(sevsnp_pages_n_regions(t), ==, 2);
     sevsnp_pages_region(t, 0, &r);
@@ -74,11 +74,11 @@ static void test_regions(void)
     sevsnp_pages_free(t);
 }
 
-static void expect_refused(SevSnpPageTracker *t, uint64_t gpa, uint64_t n,
+static void expect_refused(SevsnpPageTracker *t, uint64_t gpa, uint64_t n,
                            bool priv, const char *needle)
 {
     g_autoptr(GError) err = NULL;
-    SevSnpPageStats before = stats(t), after;
+    SevsnpPageStats before = stats(t), after;
     g_autofree char *last = NULL;
 
     g_assert_false(sevsnp_pages_convert(t, gpa, n, priv,
@@ -99,7 +99,7 @@ static void expect_refused(SevSnpPageTracker *t, uint64_t gpa, uint64_t n,
 
 static void test_validation(void)
 {
-    SevSnpPageTracker *t = two_regions(true);
+    SevsnpPageTracker *t = two_regions(true);
 
     expect_refused(t, 0, 0, false, "0 pages");
     expect_refused(t, 0x1001, 1, false, "not 4 KiB aligned");
@@ -115,8 +115,8 @@ static void test_validation(void)
 
 static void test_convert_and_query(void)
 {
-    SevSnpPageTracker *t = two_regions(true);
-    SevSnpPageStats s;
+    SevsnpPageTracker *t = two_regions(true);
+    SevsnpPageStats s;
 
     g_assert_false(sevsnp_pages_is_shared(t, 0, P));
     g_assert_true(sevsnp_pages_is_private(t, 0, 130 * P));
@@ -168,7 +168,7 @@ static void test_convert_and_query(void)
 
 static void test_top_of_address_space(void)
 {
-    SevSnpPageTracker *t = sevsnp_pages_new();
+    SevsnpPageTracker *t = sevsnp_pages_new();
 
     g_assert_true(sevsnp_pages_add_region(t, "top", TOP_GPA, 2 * P, true,
                                           NULL));
@@ -211,7 +211,7 @@ static int apply_cb(void *opaque, guint region, uint64_t gpa, uint64_t len,
 
 static void test_apply_pieces(void)
 {
-    SevSnpPageTracker *t = two_regions(true);
+    SevsnpPageTracker *t = two_regions(true);
     Applied a = { g_array_new(FALSE, FALSE, 8), 1 };
     g_autoptr(GError) err = NULL;
     uint64_t *v;
@@ -255,7 +255,7 @@ static int mark(void *opaque)
 
 static void test_with_shared(void)
 {
-    SevSnpPageTracker *t = two_regions(true);
+    SevsnpPageTracker *t = two_regions(true);
     int called = 0;
 
     g_assert_cmpint(sevsnp_pages_with_shared(t, 0, P, mark, &called), ==,
@@ -274,7 +274,7 @@ static void test_against_reference(void)
 {
     enum { LOW = 300, HIGH = 200 };
     const uint64_t hb = 0x100000000ULL >> 12;
-    SevSnpPageTracker *t = sevsnp_pages_new();
+    SevsnpPageTracker *t = sevsnp_pages_new();
     g_autofree uint8_t *low = g_malloc(LOW), *high = g_malloc(HIGH);
 
     memset(low, 1, LOW);

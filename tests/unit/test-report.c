@@ -27,28 +27,28 @@ static GBytes *milan_report(void)
     return b;
 }
 
-static SevSnpReport *parse(GBytes *b, SevSnpProduct hint)
+static SevsnpReport *parse(GBytes *b, SevsnpProduct hint)
 {
     GError *err = NULL;
-    SevSnpReport *r = sevsnp_report_parse(g_bytes_get_data(b, NULL),
+    SevsnpReport *r = sevsnp_report_parse(g_bytes_get_data(b, NULL),
                                           g_bytes_get_size(b), hint, &err);
 
     g_assert_no_error(err);
     return r;
 }
 
-static SevSnpCertTable *table_of(GBytes *blob)
+static SevsnpCertTable *table_of(GBytes *blob)
 {
     GError *err = NULL;
-    SevSnpCertTable *t = sevsnp_cert_table_parse(blob, 0, &err);
+    SevsnpCertTable *t = sevsnp_cert_table_parse(blob, 0, &err);
 
     g_assert_no_error(err);
     return t;
 }
 
 /* Verify and expect failure @code with @needle in the message. */
-static void expect_fail(const SevSnpReport *r, const SevSnpCertTable *t,
-                        SevSnpProduct p, int64_t at, int code,
+static void expect_fail(const SevsnpReport *r, const SevsnpCertTable *t,
+                        SevsnpProduct p, int64_t at, int code,
                         const char *needle)
 {
     g_autoptr(GError) err = NULL;
@@ -65,10 +65,10 @@ static void expect_fail(const SevSnpReport *r, const SevSnpCertTable *t,
 static void test_milan_parse(void)
 {
     g_autoptr(GBytes) b = milan_report();
-    g_autofree SevSnpReport *r = NULL;
+    g_autofree SevsnpReport *r = NULL;
     g_autoptr(GBytes) vcek = test_milan(SEVSNP_CERT_VCEK);
     g_autofree char *text = NULL, *tcb = NULL;
-    SevSnpTcb vt;
+    SevsnpTcb vt;
     uint8_t hwid[SEVSNP_CHIP_ID_SIZE];
     size_t hwid_len;
 
@@ -105,8 +105,8 @@ static void test_milan_verify(void)
 {
     g_autoptr(GBytes) b = milan_report();
     g_autoptr(GBytes) blob = test_milan_blob();
-    g_autofree SevSnpReport *r = parse(b, SEVSNP_PRODUCT_UNKNOWN);
-    SevSnpCertTable *t = table_of(blob);
+    g_autofree SevsnpReport *r = parse(b, SEVSNP_PRODUCT_UNKNOWN);
+    SevsnpCertTable *t = table_of(blob);
     g_autoptr(GError) err = NULL;
 
     g_assert_true(sevsnp_report_verify(r, t, SEVSNP_PRODUCT_UNKNOWN,
@@ -130,7 +130,7 @@ static void test_milan_negative(void)
 {
     g_autoptr(GBytes) b = milan_report();
     g_autoptr(GBytes) blob = test_milan_blob();
-    SevSnpCertTable *t = table_of(blob);
+    SevsnpCertTable *t = table_of(blob);
     const uint8_t *d = g_bytes_get_data(b, NULL);
     static const struct {
         size_t off;
@@ -152,7 +152,7 @@ static void test_milan_negative(void)
 
     for (guint i = 0; i < G_N_ELEMENTS(flips); i++) {
         g_autofree uint8_t *c = g_memdup2(d, SEVSNP_REPORT_SIZE);
-        g_autofree SevSnpReport *r = NULL;
+        g_autofree SevsnpReport *r = NULL;
         g_autoptr(GBytes) cb = NULL;
 
         c[flips[i].off] ^= 0x01;
@@ -164,14 +164,14 @@ static void test_milan_negative(void)
 
     /* A Genoa chain with the Milan VCEK: the chain itself fails. */
     {
-        const SevSnpCertFile files[] = {
+        const SevsnpCertFile files[] = {
             { SEVSNP_CERT_ARK, NULL, TESTDATA_DIR "/genoa-ark.pem" },
             { SEVSNP_CERT_ASK, NULL, TESTDATA_DIR "/genoa-ask.pem" },
             { SEVSNP_CERT_VCEK, NULL, TESTDATA_DIR "/milan-vcek.der" },
         };
         g_autoptr(GBytes) gb = sevsnp_cert_table_build_files(files, 3, NULL);
-        SevSnpCertTable *gt = table_of(gb);
-        g_autofree SevSnpReport *r = parse(b, SEVSNP_PRODUCT_UNKNOWN);
+        SevsnpCertTable *gt = table_of(gb);
+        g_autofree SevsnpReport *r = parse(b, SEVSNP_PRODUCT_UNKNOWN);
 
         expect_fail(r, gt, SEVSNP_PRODUCT_UNKNOWN, AT_2024,
                     SEVSNP_REPORT_ERROR_CHAIN, "is not signed by ASK");
@@ -230,9 +230,9 @@ static void test_read_file(void)
 
 static void test_tcb(void)
 {
-    SevSnpTcb t = { .bootloader = 9, .tee = 1, .snp = 23, .microcode = 213,
+    SevsnpTcb t = { .bootloader = 9, .tee = 1, .snp = 23, .microcode = 213,
                     .fmc = 4 };
-    SevSnpTcb u;
+    SevsnpTcb u;
     g_autoptr(GError) err = NULL;
     g_autofree char *s = NULL;
     static const char *const bad[] = {
@@ -278,12 +278,12 @@ static void test_tcb(void)
 
 /* ---- fwsim ------------------------------------------------------------ */
 
-static const SevSnpTcb tcb_a = { .bootloader = 3, .tee = 0, .snp = 8,
+static const SevsnpTcb tcb_a = { .bootloader = 3, .tee = 0, .snp = 8,
                                  .microcode = 115, .fmc = 1 };
-static const SevSnpTcb tcb_b = { .bootloader = 4, .tee = 0, .snp = 22,
+static const SevsnpTcb tcb_b = { .bootloader = 4, .tee = 0, .snp = 22,
                                  .microcode = 213, .fmc = 2 };
 
-static char *new_fw(SevSnpProduct p, const SevSnpTcb *tcb)
+static char *new_fw(SevsnpProduct p, const SevsnpTcb *tcb)
 {
     g_autoptr(GBytes) none = g_bytes_new_static("", 0);
     g_autofree char *f = test_write_tmp(none, "unused");
@@ -298,12 +298,12 @@ static char *new_fw(SevSnpProduct p, const SevSnpTcb *tcb)
 
 static void fw_roundtrip(gconstpointer data)
 {
-    SevSnpProduct p = GPOINTER_TO_INT(data);
+    SevsnpProduct p = GPOINTER_TO_INT(data);
     g_autofree char *dir = new_fw(p, &tcb_a);
     g_autoptr(GError) err = NULL;
     g_autoptr(GBytes) blob = fwsim_blob(dir, &err);
     g_autoptr(FwSimState) st = fwsim_load(dir, &err);
-    SevSnpCertTable *t;
+    SevsnpCertTable *t;
     g_autofree char *why = NULL;
 
     g_assert_no_error(err);
@@ -315,7 +315,7 @@ static void fw_roundtrip(gconstpointer data)
     for (uint32_t v = 2; v <= 5; v++) {
         FwSimReportParams prm = { .version = v, .guest_svn = 7 };
         g_autoptr(GBytes) rb = NULL;
-        g_autofree SevSnpReport *r = NULL;
+        g_autofree SevsnpReport *r = NULL;
 
         memset(prm.report_data, 0xab, 64);
         rb = fwsim_report(dir, &prm, &err);
@@ -342,8 +342,8 @@ static void test_fw_rotate(void)
     g_autoptr(GBytes) old_report = fwsim_report(dir, NULL, &err);
     g_autoptr(GBytes) new_blob = NULL, new_report = NULL;
     g_autoptr(FwSimState) st = NULL;
-    g_autofree SevSnpReport *ro = NULL, *rn = NULL;
-    SevSnpCertTable *to, *tn;
+    g_autofree SevsnpReport *ro = NULL, *rn = NULL;
+    SevsnpCertTable *to, *tn;
 
     g_assert_no_error(err);
     g_assert_true(fwsim_rotate(dir, &tcb_b, &err));
@@ -389,15 +389,15 @@ static void test_fw_rotate(void)
 /* The same key in a VCEK with the wrong TCB or hwID. */
 static void fw_wrong_vcek(gconstpointer data)
 {
-    SevSnpProduct p = GPOINTER_TO_INT(data);
+    SevsnpProduct p = GPOINTER_TO_INT(data);
     g_autofree char *dir = new_fw(p, &tcb_a);
     g_autoptr(GError) err = NULL;
     g_autoptr(FwSimState) st = fwsim_load(dir, &err);
     g_autoptr(GBytes) rb = fwsim_sign_report(st, NULL, &err);
-    g_autofree SevSnpReport *r = parse(rb, SEVSNP_PRODUCT_UNKNOWN);
+    g_autofree SevsnpReport *r = parse(rb, SEVSNP_PRODUCT_UNKNOWN);
     size_t hlen = sevsnp_product_hwid_len(p);
     uint8_t other[SEVSNP_CHIP_ID_SIZE];
-    SevSnpTcb fmc_only = st->reported_tcb;
+    SevsnpTcb fmc_only = st->reported_tcb;
 
     g_assert_no_error(err);
     memcpy(other, st->chip_id, sizeof(other));
@@ -406,8 +406,8 @@ static void fw_wrong_vcek(gconstpointer data)
     for (guint i = 0; i < 3; i++) {
         g_autoptr(GBytes) vcek = NULL;
         g_autoptr(GBytes) blob = NULL;
-        SevSnpCertInput in[3];
-        SevSnpCertTable *t;
+        SevsnpCertInput in[3];
+        SevsnpCertTable *t;
 
         if (i == 2 && p != SEVSNP_PRODUCT_TURIN) {
             break;
@@ -455,8 +455,8 @@ static void test_fw_masked_and_product(void)
     g_autoptr(GBytes) blob = fwsim_blob(dir, &err);
     g_autoptr(GBytes) mb = fwsim_report(dir, &masked, &err);
     g_autoptr(GBytes) tb = fwsim_report(dir, &turin_cpu, &err);
-    g_autofree SevSnpReport *mr = NULL, *tr = NULL;
-    SevSnpCertTable *t;
+    g_autofree SevsnpReport *mr = NULL, *tr = NULL;
+    SevsnpCertTable *t;
 
     g_assert_no_error(err);
     t = table_of(blob);

@@ -27,7 +27,7 @@ typedef struct Fixture {
     char *path;
     GBytes *blob;
     KSimMem *mem;
-    SevSnpService *svc;
+    SevsnpService *svc;
     uint64_t need;          /* pages the blob needs */
 } Fixture;
 
@@ -53,9 +53,9 @@ static void fixture_teardown(Fixture *f, gconstpointer data)
     g_bytes_unref(f->blob);
 }
 
-static SevSnpStats stats(Fixture *f)
+static SevsnpStats stats(Fixture *f)
 {
-    SevSnpStats s;
+    SevsnpStats s;
 
     sevsnp_service_get_stats(f->svc, &s);
     return s;
@@ -190,7 +190,7 @@ static void release_lock(pid_t pid, int release_fd)
     g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
-static void busy_then_ok(Fixture *f, SevSnpAbi abi, bool ofd)
+static void busy_then_ok(Fixture *f, SevsnpAbi abi, bool ofd)
 {
     KSimVcpu v;
     int rel;
@@ -346,7 +346,7 @@ static void test_legacy_generic(Fixture *f, gconstpointer data)
 
 /* ---- hostile input ---- */
 
-static void expect_hostile(Fixture *f, SevSnpAbi abi, uint64_t gpa,
+static void expect_hostile(Fixture *f, SevsnpAbi abi, uint64_t gpa,
                            uint64_t npages, const char *needle)
 {
     KSimVcpu v;
@@ -395,7 +395,7 @@ static void test_hostile(Fixture *f, gconstpointer data)
 static void test_spurious_and_overlapping(Fixture *f, gconstpointer data)
 {
     GError *err = NULL;
-    SevSnpReqResult r;
+    SevsnpReqResult r;
 
     g_assert_false(sevsnp_service_complete(f->svc, 5));
     g_assert_cmpuint(stats(f).spurious_completions, ==, 1);
@@ -418,7 +418,7 @@ static void test_spurious_and_overlapping(Fixture *f, gconstpointer data)
 
 static void test_free_with_in_flight(Fixture *f, gconstpointer data)
 {
-    SevSnpReqResult r = sevsnp_service_request(f->svc, 2, BASE, 4,
+    SevsnpReqResult r = sevsnp_service_request(f->svc, 2, BASE, 4,
                                                &ksim_mem_ops, f->mem, NULL);
 
     g_assert_cmpint(r.outcome, ==, SEVSNP_REQ_OK);
@@ -465,7 +465,7 @@ static void test_set_path_validates(Fixture *f, gconstpointer data)
 
 static void test_rate_limit(Fixture *f, gconstpointer data)
 {
-    SevSnpRateLimit rl;
+    SevsnpRateLimit rl;
     KSimVcpu v;
     int ok = 0, limited = 0;
 
@@ -555,7 +555,7 @@ static void test_many_vcpus(Fixture *f, gconstpointer data)
     enum { N = 8 };
     GThread *th[N];
     ThreadArg args[N];
-    SevSnpStats s;
+    SevsnpStats s;
 
     for (int i = 0; i < N; i++) {
         args[i] = (ThreadArg){ .f = f, .index = i };
@@ -700,7 +700,7 @@ static void test_interrupted_wait(Fixture *f, gconstpointer data)
 static void test_timeout_bound(Fixture *f, gconstpointer data)
 {
     GError *err = NULL;
-    SevSnpService *svc;
+    SevsnpService *svc;
 
     g_assert_true(sevsnp_check_timeout(SEVSNP_TIMEOUT_MAX_MS, NULL));
     g_assert_false(sevsnp_check_timeout(SEVSNP_TIMEOUT_MAX_MS + 1, &err));
@@ -722,7 +722,7 @@ static void test_timeout_bound(Fixture *f, gconstpointer data)
 static void test_peek_never_waits(Fixture *f, gconstpointer data)
 {
     GError *err = NULL;
-    SevSnpCertTable *t;
+    SevsnpCertTable *t;
     bool busy;
     int rel;
     pid_t pid;

@@ -14,7 +14,7 @@
 
 #include "testutil.h"
 
-static SevSnpCertTable *load(SevSnpCertStore *s, GError **err)
+static SevsnpCertTable *load(SevsnpCertStore *s, GError **err)
 {
     return sevsnp_cert_store_load(s, 100, err);
 }
@@ -32,8 +32,8 @@ static void test_cache_hit(void)
 {
     g_autoptr(GBytes) blob = test_milan_blob();
     g_autofree char *path = test_write_tmp(blob, "c.bin");
-    SevSnpCertStore *s = sevsnp_cert_store_new(path, 0);
-    SevSnpCertTable *t1, *t2;
+    SevsnpCertStore *s = sevsnp_cert_store_new(path, 0);
+    SevsnpCertTable *t1, *t2;
 
     t1 = load(s, NULL);
     g_assert_nonnull(t1);
@@ -56,8 +56,8 @@ static void test_cache_in_place_rewrite(void)
     g_autoptr(GBytes) ba = test_chain_blob(a);
     g_autoptr(GBytes) bb = NULL;
     g_autofree char *path = test_write_tmp(ba, "c.bin");
-    SevSnpCertStore *s = sevsnp_cert_store_new(path, 0);
-    SevSnpCertTable *t;
+    SevsnpCertStore *s = sevsnp_cert_store_new(path, 0);
+    SevsnpCertTable *t;
     struct stat st1, st2;
 
     /*
@@ -120,9 +120,9 @@ static void test_cache_rename(void)
     g_autofree char *path = test_write_tmp(ba, "c.bin");
     g_autofree char *dir = g_path_get_dirname(path);
     g_autofree char *other = g_build_filename(dir, "new.bin", NULL);
-    SevSnpCertStore *s = sevsnp_cert_store_new(path, 0);
-    SevSnpCertTable *t;
-    SevSnpCertLease *lease;
+    SevsnpCertStore *s = sevsnp_cert_store_new(path, 0);
+    SevsnpCertTable *t;
+    SevsnpCertLease *lease;
 
     age_file(path);
     t = load(s, NULL);
@@ -154,12 +154,12 @@ static void test_missing_oversized_malformed(void)
 {
     g_autoptr(GBytes) blob = test_milan_blob();
     g_autofree char *path = test_write_tmp(blob, "c.bin");
-    SevSnpCertStore *small = sevsnp_cert_store_new(path, 1000);
-    SevSnpCertStore *s = sevsnp_cert_store_new(path, 0);
-    SevSnpCertStore *dir = NULL;
+    SevsnpCertStore *small = sevsnp_cert_store_new(path, 1000);
+    SevsnpCertStore *s = sevsnp_cert_store_new(path, 0);
+    SevsnpCertStore *dir = NULL;
     g_autofree char *d = g_path_get_dirname(path);
     GError *err = NULL;
-    SevSnpCertTable *t;
+    SevsnpCertTable *t;
 
     t = load(small, &err);
     g_assert_null(t);
@@ -196,9 +196,9 @@ static void test_leases_independent(void)
 {
     g_autoptr(GBytes) blob = test_milan_blob();
     g_autofree char *path = test_write_tmp(blob, "c.bin");
-    SevSnpCertStore *s = sevsnp_cert_store_new(path, 0);
-    SevSnpCertLease *l1 = sevsnp_cert_store_acquire(s, 0, NULL);
-    SevSnpCertLease *l2 = sevsnp_cert_store_acquire(s, 0, NULL);
+    SevsnpCertStore *s = sevsnp_cert_store_new(path, 0);
+    SevsnpCertLease *l1 = sevsnp_cert_store_acquire(s, 0, NULL);
+    SevsnpCertLease *l2 = sevsnp_cert_store_acquire(s, 0, NULL);
     int fd = open(path, O_RDWR);
     GError *err = NULL;
 

@@ -126,13 +126,13 @@ static const FakeAttr linux7_off[] = {
 
 #define KERNEL(a) { (a), G_N_ELEMENTS(a) }
 
-static void detect(const FakeKernel *k, SevSnpAbiChoice choice,
-                   SevSnpAbi want_abi, SevSnpAbiSource want_source)
+static void detect(const FakeKernel *k, SevsnpAbiChoice choice,
+                   SevsnpAbi want_abi, SevsnpAbiSource want_source)
 {
     g_autoptr(GError) err = NULL;
     g_autofree char *detail = NULL;
-    SevSnpAbi abi;
-    SevSnpAbiSource source;
+    SevsnpAbi abi;
+    SevsnpAbiSource source;
 
     g_assert_true(sevsnp_abi_detect(choice, fake_get_attr, (void *)k, &abi,
                                     &source, &detail, &err));
@@ -159,8 +159,8 @@ static void test_detect_older(void)
 {
     FakeKernel k6 = KERNEL(linux6), off = KERNEL(linux7_off);
     g_autoptr(GError) err = NULL;
-    SevSnpAbi abi;
-    SevSnpAbiSource source;
+    SevsnpAbi abi;
+    SevsnpAbiSource source;
 
     detect(&k6, SEVSNP_ABI_CHOICE_AUTO, SEVSNP_ABI_VMGEXIT,
            SEVSNP_ABI_FROM_NO_ATTRIBUTE);
@@ -178,8 +178,8 @@ static void test_detect_older(void)
 
 static void test_detect_no_kvm(void)
 {
-    SevSnpAbi abi;
-    SevSnpAbiSource source;
+    SevsnpAbi abi;
+    SevsnpAbiSource source;
 
     g_assert_true(sevsnp_abi_detect(SEVSNP_ABI_CHOICE_AUTO, NULL, NULL, &abi,
                                     &source, NULL, NULL));

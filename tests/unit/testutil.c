@@ -154,7 +154,7 @@ void test_chain_free(TestChain *c)
 
 static GBytes *build3(GBytes *ark, GBytes *ask, GBytes *vcek)
 {
-    SevSnpCertInput in[3];
+    SevsnpCertInput in[3];
     GError *err = NULL;
     GBytes *blob;
 
@@ -186,7 +186,7 @@ GBytes *test_data(const char *name)
     return g_bytes_new_take(g_steal_pointer(&buf), len);
 }
 
-static GBytes *vendor(const char *family, SevSnpCertType type)
+static GBytes *vendor(const char *family, SevsnpCertType type)
 {
     g_autofree char *name = NULL;
     g_autoptr(GBytes) raw = NULL;
@@ -210,19 +210,19 @@ static GBytes *vendor(const char *family, SevSnpCertType type)
     return der;
 }
 
-GBytes *test_milan(SevSnpCertType type)
+GBytes *test_milan(SevsnpCertType type)
 {
     return vendor("milan", type);
 }
 
-GBytes *test_genoa(SevSnpCertType type)
+GBytes *test_genoa(SevsnpCertType type)
 {
     return vendor("genoa", type);
 }
 
 GBytes *test_milan_blob(void)
 {
-    const SevSnpCertFile files[] = {
+    const SevsnpCertFile files[] = {
         { SEVSNP_CERT_ARK, NULL, TESTDATA_DIR "/milan-ark.pem" },
         { SEVSNP_CERT_ASK, NULL, TESTDATA_DIR "/milan-ask.pem" },
         { SEVSNP_CERT_VCEK, NULL, TESTDATA_DIR "/milan-vcek.der" },

@@ -29,8 +29,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(TestChain, test_chain_free)
 GBytes *test_chain_blob(const TestChain *c);
 
 /* The real AMD Milan certificates of tests/data, as DER. */
-GBytes *test_milan(SevSnpCertType type);
-GBytes *test_genoa(SevSnpCertType type);
+GBytes *test_milan(SevsnpCertType type);
+GBytes *test_genoa(SevsnpCertType type);
 GBytes *test_milan_blob(void);
 
 /* Read a file of tests/data. */

@@ -207,7 +207,7 @@ static GBytes *x509_der(X509 *x)
 }
 
 /* KDS's cert_chain: the ASK, then the ARK, PEM; checks the names. */
-static gboolean split_chain(GBytes *pem, SevSnpProduct p, GBytes **ask_der,
+static gboolean split_chain(GBytes *pem, SevsnpProduct p, GBytes **ask_der,
                             GBytes **ark_der, GError **err)
 {
     BIO *bio = BIO_new_mem_buf(g_bytes_get_data(pem, NULL),
@@ -247,13 +247,13 @@ out:
 }
 
 /* The VCEK is the one asked for: product, TCB, hwID. */
-static gboolean check_vcek(GBytes *der, SevSnpProduct p, const SevSnpTcb *tcb,
+static gboolean check_vcek(GBytes *der, SevsnpProduct p, const SevsnpTcb *tcb,
                            const uint8_t *chip, GError **err)
 {
-    SevSnpTcb got;
+    SevsnpTcb got;
     uint8_t hwid[SEVSNP_CHIP_ID_SIZE];
     size_t hlen, want = sevsnp_product_hwid_len(p);
-    SevSnpProduct vp = sevsnp_vek_product(der);
+    SevsnpProduct vp = sevsnp_vek_product(der);
     g_autoptr(GError) lerr = NULL;
 
     if (vp != p) {
@@ -390,17 +390,17 @@ int cmd_fetch(int argc, char **argv)
                              "--tcb TCB) -o BLOB - fetch the VCEK and "
                              "chain from AMD KDS");
     g_autoptr(GError) err = NULL;
-    g_autofree SevSnpReport *report = NULL;
+    g_autofree SevsnpReport *report = NULL;
     g_autofree char *base = NULL, *hwid = NULL, *vcek_path = NULL;
     g_autofree char *newest_path = NULL, *chain_path = NULL, *query = NULL;
     g_autofree char *crl_path = NULL, *tcb_str = NULL, *vcek_what = NULL;
     g_autoptr(GBytes) chain = NULL, vcek = NULL, crl = NULL, blob = NULL;
     g_autoptr(GBytes) ark = NULL, ask = NULL;
     uint8_t chip[SEVSNP_CHIP_ID_SIZE] = { 0 };
-    SevSnpProduct p = SEVSNP_PRODUCT_UNKNOWN;
-    SevSnpTcb tcb;
-    SevSnpCertInput in[4];
-    SevSnpCertTable *t = NULL;
+    SevsnpProduct p = SEVSNP_PRODUCT_UNKNOWN;
+    SevsnpTcb tcb;
+    SevsnpCertInput in[4];
+    SevsnpCertTable *t = NULL;
     g_autofree char *why = NULL;
     gboolean chain_cached = FALSE, vcek_cached = FALSE, crl_cached = FALSE;
     Fetch f = { 0 };

@@ -24,7 +24,7 @@
 #define DEFAULT_DEVICE "/dev/sev"
 
 /* The product of the CPU we run on, from CPUID leaf 1. */
-static SevSnpProduct cpu_product(void)
+static SevsnpProduct cpu_product(void)
 {
     unsigned a, b, c, d, fam, model;
 
@@ -113,9 +113,9 @@ static const char *state_name(uint8_t s)
 }
 
 static void add_tcb(JsonBuilder *b, const char *name, uint64_t raw,
-                    SevSnpProduct p)
+                    SevsnpProduct p)
 {
-    SevSnpTcb t = sevsnp_tcb_decode(raw, p);
+    SevsnpTcb t = sevsnp_tcb_decode(raw, p);
     g_autofree char *s = g_strdup_printf("0x%016" G_GINT64_MODIFIER "x", raw);
 
     json_builder_set_member_name(b, name);
@@ -167,7 +167,7 @@ int cmd_host(int argc, char **argv)
     g_autoptr(GError) err = NULL;
     g_autofree char *chip = NULL, *cur = NULL, *rep = NULL;
     SnpHostInfo info;
-    SevSnpProduct p;
+    SevsnpProduct p;
 
     g_option_context_add_main_entries(ctx, opts, NULL);
     g_option_context_set_description(ctx,
@@ -231,8 +231,8 @@ int cmd_host(int argc, char **argv)
         return EXIT_OK;
     }
     {
-        SevSnpTcb ct = sevsnp_tcb_decode(info.current_tcb, p);
-        SevSnpTcb rt = sevsnp_tcb_decode(info.reported_tcb, p);
+        SevsnpTcb ct = sevsnp_tcb_decode(info.current_tcb, p);
+        SevsnpTcb rt = sevsnp_tcb_decode(info.reported_tcb, p);
 
         cur = sevsnp_tcb_to_string(&ct, p);
         rep = sevsnp_tcb_to_string(&rt, p);

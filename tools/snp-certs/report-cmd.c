@@ -14,12 +14,12 @@
 #include "snp-certs.h"
 
 /* Read and parse REPORT (raw or hex); prints the error. */
-static SevSnpReport *load_report(const char *path, SevSnpProduct hint,
+static SevsnpReport *load_report(const char *path, SevsnpProduct hint,
                                  int *status)
 {
     g_autoptr(GError) err = NULL;
     g_autoptr(GBytes) b = sevsnp_report_read_file(path, &err);
-    SevSnpReport *r;
+    SevsnpReport *r;
 
     if (!b) {
         die_msg("%s", err->message);
@@ -36,7 +36,7 @@ static SevSnpReport *load_report(const char *path, SevSnpProduct hint,
     return r;
 }
 
-static gboolean parse_product(const char *name, SevSnpProduct *p)
+static gboolean parse_product(const char *name, SevsnpProduct *p)
 {
     if (name && !sevsnp_product_from_name(name, p)) {
         die_msg("--product '%s' is not Milan, Genoa or Turin", name);
@@ -60,8 +60,8 @@ static int report_show(int argc, char **argv)
     g_autoptr(GOptionContext) ctx =
         g_option_context_new("REPORT - print every field of an attestation "
                              "report");
-    g_autofree SevSnpReport *r = NULL;
-    SevSnpProduct p = SEVSNP_PRODUCT_UNKNOWN;
+    g_autofree SevsnpReport *r = NULL;
+    SevsnpProduct p = SEVSNP_PRODUCT_UNKNOWN;
     int status = EXIT_OK;
 
     g_option_context_add_main_entries(ctx, opts, NULL);
@@ -97,11 +97,11 @@ static int report_show(int argc, char **argv)
     return EXIT_OK;
 }
 
-static SevSnpCertTable *chain_from_files(const char *ark, const char *ask,
+static SevsnpCertTable *chain_from_files(const char *ark, const char *ask,
                                          const char *vcek, const char *vlek,
                                          int *status)
 {
-    SevSnpCertFile files[3] = {
+    SevsnpCertFile files[3] = {
         { SEVSNP_CERT_ARK, NULL, ark },
         { SEVSNP_CERT_ASK, NULL, ask },
         { vcek ? SEVSNP_CERT_VCEK : SEVSNP_CERT_VLEK, NULL,
@@ -109,7 +109,7 @@ static SevSnpCertTable *chain_from_files(const char *ark, const char *ask,
     };
     g_autoptr(GError) err = NULL;
     g_autoptr(GBytes) blob = sevsnp_cert_table_build_files(files, 3, &err);
-    SevSnpCertTable *t;
+    SevsnpCertTable *t;
 
     if (!blob) {
         die_msg("%s", err->message);
@@ -148,10 +148,10 @@ static int report_verify(int argc, char **argv)
         g_option_context_new("REPORT (--blob BLOB | --ark F --ask F "
                              "(--vcek F | --vlek F)) - verify a report "
                              "against a chain");
-    g_autofree SevSnpReport *r = NULL;
+    g_autofree SevsnpReport *r = NULL;
     g_autoptr(GError) err = NULL;
-    SevSnpProduct p = SEVSNP_PRODUCT_UNKNOWN;
-    SevSnpCertTable *t;
+    SevsnpProduct p = SEVSNP_PRODUCT_UNKNOWN;
+    SevsnpCertTable *t;
     gint64 at = 0;
     int status = EXIT_OK;
     g_autofree char *tcb = NULL;

@@ -125,11 +125,11 @@ gboolean parse_time(const char *s, gint64 *out, GError **err)
 }
 
 /* Read a blob file under the shared locks and validate it. */
-SevSnpCertTable *load_blob(const char *path, int *status)
+SevsnpCertTable *load_blob(const char *path, int *status)
 {
     g_autoptr(GError) err = NULL;
-    SevSnpCertStore *store = sevsnp_cert_store_new(path, 0);
-    SevSnpCertTable *t = sevsnp_cert_store_load(
+    SevsnpCertStore *store = sevsnp_cert_store_new(path, 0);
+    SevsnpCertTable *t = sevsnp_cert_store_load(
         store, timeout_ms_of(opt_timeout_s), &err);
 
     sevsnp_cert_store_free(store);
@@ -146,12 +146,12 @@ SevSnpCertTable *load_blob(const char *path, int *status)
 
 typedef struct BuildInput {
     uint8_t guid[SEVSNP_GUID_SIZE];
-    SevSnpCertType kind;
+    SevsnpCertType kind;
     const char *file;
     const char *option;
 } BuildInput;
 
-static int add_input(GArray *inputs, SevSnpCertType slot, SevSnpCertType kind,
+static int add_input(GArray *inputs, SevsnpCertType slot, SevsnpCertType kind,
                      const uint8_t *guid, const char *file, const char *option)
 {
     BuildInput in = { .kind = kind, .file = file, .option = option };
@@ -202,7 +202,7 @@ static int cmd_build(int argc, char **argv)
     g_autoptr(GOptionContext) ctx =
         g_option_context_new("-o OUT - build a certificate blob");
     g_autoptr(GArray) inputs = g_array_new(FALSE, TRUE, sizeof(BuildInput));
-    g_autofree SevSnpCertFile *files = NULL;
+    g_autofree SevsnpCertFile *files = NULL;
     g_autoptr(GBytes) blob = NULL;
     g_autoptr(GError) err = NULL;
     int rc = EXIT_OK;
@@ -256,7 +256,7 @@ static int cmd_build(int argc, char **argv)
         const char *eq = strchr(entries[i], '=');
         g_autofree char *gs = NULL;
         uint8_t guid[SEVSNP_GUID_SIZE];
-        SevSnpCertType t;
+        SevsnpCertType t;
 
         if (!eq || eq[1] == '\0') {
             die_msg("build: --entry '%s' is not GUID=FILE", entries[i]);
@@ -278,7 +278,7 @@ static int cmd_build(int argc, char **argv)
         return EXIT_USAGE;
     }
 
-    files = g_new0(SevSnpCertFile, inputs->len);
+    files = g_new0(SevsnpCertFile, inputs->len);
     for (guint i = 0; i < inputs->len; i++) {
         BuildInput *in = &g_array_index(inputs, BuildInput, i);
 
@@ -303,7 +303,7 @@ static int cmd_build(int argc, char **argv)
 /* show                                                                */
 /* ------------------------------------------------------------------ */
 
-static char *blob_sha256(const SevSnpCertTable *t)
+static char *blob_sha256(const SevsnpCertTable *t)
 {
     GBytes *b = sevsnp_cert_table_get_blob(t);
 
@@ -324,8 +324,8 @@ static void json_add_int(JsonBuilder *b, const char *name, gint64 val)
     json_builder_add_int_value(b, val);
 }
 
-static int show_json(const char *path, const SevSnpCertTable *t,
-                     SevSnpChainStatus st, const char *why)
+static int show_json(const char *path, const SevsnpCertTable *t,
+                     SevsnpChainStatus st, const char *why)
 {
     g_autoptr(JsonBuilder) b = json_builder_new();
     g_autoptr(JsonGenerator) gen = json_generator_new();
@@ -340,7 +340,7 @@ static int show_json(const char *path, const SevSnpCertTable *t,
     json_builder_set_member_name(b, "entries");
     json_builder_begin_array(b);
     for (guint i = 0; i < sevsnp_cert_table_n_entries(t); i++) {
-        g_autoptr(SevSnpCertInfo) info = sevsnp_cert_info_new(t, i);
+        g_autoptr(SevsnpCertInfo) info = sevsnp_cert_info_new(t, i);
 
         json_builder_begin_object(b);
         json_add_str(b, "type", sevsnp_cert_type_name(info->type));
@@ -373,8 +373,8 @@ static int show_json(const char *path, const SevSnpCertTable *t,
     return EXIT_OK;
 }
 
-static void show_text(const char *path, const SevSnpCertTable *t,
-                      SevSnpChainStatus st, const char *why)
+static void show_text(const char *path, const SevsnpCertTable *t,
+                      SevsnpChainStatus st, const char *why)
 {
     g_autofree char *sha = blob_sha256(t);
     guint n = sevsnp_cert_table_n_entries(t);
@@ -383,7 +383,7 @@ static void show_text(const char *path, const SevSnpCertTable *t,
            g_bytes_get_size(sevsnp_cert_table_get_blob(t)), sha, n,
            n == 1 ? "y" : "ies");
     for (guint i = 0; i < n; i++) {
-        g_autoptr(SevSnpCertInfo) info = sevsnp_cert_info_new(t, i);
+        g_autoptr(SevsnpCertInfo) info = sevsnp_cert_info_new(t, i);
 
         printf("\n[%u] %-5s %s  offset %u  length %u\n", i,
                sevsnp_cert_type_name(info->type), info->guid, info->offset,
@@ -419,9 +419,9 @@ static int cmd_show(int argc, char **argv)
     };
     g_autoptr(GOptionContext) ctx =
         g_option_context_new("BLOB - show a certificate blob's table");
-    SevSnpCertTable *t;
+    SevsnpCertTable *t;
     g_autofree char *why = NULL;
-    SevSnpChainStatus st;
+    SevsnpChainStatus st;
     int status = EXIT_OK;
 
     g_option_context_add_main_entries(ctx, opts, NULL);
@@ -468,8 +468,8 @@ static int cmd_verify(int argc, char **argv)
     g_autoptr(GOptionContext) ctx =
         g_option_context_new("BLOB - check a blob's structure and chain");
     g_autofree char *why = NULL;
-    SevSnpCertTable *t;
-    SevSnpChainStatus st;
+    SevsnpCertTable *t;
+    SevsnpChainStatus st;
     int status = EXIT_OK;
 
     g_option_context_add_main_entries(ctx, opts, NULL);
@@ -550,7 +550,7 @@ static int cmd_extract(int argc, char **argv)
     };
     g_autoptr(GOptionContext) ctx =
         g_option_context_new("BLOB DIR - write each entry to a file");
-    SevSnpCertTable *t;
+    SevsnpCertTable *t;
     int status = EXIT_OK;
     const char *dir;
 
@@ -577,7 +577,7 @@ static int cmd_extract(int argc, char **argv)
         return EXIT_USAGE;
     }
     for (guint i = 0; i < sevsnp_cert_table_n_entries(t) && !status; i++) {
-        const SevSnpCertEntry *e = sevsnp_cert_table_entry(t, i);
+        const SevsnpCertEntry *e = sevsnp_cert_table_entry(t, i);
         g_autoptr(GBytes) data = sevsnp_cert_table_entry_data(t, i);
         g_autoptr(GBytes) pemdata = NULL;
         g_autoptr(GError) err = NULL;
@@ -697,8 +697,8 @@ static int cmd_install(int argc, char **argv)
     g_autoptr(GError) err = NULL;
     g_autofree char *why = NULL;
     g_autoptr(GBytes) blob = NULL;
-    SevSnpCertTable *t;
-    SevSnpChainStatus st;
+    SevsnpCertTable *t;
+    SevsnpChainStatus st;
     const char *target;
     int lock_fd;
 

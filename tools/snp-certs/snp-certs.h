@@ -39,7 +39,7 @@ gboolean parse_options(GOptionContext *ctx, int *argc, char ***argv);
 int status_of(const GError *err);
 
 /* Read a blob file under the shared locks and validate it. */
-SevSnpCertTable *load_blob(const char *path, int *status);
+SevsnpCertTable *load_blob(const char *path, int *status);
 
 /* Parse --at: seconds since the epoch or an ISO 8601 date and time. */
 gboolean parse_time(const char *s, gint64 *out, GError **err);
@@ -61,7 +61,7 @@ typedef struct SnpHostInfo {
     uint64_t current_tcb, reported_tcb;
     uint8_t chip_id[SEVSNP_CHIP_ID_SIZE];
     uint32_t chip_id_len;
-    SevSnpProduct product;      /* from the CPU's CPUID; may be UNKNOWN */
+    SevsnpProduct product;      /* from the CPU's CPUID; may be UNKNOWN */
 } SnpHostInfo;
 
 gboolean snp_host_query(const char *device, SnpHostInfo *info, GError **err);

@@ -15,6 +15,9 @@
  * Test-only code (the kernel-side checks, a simulated AMD-SP firmware)
  * lives in sim/, a separate library.
  *
+ * Names: types Sevsnp*, functions sevsnp_*, macros SEVSNP_* (GLib's
+ * namespace rule); QEMU's own types, the QAPI ones included, are SevSnp*.
+ *
  * Copyright (c) 2026 The qemu-snp authors
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -110,7 +113,7 @@ struct sevsnp_kvm_user_vmgexit {
 #define SEVSNP_ERROR (sevsnp_error_quark())
 
 /**
- * SevSnpError:
+ * SevsnpError:
  *
  * Error codes of SEVSNP_ERROR; each message names the reason and, for
  * table errors, the offending entry.
@@ -128,7 +131,7 @@ typedef enum {
     SEVSNP_ERROR_STRAY_DATA,      /* non-zero bytes not owned by any entry */
     SEVSNP_ERROR_INVALID,         /* bad argument or input */
     SEVSNP_ERROR_BUSY,            /* lock not obtained in time */
-} SevSnpError;
+} SevsnpError;
 
 /**
  * sevsnp_error_quark:
@@ -146,7 +149,7 @@ GQuark sevsnp_error_quark(void);
 #define SEVSNP_DEFAULT_MAX_BLOB     (1024 * 1024)
 
 /**
- * SevSnpCertType:
+ * SevsnpCertType:
  *
  * The kinds of certificate table entry: ARK, ASK, VCEK, VLEK, CRL, and
  * any other data.
@@ -158,26 +161,26 @@ typedef enum {
     SEVSNP_CERT_VLEK,
     SEVSNP_CERT_CRL,
     SEVSNP_CERT_OTHER,
-} SevSnpCertType;
+} SevsnpCertType;
 
 /**
- * SevSnpCertEntry:
+ * SevsnpCertEntry:
  *
  * One entry of a parsed table.
  */
-typedef struct SevSnpCertEntry {
+typedef struct SevsnpCertEntry {
     uint8_t guid[SEVSNP_GUID_SIZE];
     uint32_t offset;
     uint32_t length;
-    SevSnpCertType type;
-} SevSnpCertEntry;
+    SevsnpCertType type;
+} SevsnpCertEntry;
 
 /**
- * SevSnpCertTable:
+ * SevsnpCertTable:
  *
  * A parsed, validated certificate table and the blob it came from.
  */
-typedef struct SevSnpCertTable SevSnpCertTable;
+typedef struct SevsnpCertTable SevsnpCertTable;
 
 /**
  * sevsnp_cert_type_name:
@@ -186,7 +189,7 @@ typedef struct SevSnpCertTable SevSnpCertTable;
  * Returns: the short name of @type: "ark", "ask", "vcek", "vlek", "crl",
  * "other".
  */
-const char *sevsnp_cert_type_name(SevSnpCertType type);
+const char *sevsnp_cert_type_name(SevsnpCertType type);
 
 /**
  * sevsnp_cert_type_guid:
@@ -194,7 +197,7 @@ const char *sevsnp_cert_type_name(SevSnpCertType type);
  *
  * Returns: the well-known GUID of @type.
  */
-const uint8_t *sevsnp_cert_type_guid(SevSnpCertType type);
+const uint8_t *sevsnp_cert_type_guid(SevsnpCertType type);
 
 /**
  * sevsnp_cert_type_from_guid:
@@ -202,7 +205,7 @@ const uint8_t *sevsnp_cert_type_guid(SevSnpCertType type);
  *
  * Returns: the type @guid stands for; SEVSNP_CERT_OTHER when unknown.
  */
-SevSnpCertType sevsnp_cert_type_from_guid(const uint8_t *guid);
+SevsnpCertType sevsnp_cert_type_from_guid(const uint8_t *guid);
 
 /**
  * sevsnp_guid_unparse:
@@ -238,7 +241,7 @@ gboolean sevsnp_guid_parse(const char *str, uint8_t *guid);
  * Returns: the table; on failure NULL with @err set to a message naming
  * the rule and the entry.
  */
-SevSnpCertTable *sevsnp_cert_table_parse(GBytes *blob, size_t max_size,
+SevsnpCertTable *sevsnp_cert_table_parse(GBytes *blob, size_t max_size,
                                          GError **err);
 
 /**
@@ -249,7 +252,7 @@ SevSnpCertTable *sevsnp_cert_table_parse(GBytes *blob, size_t max_size,
  *
  * Returns: @table.
  */
-SevSnpCertTable *sevsnp_cert_table_ref(SevSnpCertTable *table);
+SevsnpCertTable *sevsnp_cert_table_ref(SevsnpCertTable *table);
 
 /**
  * sevsnp_cert_table_unref:
@@ -258,7 +261,7 @@ SevSnpCertTable *sevsnp_cert_table_ref(SevSnpCertTable *table);
  * Drop a reference taken with sevsnp_cert_table_ref() or given by the
  * function that returned @table.
  */
-void sevsnp_cert_table_unref(SevSnpCertTable *table);
+void sevsnp_cert_table_unref(SevsnpCertTable *table);
 
 /**
  * sevsnp_cert_table_get_blob:
@@ -266,7 +269,7 @@ void sevsnp_cert_table_unref(SevSnpCertTable *table);
  *
  * Returns: the blob the table was parsed from (borrowed).
  */
-GBytes *sevsnp_cert_table_get_blob(const SevSnpCertTable *table);
+GBytes *sevsnp_cert_table_get_blob(const SevsnpCertTable *table);
 
 /**
  * sevsnp_cert_table_n_entries:
@@ -274,7 +277,7 @@ GBytes *sevsnp_cert_table_get_blob(const SevSnpCertTable *table);
  *
  * Returns: the number of entries, not counting the terminator.
  */
-guint sevsnp_cert_table_n_entries(const SevSnpCertTable *table);
+guint sevsnp_cert_table_n_entries(const SevsnpCertTable *table);
 
 /**
  * sevsnp_cert_table_entry:
@@ -283,7 +286,7 @@ guint sevsnp_cert_table_n_entries(const SevSnpCertTable *table);
  *
  * Returns: entry @i (borrowed).
  */
-const SevSnpCertEntry *sevsnp_cert_table_entry(const SevSnpCertTable *table,
+const SevsnpCertEntry *sevsnp_cert_table_entry(const SevsnpCertTable *table,
                                                guint i);
 
 /**
@@ -293,7 +296,7 @@ const SevSnpCertEntry *sevsnp_cert_table_entry(const SevSnpCertTable *table,
  *
  * Returns: the data of entry @i as a new GBytes (a slice of the blob).
  */
-GBytes *sevsnp_cert_table_entry_data(const SevSnpCertTable *table, guint i);
+GBytes *sevsnp_cert_table_entry_data(const SevsnpCertTable *table, guint i);
 
 /**
  * sevsnp_cert_table_find:
@@ -302,8 +305,8 @@ GBytes *sevsnp_cert_table_entry_data(const SevSnpCertTable *table, guint i);
  *
  * Returns: the first entry of type @type, or NULL.
  */
-const SevSnpCertEntry *sevsnp_cert_table_find(const SevSnpCertTable *table,
-                                              SevSnpCertType type);
+const SevsnpCertEntry *sevsnp_cert_table_find(const SevsnpCertTable *table,
+                                              SevsnpCertType type);
 
 /**
  * sevsnp_cert_table_empty_blob:
@@ -313,14 +316,14 @@ const SevSnpCertEntry *sevsnp_cert_table_find(const SevSnpCertTable *table,
 GBytes *sevsnp_cert_table_empty_blob(void);
 
 /**
- * SevSnpCertInput:
+ * SevsnpCertInput:
  *
  * One (GUID, DER) input of sevsnp_cert_table_build().
  */
-typedef struct SevSnpCertInput {
+typedef struct SevsnpCertInput {
     uint8_t guid[SEVSNP_GUID_SIZE];
     GBytes *der;
-} SevSnpCertInput;
+} SevsnpCertInput;
 
 /**
  * sevsnp_cert_table_build:
@@ -335,7 +338,7 @@ typedef struct SevSnpCertInput {
  * Returns: the blob; NULL with @err set on a duplicate GUID or invalid
  * data.
  */
-GBytes *sevsnp_cert_table_build(const SevSnpCertInput *inputs, guint n,
+GBytes *sevsnp_cert_table_build(const SevsnpCertInput *inputs, guint n,
                                 GError **err);
 
 /**
@@ -354,15 +357,15 @@ GBytes *sevsnp_cert_table_build(const SevSnpCertInput *inputs, guint n,
 GBytes *sevsnp_file_read(const char *path, size_t max_size, GError **err);
 
 /**
- * SevSnpCertFile:
+ * SevsnpCertFile:
  *
  * One file input of sevsnp_cert_table_build_files().
  */
-typedef struct SevSnpCertFile {
-    SevSnpCertType type;    /* what the file holds (see below) */
+typedef struct SevsnpCertFile {
+    SevsnpCertType type;    /* what the file holds (see below) */
     const uint8_t *guid;    /* the entry's GUID; NULL: the type's GUID */
     const char *path;       /* PEM or DER */
-} SevSnpCertFile;
+} SevsnpCertFile;
 
 /**
  * sevsnp_cert_table_build_files:
@@ -376,16 +379,16 @@ typedef struct SevSnpCertFile {
  *
  * Returns: the blob; NULL with @err set, its message naming the file.
  */
-GBytes *sevsnp_cert_table_build_files(const SevSnpCertFile *files, guint n,
+GBytes *sevsnp_cert_table_build_files(const SevsnpCertFile *files, guint n,
                                       GError **err);
 
 /**
- * SevSnpCertInfo:
+ * SevsnpCertInfo:
  *
  * Human- and QMP-oriented description of one entry.
  */
-typedef struct SevSnpCertInfo {
-    SevSnpCertType type;
+typedef struct SevsnpCertInfo {
+    SevsnpCertType type;
     char guid[37];
     uint32_t offset;
     uint32_t length;
@@ -401,7 +404,7 @@ typedef struct SevSnpCertInfo {
     char *key_type;        /* e.g. "RSA-4096", "EC-P-384" */
     char *fingerprint;     /* SHA-384 of the DER, colon-separated hex */
     char *common_name;     /* subject CN, e.g. "ARK-Milan" */
-} SevSnpCertInfo;
+} SevsnpCertInfo;
 
 /**
  * sevsnp_cert_info_new:
@@ -412,7 +415,7 @@ typedef struct SevSnpCertInfo {
  *
  * Returns: the description, freed with sevsnp_cert_info_free().
  */
-SevSnpCertInfo *sevsnp_cert_info_new(const SevSnpCertTable *table, guint i);
+SevsnpCertInfo *sevsnp_cert_info_new(const SevsnpCertTable *table, guint i);
 
 /**
  * sevsnp_cert_info_free:
@@ -420,11 +423,11 @@ SevSnpCertInfo *sevsnp_cert_info_new(const SevSnpCertTable *table, guint i);
  *
  * Free what sevsnp_cert_info_new() returned.
  */
-void sevsnp_cert_info_free(SevSnpCertInfo *info);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(SevSnpCertInfo, sevsnp_cert_info_free)
+void sevsnp_cert_info_free(SevsnpCertInfo *info);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SevsnpCertInfo, sevsnp_cert_info_free)
 
 /**
- * SevSnpChainStatus:
+ * SevsnpChainStatus:
  *
  * The outcome of sevsnp_cert_table_verify(): the chain is valid, invalid,
  * or incomplete.
@@ -433,7 +436,7 @@ typedef enum {
     SEVSNP_CHAIN_VALID,
     SEVSNP_CHAIN_INVALID,
     SEVSNP_CHAIN_INCOMPLETE,
-} SevSnpChainStatus;
+} SevsnpChainStatus;
 
 /**
  * sevsnp_chain_status_name:
@@ -442,7 +445,7 @@ typedef enum {
  * Returns: the lower-case name of @status: "valid", "invalid",
  * "incomplete".
  */
-const char *sevsnp_chain_status_name(SevSnpChainStatus status);
+const char *sevsnp_chain_status_name(SevsnpChainStatus status);
 
 /**
  * sevsnp_cert_table_verify:
@@ -458,7 +461,7 @@ const char *sevsnp_chain_status_name(SevSnpChainStatus status);
  *
  * Returns: the status.
  */
-SevSnpChainStatus sevsnp_cert_table_verify(const SevSnpCertTable *table,
+SevsnpChainStatus sevsnp_cert_table_verify(const SevsnpCertTable *table,
                                            int64_t at, char **why);
 
 /**
@@ -473,7 +476,7 @@ SevSnpChainStatus sevsnp_cert_table_verify(const SevSnpCertTable *table,
  *
  * Returns: its DER encoding, or NULL with @err set.
  */
-GBytes *sevsnp_der_from_pem_or_der(GBytes *data, SevSnpCertType kind,
+GBytes *sevsnp_der_from_pem_or_der(GBytes *data, SevsnpCertType kind,
                                    GError **err);
 
 /* ------------------------------------------------------------------ */
@@ -481,12 +484,12 @@ GBytes *sevsnp_der_from_pem_or_der(GBytes *data, SevSnpCertType kind,
 /* ------------------------------------------------------------------ */
 
 /**
- * SevSnpCertStore:
+ * SevsnpCertStore:
  *
  * One blob file, read lazily under the shared locks of the locking
  * protocol; see sevsnp_cert_store_new().
  */
-typedef struct SevSnpCertStore SevSnpCertStore;
+typedef struct SevsnpCertStore SevsnpCertStore;
 
 /*
  * The intent byte of the locking protocol: readers lock the bytes
@@ -498,11 +501,11 @@ typedef struct SevSnpCertStore SevSnpCertStore;
 #define SEVSNP_LOCK_INTENT_OFFSET   (1LL << 62)
 
 /**
- * SevSnpCertLease:
+ * SevsnpCertLease:
  *
  * A held shared lock on the blob file plus the table read under it.
  */
-typedef struct SevSnpCertLease SevSnpCertLease;
+typedef struct SevsnpCertLease SevsnpCertLease;
 
 /**
  * sevsnp_cert_store_new:
@@ -515,7 +518,7 @@ typedef struct SevSnpCertLease SevSnpCertLease;
  *
  * Returns: the new store.
  */
-SevSnpCertStore *sevsnp_cert_store_new(const char *path, size_t max_size);
+SevsnpCertStore *sevsnp_cert_store_new(const char *path, size_t max_size);
 
 /**
  * sevsnp_cert_store_free:
@@ -523,7 +526,7 @@ SevSnpCertStore *sevsnp_cert_store_new(const char *path, size_t max_size);
  *
  * Release @store.
  */
-void sevsnp_cert_store_free(SevSnpCertStore *store);
+void sevsnp_cert_store_free(SevsnpCertStore *store);
 
 /**
  * sevsnp_cert_store_get_path:
@@ -531,7 +534,7 @@ void sevsnp_cert_store_free(SevSnpCertStore *store);
  *
  * Returns: the file the store reads (borrowed).
  */
-const char *sevsnp_cert_store_get_path(const SevSnpCertStore *store);
+const char *sevsnp_cert_store_get_path(const SevsnpCertStore *store);
 
 /**
  * sevsnp_cert_store_acquire:
@@ -549,7 +552,7 @@ const char *sevsnp_cert_store_get_path(const SevSnpCertStore *store);
  * SEVSNP_ERROR_BUSY when the locks were not obtained in time, any other
  * code when the file is missing, unreadable, too large or malformed.
  */
-SevSnpCertLease *sevsnp_cert_store_acquire(SevSnpCertStore *store,
+SevsnpCertLease *sevsnp_cert_store_acquire(SevsnpCertStore *store,
                                            unsigned timeout_ms, GError **err);
 
 /**
@@ -558,7 +561,7 @@ SevSnpCertLease *sevsnp_cert_store_acquire(SevSnpCertStore *store,
  *
  * Returns: the table read under the lease's locks (borrowed).
  */
-SevSnpCertTable *sevsnp_cert_lease_get_table(const SevSnpCertLease *lease);
+SevsnpCertTable *sevsnp_cert_lease_get_table(const SevsnpCertLease *lease);
 
 /**
  * sevsnp_cert_lease_release:
@@ -566,7 +569,7 @@ SevSnpCertTable *sevsnp_cert_lease_get_table(const SevSnpCertLease *lease);
  *
  * Drop the locks (by closing the lease's file description) and free.
  */
-void sevsnp_cert_lease_release(SevSnpCertLease *lease);
+void sevsnp_cert_lease_release(SevsnpCertLease *lease);
 
 /**
  * sevsnp_cert_store_load:
@@ -579,7 +582,7 @@ void sevsnp_cert_lease_release(SevSnpCertLease *lease);
  *
  * Returns: a new reference to the table, or NULL with @err set.
  */
-SevSnpCertTable *sevsnp_cert_store_load(SevSnpCertStore *store,
+SevsnpCertTable *sevsnp_cert_store_load(SevsnpCertStore *store,
                                         unsigned timeout_ms, GError **err);
 
 /**
@@ -588,7 +591,7 @@ SevSnpCertTable *sevsnp_cert_store_load(SevSnpCertStore *store,
  *
  * Returns: how many times the store parsed the file.
  */
-uint64_t sevsnp_cert_store_parse_count(const SevSnpCertStore *store);
+uint64_t sevsnp_cert_store_parse_count(const SevsnpCertStore *store);
 
 /**
  * sevsnp_cert_store_cache_hits:
@@ -596,7 +599,7 @@ uint64_t sevsnp_cert_store_parse_count(const SevSnpCertStore *store);
  *
  * Returns: how many times the store reused its cache.
  */
-uint64_t sevsnp_cert_store_cache_hits(const SevSnpCertStore *store);
+uint64_t sevsnp_cert_store_cache_hits(const SevsnpCertStore *store);
 
 /**
  * sevsnp_lock_exclusive:
@@ -675,16 +678,16 @@ gboolean sevsnp_cert_file_install(const char *path, GBytes *blob,
 /* ------------------------------------------------------------------ */
 
 /**
- * SevSnpRateLimit:
+ * SevsnpRateLimit:
  *
  * A token bucket.
  */
-typedef struct SevSnpRateLimit {
+typedef struct SevsnpRateLimit {
     uint32_t rate;       /* tokens per second; 0 = off */
     uint32_t burst;      /* bucket size; 0 means max(rate, 1) */
     double tokens;
     int64_t last_us;     /* monotonic time of the last refill */
-} SevSnpRateLimit;
+} SevsnpRateLimit;
 
 /**
  * sevsnp_rate_limit_init:
@@ -695,7 +698,7 @@ typedef struct SevSnpRateLimit {
  *
  * (Re)configure @rl; the bucket starts full.
  */
-void sevsnp_rate_limit_init(SevSnpRateLimit *rl, uint32_t rate,
+void sevsnp_rate_limit_init(SevsnpRateLimit *rl, uint32_t rate,
                             uint32_t burst, int64_t now_us);
 
 /**
@@ -707,7 +710,7 @@ void sevsnp_rate_limit_init(SevSnpRateLimit *rl, uint32_t rate,
  *
  * Returns: FALSE when over the limit.
  */
-bool sevsnp_rate_limit_take(SevSnpRateLimit *rl, int64_t now_us);
+bool sevsnp_rate_limit_take(SevsnpRateLimit *rl, int64_t now_us);
 
 /* ------------------------------------------------------------------ */
 /* The certificate service: request state machine for both ABIs        */
@@ -730,14 +733,14 @@ bool sevsnp_rate_limit_take(SevSnpRateLimit *rl, int64_t now_us);
 gboolean sevsnp_check_timeout(unsigned timeout_ms, GError **err);
 
 /**
- * SevSnpAbi:
+ * SevsnpAbi:
  *
  * The KVM ABI a service answers requests on.
  */
 typedef enum {
     SEVSNP_ABI_REQ_CERTS,   /* mainline KVM_EXIT_SNP_REQ_CERTS */
     SEVSNP_ABI_VMGEXIT,     /* legacy KVM_EXIT_VMGEXIT REQ_CERTS */
-} SevSnpAbi;
+} SevsnpAbi;
 
 /**
  * sevsnp_abi_name:
@@ -745,10 +748,10 @@ typedef enum {
  *
  * Returns: "req-certs" or "vmgexit".
  */
-const char *sevsnp_abi_name(SevSnpAbi abi);
+const char *sevsnp_abi_name(SevsnpAbi abi);
 
 /**
- * SevSnpAbiChoice:
+ * SevsnpAbiChoice:
  *
  * What the user asked for (the certs-abi property).
  */
@@ -756,10 +759,10 @@ typedef enum {
     SEVSNP_ABI_CHOICE_AUTO,
     SEVSNP_ABI_CHOICE_REQ_CERTS,
     SEVSNP_ABI_CHOICE_VMGEXIT,
-} SevSnpAbiChoice;
+} SevsnpAbiChoice;
 
 /**
- * SevSnpAbiSource:
+ * SevsnpAbiSource:
  *
  * How the ABI in use was decided.
  */
@@ -769,10 +772,10 @@ typedef enum {
     SEVSNP_ABI_FROM_NO_ATTRIBUTE,   /* auto: no attribute, legacy assumed */
     SEVSNP_ABI_FROM_UNSUPPORTED,    /* auto: attribute says unsupported */
     SEVSNP_ABI_FROM_NO_KERNEL,      /* no KVM to ask (qtest) */
-} SevSnpAbiSource;
+} SevsnpAbiSource;
 
 /**
- * SevSnpKvmAttrFn:
+ * SevsnpKvmAttrFn:
  * @opaque: the pointer given with the function
  * @group: the attribute group
  * @attr: the attribute
@@ -784,7 +787,7 @@ typedef enum {
  * Returns: 0 with the value stored in *@val, or a negative errno
  * (-ENXIO: no such attribute).
  */
-typedef int (*SevSnpKvmAttrFn)(void *opaque, uint32_t group, uint64_t attr,
+typedef int (*SevsnpKvmAttrFn)(void *opaque, uint32_t group, uint64_t attr,
                                uint64_t *val);
 
 /**
@@ -808,9 +811,9 @@ typedef int (*SevSnpKvmAttrFn)(void *opaque, uint32_t group, uint64_t attr,
  * Returns: FALSE with @err set when @choice is REQ_CERTS and the kernel
  * does not support it.
  */
-gboolean sevsnp_abi_detect(SevSnpAbiChoice choice, SevSnpKvmAttrFn get_attr,
-                           void *opaque, SevSnpAbi *abi,
-                           SevSnpAbiSource *source, char **detail,
+gboolean sevsnp_abi_detect(SevsnpAbiChoice choice, SevsnpKvmAttrFn get_attr,
+                           void *opaque, SevsnpAbi *abi,
+                           SevsnpAbiSource *source, char **detail,
                            GError **err);
 
 /**
@@ -820,10 +823,10 @@ gboolean sevsnp_abi_detect(SevSnpAbiChoice choice, SevSnpKvmAttrFn get_attr,
  * Returns: TRUE for the AUTO fallbacks, where the legacy ABI is only an
  * assumption.
  */
-gboolean sevsnp_abi_source_warns(SevSnpAbiSource source);
+gboolean sevsnp_abi_source_warns(SevsnpAbiSource source);
 
 /**
- * SevSnpGuestMemOps:
+ * SevsnpGuestMemOps:
  *
  * Guest memory as the service sees it.  @is_shared_ram answers whether
  * [gpa, gpa + len) is entirely guest RAM that is shared with the host
@@ -831,13 +834,13 @@ gboolean sevsnp_abi_source_warns(SevSnpAbiSource source);
  * and returns 0 or a negative errno.  Both may be called from any vCPU
  * thread.
  */
-typedef struct SevSnpGuestMemOps {
+typedef struct SevsnpGuestMemOps {
     bool (*is_shared_ram)(void *opaque, uint64_t gpa, uint64_t len);
     int (*write)(void *opaque, uint64_t gpa, const void *buf, size_t len);
-} SevSnpGuestMemOps;
+} SevsnpGuestMemOps;
 
 /**
- * SevSnpReqOutcome:
+ * SevsnpReqOutcome:
  *
  * The outcome of one request, in ABI-neutral terms.
  */
@@ -847,7 +850,7 @@ typedef enum {
     SEVSNP_REQ_BUSY,        /* lock not obtained in time */
     SEVSNP_REQ_RATE_LIMITED,/* over the per-VM rate limit (BUSY) */
     SEVSNP_REQ_ERROR,       /* anything else (generic error) */
-} SevSnpReqOutcome;
+} SevsnpReqOutcome;
 
 /**
  * sevsnp_req_outcome_name:
@@ -855,14 +858,14 @@ typedef enum {
  *
  * Returns: "ok", "too-small", "busy", "rate-limited", "error".
  */
-const char *sevsnp_req_outcome_name(SevSnpReqOutcome outcome);
+const char *sevsnp_req_outcome_name(SevsnpReqOutcome outcome);
 
 /**
- * SevSnpStats:
+ * SevsnpStats:
  *
  * Counters; a snapshot is taken with sevsnp_service_get_stats().
  */
-typedef struct SevSnpStats {
+typedef struct SevsnpStats {
     uint64_t requests;          /* request exits seen */
     uint64_t served;            /* tables written (ret 0) */
     uint64_t too_small;         /* answered too-small */
@@ -874,26 +877,26 @@ typedef struct SevSnpStats {
     uint64_t overlapping_requests; /* request while one was in flight */
     uint64_t in_flight;         /* requests holding locks right now */
     uint64_t interrupted;       /* waits ended by the interrupt check */
-} SevSnpStats;
+} SevsnpStats;
 
 /**
- * SevSnpService:
+ * SevsnpService:
  *
  * The certificate service of one VM: the request state machine for both
  * ABIs over one blob file, with rate limit and counters.
  */
-typedef struct SevSnpService SevSnpService;
+typedef struct SevsnpService SevsnpService;
 
 /**
- * SevSnpReqResult:
+ * SevsnpReqResult:
  *
  * The result of handling one request.
  */
-typedef struct SevSnpReqResult {
-    SevSnpReqOutcome outcome;
+typedef struct SevsnpReqResult {
+    SevsnpReqOutcome outcome;
     uint64_t required_npages;   /* with SEVSNP_REQ_TOO_SMALL */
     bool completion_pending;    /* locks held until completion */
-} SevSnpReqResult;
+} SevsnpReqResult;
 
 /**
  * sevsnp_service_new:
@@ -911,7 +914,7 @@ typedef struct SevSnpReqResult {
  *
  * Returns: the new service.
  */
-SevSnpService *sevsnp_service_new(const char *path, unsigned timeout_ms,
+SevsnpService *sevsnp_service_new(const char *path, unsigned timeout_ms,
                                   uint32_t rate, uint32_t burst);
 
 /**
@@ -920,7 +923,7 @@ SevSnpService *sevsnp_service_new(const char *path, unsigned timeout_ms,
  *
  * Release every lease still held and free the service.
  */
-void sevsnp_service_free(SevSnpService *svc);
+void sevsnp_service_free(SevsnpService *svc);
 
 /**
  * sevsnp_service_set_path:
@@ -937,7 +940,7 @@ void sevsnp_service_free(SevSnpService *svc);
  * Returns: TRUE when the new file is in service; FALSE with @err set and
  * the old file still in service.
  */
-gboolean sevsnp_service_set_path(SevSnpService *svc, const char *path,
+gboolean sevsnp_service_set_path(SevsnpService *svc, const char *path,
                                  GError **err);
 
 /**
@@ -946,7 +949,7 @@ gboolean sevsnp_service_set_path(SevSnpService *svc, const char *path,
  *
  * Returns: a copy of the path in service, or NULL when serving is off.
  */
-char *sevsnp_service_get_path(SevSnpService *svc);
+char *sevsnp_service_get_path(SevsnpService *svc);
 
 /**
  * sevsnp_service_set_timeout:
@@ -959,7 +962,7 @@ char *sevsnp_service_get_path(SevSnpService *svc);
  * Returns: TRUE; FALSE with SEVSNP_ERROR_INVALID (and nothing changed)
  * for a value above SEVSNP_TIMEOUT_MAX_MS.
  */
-gboolean sevsnp_service_set_timeout(SevSnpService *svc, unsigned timeout_ms,
+gboolean sevsnp_service_set_timeout(SevsnpService *svc, unsigned timeout_ms,
                                     GError **err);
 
 /**
@@ -968,7 +971,7 @@ gboolean sevsnp_service_set_timeout(SevSnpService *svc, unsigned timeout_ms,
  *
  * Returns: the lock wait in milliseconds.
  */
-unsigned sevsnp_service_get_timeout(SevSnpService *svc);
+unsigned sevsnp_service_get_timeout(SevsnpService *svc);
 
 /**
  * sevsnp_service_set_rate_limit:
@@ -978,7 +981,7 @@ unsigned sevsnp_service_get_timeout(SevSnpService *svc);
  *
  * Change the rate limit at run time; the bucket refills.
  */
-void sevsnp_service_set_rate_limit(SevSnpService *svc, uint32_t rate,
+void sevsnp_service_set_rate_limit(SevsnpService *svc, uint32_t rate,
                                    uint32_t burst);
 
 /**
@@ -989,11 +992,11 @@ void sevsnp_service_set_rate_limit(SevSnpService *svc, uint32_t rate,
  *
  * Read the rate limit in force.
  */
-void sevsnp_service_get_rate_limit(SevSnpService *svc, uint32_t *rate,
+void sevsnp_service_get_rate_limit(SevsnpService *svc, uint32_t *rate,
                                    uint32_t *burst);
 
 /**
- * SevSnpInterruptFn:
+ * SevsnpInterruptFn:
  * @opaque: the pointer given to sevsnp_service_set_interrupt()
  * @vcpu: the vCPU whose request waits
  *
@@ -1003,7 +1006,7 @@ void sevsnp_service_get_rate_limit(SevSnpService *svc, uint32_t *rate,
  * Returns: true when the wait must end now (the VMM asks the vCPU to
  * stop: pause, stop, quit); the request is then answered BUSY.
  */
-typedef bool (*SevSnpInterruptFn)(void *opaque, uint32_t vcpu);
+typedef bool (*SevsnpInterruptFn)(void *opaque, uint32_t vcpu);
 
 /**
  * sevsnp_service_set_interrupt:
@@ -1015,7 +1018,7 @@ typedef bool (*SevSnpInterruptFn)(void *opaque, uint32_t vcpu);
  * interrupted request is answered BUSY (the guest retries) and counted
  * in both busy and interrupted.
  */
-void sevsnp_service_set_interrupt(SevSnpService *svc, SevSnpInterruptFn fn,
+void sevsnp_service_set_interrupt(SevsnpService *svc, SevsnpInterruptFn fn,
                                   void *opaque);
 
 /**
@@ -1025,7 +1028,7 @@ void sevsnp_service_set_interrupt(SevSnpService *svc, SevSnpInterruptFn fn,
  *
  * Take a snapshot of the counters, from any thread.
  */
-void sevsnp_service_get_stats(SevSnpService *svc, SevSnpStats *stats);
+void sevsnp_service_get_stats(SevsnpService *svc, SevsnpStats *stats);
 
 /**
  * sevsnp_service_last_error:
@@ -1033,7 +1036,7 @@ void sevsnp_service_get_stats(SevSnpService *svc, SevSnpStats *stats);
  *
  * Returns: a copy of the last error message, or NULL if none.
  */
-char *sevsnp_service_last_error(SevSnpService *svc);
+char *sevsnp_service_last_error(SevsnpService *svc);
 
 /**
  * sevsnp_service_try_peek:
@@ -1051,7 +1054,7 @@ char *sevsnp_service_last_error(SevSnpService *svc);
  * is off or (with *@busy) nothing is known yet; NULL with @err when the
  * file is missing, unreadable or invalid.
  */
-SevSnpCertTable *sevsnp_service_try_peek(SevSnpService *svc, bool *busy,
+SevsnpCertTable *sevsnp_service_try_peek(SevsnpService *svc, bool *busy,
                                          GError **err);
 
 /**
@@ -1066,7 +1069,7 @@ SevSnpCertTable *sevsnp_service_try_peek(SevSnpService *svc, bool *busy,
  * an updater holds the lock, NULL with another error when the file is
  * bad, NULL without error when serving is off.
  */
-SevSnpCertTable *sevsnp_service_peek_table(SevSnpService *svc, GError **err);
+SevsnpCertTable *sevsnp_service_peek_table(SevsnpService *svc, GError **err);
 
 /**
  * sevsnp_service_in_flight:
@@ -1075,7 +1078,7 @@ SevSnpCertTable *sevsnp_service_peek_table(SevSnpService *svc, GError **err);
  *
  * Returns: whether vCPU @vcpu has a request in flight (locks held).
  */
-bool sevsnp_service_in_flight(SevSnpService *svc, uint32_t vcpu);
+bool sevsnp_service_in_flight(SevsnpService *svc, uint32_t vcpu);
 
 /**
  * sevsnp_service_request:
@@ -1097,9 +1100,9 @@ bool sevsnp_service_in_flight(SevSnpService *svc, uint32_t vcpu);
  *
  * Returns: the outcome.
  */
-SevSnpReqResult sevsnp_service_request(SevSnpService *svc, uint32_t vcpu,
+SevsnpReqResult sevsnp_service_request(SevsnpService *svc, uint32_t vcpu,
                                        uint64_t gpa, uint64_t npages,
-                                       const SevSnpGuestMemOps *mem,
+                                       const SevsnpGuestMemOps *mem,
                                        void *opaque, GError **err);
 
 /**
@@ -1111,7 +1114,7 @@ SevSnpReqResult sevsnp_service_request(SevSnpService *svc, uint32_t vcpu,
  *
  * Returns: FALSE (and counts it) when no request was in flight.
  */
-bool sevsnp_service_complete(SevSnpService *svc, uint32_t vcpu);
+bool sevsnp_service_complete(SevsnpService *svc, uint32_t vcpu);
 
 /**
  * sevsnp_handle_req_certs_exit: the ABI glue, mainline
@@ -1130,9 +1133,9 @@ bool sevsnp_service_complete(SevSnpService *svc, uint32_t vcpu);
  * run->immediate_exit = 1, call KVM_RUN, and after it returns call
  * sevsnp_service_complete().
  */
-bool sevsnp_handle_req_certs_exit(SevSnpService *svc, uint32_t vcpu,
+bool sevsnp_handle_req_certs_exit(SevsnpService *svc, uint32_t vcpu,
                                   struct sevsnp_kvm_exit_snp_req_certs *ex,
-                                  const SevSnpGuestMemOps *mem, void *opaque);
+                                  const SevsnpGuestMemOps *mem, void *opaque);
 
 /**
  * sevsnp_handle_vmgexit_exit: the ABI glue, legacy
@@ -1152,12 +1155,12 @@ bool sevsnp_handle_req_certs_exit(SevSnpService *svc, uint32_t vcpu,
  *
  * Returns: true when a DONE exit is to be expected.
  */
-bool sevsnp_handle_vmgexit_exit(SevSnpService *svc, uint32_t vcpu,
+bool sevsnp_handle_vmgexit_exit(SevsnpService *svc, uint32_t vcpu,
                                 struct sevsnp_kvm_user_vmgexit *ex,
-                                const SevSnpGuestMemOps *mem, void *opaque);
+                                const SevsnpGuestMemOps *mem, void *opaque);
 
 /**
- * SevSnpErrorNotify:
+ * SevsnpErrorNotify:
  * @opaque: the pointer given to sevsnp_service_set_error_notify()
  * @vcpu: the vCPU whose request failed
  * @outcome: the request's outcome
@@ -1165,8 +1168,8 @@ bool sevsnp_handle_vmgexit_exit(SevSnpService *svc, uint32_t vcpu,
  *
  * Called for every failed request, for events and traces.
  */
-typedef void (*SevSnpErrorNotify)(void *opaque, uint32_t vcpu,
-                                  SevSnpReqOutcome outcome,
+typedef void (*SevsnpErrorNotify)(void *opaque, uint32_t vcpu,
+                                  SevsnpReqOutcome outcome,
                                   const char *message);
 
 /**
@@ -1178,15 +1181,15 @@ typedef void (*SevSnpErrorNotify)(void *opaque, uint32_t vcpu,
  * Install a callback run (outside the service's locks) for every failed
  * request, with the outcome and message, for events and traces.
  */
-void sevsnp_service_set_error_notify(SevSnpService *svc,
-                                     SevSnpErrorNotify fn, void *opaque);
+void sevsnp_service_set_error_notify(SevsnpService *svc,
+                                     SevsnpErrorNotify fn, void *opaque);
 
 /* ------------------------------------------------------------------ */
 /* Page-state tracking: which guest RAM pages are shared or private    */
 /* ------------------------------------------------------------------ */
 
 /**
- * SevSnpPageTracker:
+ * SevsnpPageTracker:
  *
  * A record of the shared/private state of every 4 KiB page of the guest
  * RAM regions it is told about: one bit per page, so that a conversion
@@ -1194,14 +1197,14 @@ void sevsnp_service_set_error_notify(SevSnpService *svc,
  * to the size of guest RAM.  All functions are thread-safe: conversions
  * are serialised, queries run concurrently with each other.
  */
-typedef struct SevSnpPageTracker SevSnpPageTracker;
+typedef struct SevsnpPageTracker SevsnpPageTracker;
 
 /**
  * sevsnp_pages_new:
  *
  * Returns: a new tracker without regions.
  */
-SevSnpPageTracker *sevsnp_pages_new(void);
+SevsnpPageTracker *sevsnp_pages_new(void);
 
 /**
  * sevsnp_pages_free:
@@ -1209,7 +1212,7 @@ SevSnpPageTracker *sevsnp_pages_new(void);
  *
  * Free @t and its regions.
  */
-void sevsnp_pages_free(SevSnpPageTracker *t);
+void sevsnp_pages_free(SevsnpPageTracker *t);
 
 /**
  * sevsnp_pages_add_region:
@@ -1226,22 +1229,22 @@ void sevsnp_pages_free(SevSnpPageTracker *t);
  *
  * Returns: TRUE, or FALSE with @err set.
  */
-gboolean sevsnp_pages_add_region(SevSnpPageTracker *t, const char *name,
+gboolean sevsnp_pages_add_region(SevsnpPageTracker *t, const char *name,
                                  uint64_t gpa, uint64_t size, bool private,
                                  GError **err);
 
 /**
- * SevSnpPageRegion:
+ * SevsnpPageRegion:
  *
  * The description of one region, filled by sevsnp_pages_region().
  */
-typedef struct SevSnpPageRegion {
+typedef struct SevsnpPageRegion {
     const char *name;               /* borrowed, valid as long as @t */
     uint64_t gpa;
     uint64_t size;
     uint64_t private_bytes;
     uint64_t shared_bytes;
-} SevSnpPageRegion;
+} SevsnpPageRegion;
 
 /**
  * sevsnp_pages_n_regions:
@@ -1249,7 +1252,7 @@ typedef struct SevSnpPageRegion {
  *
  * Returns: the number of regions.
  */
-guint sevsnp_pages_n_regions(SevSnpPageTracker *t);
+guint sevsnp_pages_n_regions(SevsnpPageTracker *t);
 
 /**
  * sevsnp_pages_region:
@@ -1259,7 +1262,7 @@ guint sevsnp_pages_n_regions(SevSnpPageTracker *t);
  *
  * Describe region @i.
  */
-void sevsnp_pages_region(SevSnpPageTracker *t, guint i, SevSnpPageRegion *r);
+void sevsnp_pages_region(SevsnpPageTracker *t, guint i, SevsnpPageRegion *r);
 
 /**
  * sevsnp_pages_is_shared:
@@ -1270,7 +1273,7 @@ void sevsnp_pages_region(SevSnpPageTracker *t, guint i, SevSnpPageRegion *r);
  * Returns: whether [@gpa, @gpa + @len) is entirely RAM of the regions,
  * and all shared.
  */
-bool sevsnp_pages_is_shared(SevSnpPageTracker *t, uint64_t gpa, uint64_t len);
+bool sevsnp_pages_is_shared(SevsnpPageTracker *t, uint64_t gpa, uint64_t len);
 
 /**
  * sevsnp_pages_is_private:
@@ -1281,7 +1284,7 @@ bool sevsnp_pages_is_shared(SevSnpPageTracker *t, uint64_t gpa, uint64_t len);
  * Returns: whether [@gpa, @gpa + @len) is entirely RAM of the regions,
  * and all private.
  */
-bool sevsnp_pages_is_private(SevSnpPageTracker *t, uint64_t gpa,
+bool sevsnp_pages_is_private(SevsnpPageTracker *t, uint64_t gpa,
                              uint64_t len);
 
 /**
@@ -1299,22 +1302,22 @@ bool sevsnp_pages_is_private(SevSnpPageTracker *t, uint64_t gpa,
  *
  * Returns: @fn's value, or -EFAULT without calling it.
  */
-int sevsnp_pages_with_shared(SevSnpPageTracker *t, uint64_t gpa,
+int sevsnp_pages_with_shared(SevsnpPageTracker *t, uint64_t gpa,
                              uint64_t len, int (*fn)(void *opaque),
                              void *opaque);
 
 /**
- * SevSnpConvertOrigin:
+ * SevsnpConvertOrigin:
  *
  * Where a conversion came from.
  */
 typedef enum {
     SEVSNP_CONVERT_EXPLICIT,    /* KVM_HC_MAP_GPA_RANGE (page state change) */
     SEVSNP_CONVERT_IMPLICIT,    /* KVM_EXIT_MEMORY_FAULT */
-} SevSnpConvertOrigin;
+} SevsnpConvertOrigin;
 
 /**
- * SevSnpConvertFn:
+ * SevsnpConvertFn:
  * @opaque: the pointer given to sevsnp_pages_convert()
  * @region: the index of the region the piece is part of
  * @gpa: the piece's guest physical address
@@ -1329,7 +1332,7 @@ typedef enum {
  *
  * Returns: 0, or a negative errno to stop the conversion there.
  */
-typedef int (*SevSnpConvertFn)(void *opaque, guint region, uint64_t gpa,
+typedef int (*SevsnpConvertFn)(void *opaque, guint region, uint64_t gpa,
                                uint64_t len, bool to_private,
                                uint64_t changed_pages, uint64_t *released);
 
@@ -1357,10 +1360,10 @@ typedef int (*SevSnpConvertFn)(void *opaque, guint region, uint64_t gpa,
  *
  * Returns: TRUE, or FALSE with @err set.
  */
-gboolean sevsnp_pages_convert(SevSnpPageTracker *t, uint64_t gpa,
+gboolean sevsnp_pages_convert(SevsnpPageTracker *t, uint64_t gpa,
                               uint64_t npages, bool to_private,
-                              SevSnpConvertOrigin origin,
-                              SevSnpConvertFn apply, void *opaque,
+                              SevsnpConvertOrigin origin,
+                              SevsnpConvertFn apply, void *opaque,
                               GError **err);
 
 /**
@@ -1373,16 +1376,16 @@ gboolean sevsnp_pages_convert(SevSnpPageTracker *t, uint64_t gpa,
  * instance a memory fault whose size is not whole pages), keeping @msg as
  * the last error.
  */
-void sevsnp_pages_reject(SevSnpPageTracker *t, SevSnpConvertOrigin origin,
+void sevsnp_pages_reject(SevsnpPageTracker *t, SevsnpConvertOrigin origin,
                          const char *msg);
 
 /**
- * SevSnpPageStats:
+ * SevsnpPageStats:
  *
  * Counters and totals; a snapshot from any thread with
  * sevsnp_pages_get_stats().
  */
-typedef struct SevSnpPageStats {
+typedef struct SevsnpPageStats {
     uint64_t private_bytes;
     uint64_t shared_bytes;
     uint64_t to_private;            /* conversions done, each way */
@@ -1393,7 +1396,7 @@ typedef struct SevSnpPageStats {
     uint64_t implicit_requests;     /* KVM_EXIT_MEMORY_FAULT seen */
     uint64_t rejected;              /* refused or failed conversions */
     uint64_t released_bytes;        /* backing given back to the host */
-} SevSnpPageStats;
+} SevsnpPageStats;
 
 /**
  * sevsnp_pages_get_stats:
@@ -1402,7 +1405,7 @@ typedef struct SevSnpPageStats {
  *
  * Take a snapshot of the counters and totals, from any thread.
  */
-void sevsnp_pages_get_stats(SevSnpPageTracker *t, SevSnpPageStats *stats);
+void sevsnp_pages_get_stats(SevsnpPageTracker *t, SevsnpPageStats *stats);
 
 /**
  * sevsnp_pages_last_error:
@@ -1410,7 +1413,7 @@ void sevsnp_pages_get_stats(SevSnpPageTracker *t, SevSnpPageStats *stats);
  *
  * Returns: a copy of the last refusal's message, or NULL.
  */
-char *sevsnp_pages_last_error(SevSnpPageTracker *t);
+char *sevsnp_pages_last_error(SevsnpPageTracker *t);
 
 G_END_DECLS
 

@@ -69,7 +69,7 @@ G_BEGIN_DECLS
 #define SEVSNP_KEY_INFO_SIGNING_KEY_MASK  (7u << 2)
 
 /**
- * SevSnpSigningKey:
+ * SevsnpSigningKey:
  *
  * The key that signed a report (KEY_INFO.SIGNING_KEY).
  */
@@ -77,10 +77,10 @@ typedef enum {
     SEVSNP_SIGNING_KEY_VCEK = 0,
     SEVSNP_SIGNING_KEY_VLEK = 1,
     SEVSNP_SIGNING_KEY_NONE = 7,
-} SevSnpSigningKey;
+} SevsnpSigningKey;
 
 /**
- * SevSnpProduct:
+ * SevsnpProduct:
  *
  * The AMD product line: picks the TCB layout and the KDS path.
  */
@@ -89,7 +89,7 @@ typedef enum {
     SEVSNP_PRODUCT_MILAN,
     SEVSNP_PRODUCT_GENOA,
     SEVSNP_PRODUCT_TURIN,
-} SevSnpProduct;
+} SevsnpProduct;
 
 /**
  * sevsnp_product_name:
@@ -97,7 +97,7 @@ typedef enum {
  *
  * Returns: "Milan", "Genoa", "Turin" (KDS spelling), "unknown".
  */
-const char *sevsnp_product_name(SevSnpProduct p);
+const char *sevsnp_product_name(SevsnpProduct p);
 
 /**
  * sevsnp_product_from_name:
@@ -108,7 +108,7 @@ const char *sevsnp_product_name(SevSnpProduct p);
  *
  * Returns: FALSE when unknown.
  */
-gboolean sevsnp_product_from_name(const char *name, SevSnpProduct *p);
+gboolean sevsnp_product_from_name(const char *name, SevsnpProduct *p);
 
 /**
  * sevsnp_product_from_cpuid:
@@ -121,7 +121,7 @@ gboolean sevsnp_product_from_name(const char *name, SevSnpProduct *p);
  *
  * Returns: the product; UNKNOWN otherwise.
  */
-SevSnpProduct sevsnp_product_from_cpuid(uint8_t family, uint8_t model);
+SevsnpProduct sevsnp_product_from_cpuid(uint8_t family, uint8_t model);
 
 /**
  * sevsnp_product_hwid_len:
@@ -130,22 +130,22 @@ SevSnpProduct sevsnp_product_from_cpuid(uint8_t family, uint8_t model);
  * Returns: how many bytes of the chip id identify the chip in KDS URLs
  * and in a VCEK's hwID extension: 64, or 8 for Turin.
  */
-size_t sevsnp_product_hwid_len(SevSnpProduct p);
+size_t sevsnp_product_hwid_len(SevsnpProduct p);
 
 /**
- * SevSnpTcb:
+ * SevsnpTcb:
  *
  * A TCB_VERSION, decoded.  Milan and Genoa: byte 0 boot loader, 1 TEE,
  * 6 SNP, 7 microcode.  Turin: byte 0 FMC, 1 boot loader, 2 TEE, 3 SNP,
  * 7 microcode.  @fmc is 0 for products without one.
  */
-typedef struct SevSnpTcb {
+typedef struct SevsnpTcb {
     uint8_t bootloader;
     uint8_t tee;
     uint8_t snp;
     uint8_t microcode;
     uint8_t fmc;
-} SevSnpTcb;
+} SevsnpTcb;
 
 /**
  * sevsnp_tcb_decode:
@@ -156,7 +156,7 @@ typedef struct SevSnpTcb {
  *
  * Returns: the decoded TCB.
  */
-SevSnpTcb sevsnp_tcb_decode(uint64_t raw, SevSnpProduct p);
+SevsnpTcb sevsnp_tcb_decode(uint64_t raw, SevsnpProduct p);
 
 /**
  * sevsnp_tcb_encode:
@@ -167,7 +167,7 @@ SevSnpTcb sevsnp_tcb_decode(uint64_t raw, SevSnpProduct p);
  *
  * Returns: the 64-bit TCB_VERSION.
  */
-uint64_t sevsnp_tcb_encode(const SevSnpTcb *tcb, SevSnpProduct p);
+uint64_t sevsnp_tcb_encode(const SevsnpTcb *tcb, SevsnpProduct p);
 
 /**
  * sevsnp_tcb_to_string:
@@ -177,7 +177,7 @@ uint64_t sevsnp_tcb_encode(const SevSnpTcb *tcb, SevSnpProduct p);
  * Returns: a new string "bl=3,tee=0,snp=8,ucode=115", plus ",fmc=N" for
  * Turin.
  */
-char *sevsnp_tcb_to_string(const SevSnpTcb *tcb, SevSnpProduct p);
+char *sevsnp_tcb_to_string(const SevsnpTcb *tcb, SevsnpProduct p);
 
 /**
  * sevsnp_tcb_parse:
@@ -191,7 +191,7 @@ char *sevsnp_tcb_to_string(const SevSnpTcb *tcb, SevSnpProduct p);
  *
  * Returns: TRUE, or FALSE with @err set.
  */
-gboolean sevsnp_tcb_parse(const char *str, SevSnpProduct p, SevSnpTcb *tcb,
+gboolean sevsnp_tcb_parse(const char *str, SevsnpProduct p, SevsnpTcb *tcb,
                           GError **err);
 
 /**
@@ -201,7 +201,7 @@ gboolean sevsnp_tcb_parse(const char *str, SevSnpProduct p, SevSnpTcb *tcb,
  *
  * Returns: whether every field of @a and @b is equal.
  */
-gboolean sevsnp_tcb_equal(const SevSnpTcb *a, const SevSnpTcb *b);
+gboolean sevsnp_tcb_equal(const SevsnpTcb *a, const SevsnpTcb *b);
 
 /* ------------------------------------------------------------------ */
 /* Parsing                                                             */
@@ -217,7 +217,7 @@ gboolean sevsnp_tcb_equal(const SevSnpTcb *a, const SevSnpTcb *b);
 GQuark sevsnp_report_error_quark(void);
 
 /**
- * SevSnpReportError:
+ * SevsnpReportError:
  *
  * Why a report does not verify (SEVSNP_REPORT_ERROR codes).
  */
@@ -231,14 +231,14 @@ typedef enum {
     SEVSNP_REPORT_ERROR_SIGNATURE,  /* the signature does not verify */
     SEVSNP_REPORT_ERROR_TCB,        /* VCEK TCB != reported TCB */
     SEVSNP_REPORT_ERROR_CHIP_ID,    /* VCEK hwID != chip id */
-} SevSnpReportError;
+} SevsnpReportError;
 
 /**
- * SevSnpReport:
+ * SevsnpReport:
  *
  * A parsed report: every field of versions 2 to 5.
  */
-typedef struct SevSnpReport {
+typedef struct SevsnpReport {
     uint32_t version;
     uint32_t guest_svn;
     uint64_t policy;
@@ -251,7 +251,7 @@ typedef struct SevSnpReport {
     uint32_t key_info;
     bool author_key_en;
     bool mask_chip_key;
-    SevSnpSigningKey signing_key;
+    SevsnpSigningKey signing_key;
     uint8_t report_data[64];
     uint8_t measurement[48];
     uint8_t host_data[32];
@@ -276,12 +276,12 @@ typedef struct SevSnpReport {
     uint8_t sig_s[SEVSNP_REPORT_SIG_PART];
 
     /* From the CPUID fields (v3+) or the caller's hint; may be UNKNOWN. */
-    SevSnpProduct product;
+    SevsnpProduct product;
     /* The TCBs decoded with @product's layout (Milan's when UNKNOWN). */
-    SevSnpTcb current_tcb, reported_tcb, committed_tcb, launch_tcb;
+    SevsnpTcb current_tcb, reported_tcb, committed_tcb, launch_tcb;
 
     uint8_t raw[SEVSNP_REPORT_SIZE];
-} SevSnpReport;
+} SevsnpReport;
 
 /**
  * sevsnp_report_parse:
@@ -297,8 +297,8 @@ typedef struct SevSnpReport {
  *
  * Returns: the report, freed with g_free(); NULL with @err set.
  */
-SevSnpReport *sevsnp_report_parse(const void *data, size_t len,
-                                  SevSnpProduct hint, GError **err);
+SevsnpReport *sevsnp_report_parse(const void *data, size_t len,
+                                  SevsnpProduct hint, GError **err);
 
 /**
  * sevsnp_report_read_file:
@@ -321,7 +321,7 @@ GBytes *sevsnp_report_read_file(const char *path, GError **err);
  * dictionaries of their own; byte arrays are lower-case hex strings.
  * Floating ref.
  */
-GVariant *sevsnp_report_to_variant(const SevSnpReport *r);
+GVariant *sevsnp_report_to_variant(const SevsnpReport *r);
 
 /**
  * sevsnp_report_describe:
@@ -330,7 +330,7 @@ GVariant *sevsnp_report_to_variant(const SevSnpReport *r);
  * Returns: a new string describing @r: human-readable, one field a line,
  * indented dictionaries.
  */
-char *sevsnp_report_describe(const SevSnpReport *r);
+char *sevsnp_report_describe(const SevsnpReport *r);
 
 /* ------------------------------------------------------------------ */
 /* Verification                                                        */
@@ -356,9 +356,9 @@ char *sevsnp_report_describe(const SevSnpReport *r);
  * Returns: TRUE when the report verifies; FALSE with a
  * SEVSNP_REPORT_ERROR saying exactly what failed.
  */
-gboolean sevsnp_report_verify(const SevSnpReport *r,
-                              const SevSnpCertTable *table,
-                              SevSnpProduct product, int64_t at,
+gboolean sevsnp_report_verify(const SevsnpReport *r,
+                              const SevsnpCertTable *table,
+                              SevsnpProduct product, int64_t at,
                               GError **err);
 
 /**
@@ -368,7 +368,7 @@ gboolean sevsnp_report_verify(const SevSnpReport *r,
  * Returns: the product the certificate names (its productName
  * extension, e.g. "Milan-B0"), or UNKNOWN.
  */
-SevSnpProduct sevsnp_vek_product(GBytes *der);
+SevsnpProduct sevsnp_vek_product(GBytes *der);
 
 /**
  * sevsnp_vcek_get_tcb:
@@ -384,7 +384,7 @@ SevSnpProduct sevsnp_vek_product(GBytes *der);
  *
  * Returns: TRUE; FALSE with @err when missing.
  */
-gboolean sevsnp_vcek_get_tcb(GBytes *der, SevSnpProduct p, SevSnpTcb *tcb,
+gboolean sevsnp_vcek_get_tcb(GBytes *der, SevsnpProduct p, SevsnpTcb *tcb,
                              uint8_t hwid[SEVSNP_CHIP_ID_SIZE],
                              size_t *hwid_len, GError **err);
 

@@ -39,7 +39,7 @@ static void fw_set_error(GError **err, const char *what)
                 "fwsim: %s failed (OpenSSL)", what);
 }
 
-void fwsim_product_cpuid(SevSnpProduct p, uint8_t *fam, uint8_t *mod,
+void fwsim_product_cpuid(SevsnpProduct p, uint8_t *fam, uint8_t *mod,
                          uint8_t *step)
 {
     switch (p) {
@@ -61,7 +61,7 @@ void fwsim_product_cpuid(SevSnpProduct p, uint8_t *fam, uint8_t *mod,
     }
 }
 
-static const char *product_stepping(SevSnpProduct p)
+static const char *product_stepping(SevsnpProduct p)
 {
     switch (p) {
     case SEVSNP_PRODUCT_GENOA:
@@ -212,7 +212,7 @@ static gboolean add_amd_ia5(FwX509 *x, const char *suffix, const char *s)
     return ok;
 }
 
-GBytes *fwsim_make_vcek(SevSnpProduct product, const SevSnpTcb *tcb,
+GBytes *fwsim_make_vcek(SevsnpProduct product, const SevsnpTcb *tcb,
                         const uint8_t *hwid, size_t hwid_len, FwPkey *key,
                         GBytes *issuer_der, FwPkey *issuer_key, GError **err)
 {
@@ -304,8 +304,8 @@ void fwsim_state_free(FwSimState *st)
     g_free(st);
 }
 
-static void set_tcb(GKeyFile *kf, const char *key, const SevSnpTcb *t,
-                    SevSnpProduct p)
+static void set_tcb(GKeyFile *kf, const char *key, const SevsnpTcb *t,
+                    SevsnpProduct p)
 {
     g_autofree char *s = sevsnp_tcb_to_string(t, p);
 
@@ -371,8 +371,8 @@ static FwPkey *new_rsa(void)
     return EVP_RSA_gen(2048);
 }
 
-gboolean fwsim_create_with_chip_id(const char *dir, SevSnpProduct product,
-                                   const SevSnpTcb *tcb,
+gboolean fwsim_create_with_chip_id(const char *dir, SevsnpProduct product,
+                                   const SevsnpTcb *tcb,
                                    const uint8_t *chip_id, GError **err)
 {
     g_autoptr(FwSimState) st = g_new0(FwSimState, 1);
@@ -442,8 +442,8 @@ out:
     return ok;
 }
 
-gboolean fwsim_create(const char *dir, SevSnpProduct product,
-                      const SevSnpTcb *tcb, GError **err)
+gboolean fwsim_create(const char *dir, SevsnpProduct product,
+                      const SevsnpTcb *tcb, GError **err)
 {
     uint8_t chip[SEVSNP_CHIP_ID_SIZE] = { 0 };
     size_t n = sevsnp_product_hwid_len(product);
@@ -454,8 +454,8 @@ gboolean fwsim_create(const char *dir, SevSnpProduct product,
     return fwsim_create_with_chip_id(dir, product, tcb, chip, err);
 }
 
-static gboolean get_tcb(GKeyFile *kf, const char *key, SevSnpProduct p,
-                        SevSnpTcb *t, GError **err)
+static gboolean get_tcb(GKeyFile *kf, const char *key, SevsnpProduct p,
+                        SevsnpTcb *t, GError **err)
 {
     g_autofree char *s = g_key_file_get_string(kf, STATE_GROUP, key, err);
 
@@ -538,7 +538,7 @@ FwSimState *fwsim_load(const char *dir, GError **err)
     return g_steal_pointer(&st);
 }
 
-gboolean fwsim_rotate(const char *dir, const SevSnpTcb *new_tcb,
+gboolean fwsim_rotate(const char *dir, const SevsnpTcb *new_tcb,
                       GError **err)
 {
     g_autoptr(FwSimState) st = fwsim_load(dir, err);
@@ -600,7 +600,7 @@ GBytes *fwsim_sign_report(const FwSimState *st, const FwSimReportParams *p,
     const unsigned char *q;
     size_t der_len = 0;
     const BIGNUM *br, *bs;
-    SevSnpProduct prod = st->product;
+    SevsnpProduct prod = st->product;
     gboolean ok;
 
     if (!p) {
@@ -702,7 +702,7 @@ GBytes *fwsim_report(const char *dir, const FwSimReportParams *p,
 GBytes *fwsim_blob(const char *dir, GError **err)
 {
     g_autoptr(FwSimState) st = fwsim_load(dir, err);
-    SevSnpCertInput in[3];
+    SevsnpCertInput in[3];
 
     if (!st) {
         return NULL;

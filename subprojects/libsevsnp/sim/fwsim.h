@@ -58,12 +58,12 @@ G_BEGIN_DECLS
 
 /* The loaded firmware state (see fwsim_load()). */
 typedef struct FwSimState {
-    SevSnpProduct product;
+    SevsnpProduct product;
     uint8_t chip_id[SEVSNP_CHIP_ID_SIZE];   /* Turin: 8 bytes, then 0s */
-    SevSnpTcb current_tcb;
-    SevSnpTcb reported_tcb;
-    SevSnpTcb committed_tcb;
-    SevSnpTcb launch_tcb;
+    SevsnpTcb current_tcb;
+    SevsnpTcb reported_tcb;
+    SevsnpTcb committed_tcb;
+    SevsnpTcb launch_tcb;
     uint8_t fw_major, fw_minor, fw_build;
     uint64_t generation;            /* 0 at creation, +1 per rotation */
     GBytes *ark_der, *ask_der, *vcek_der;
@@ -80,12 +80,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(FwSimState, fwsim_state_free)
  * committed and launch TCB.  Firmware version 1.55.0.  Overwrites any
  * firmware that was there.
  */
-gboolean fwsim_create(const char *dir, SevSnpProduct product,
-                      const SevSnpTcb *tcb, GError **err);
+gboolean fwsim_create(const char *dir, SevsnpProduct product,
+                      const SevsnpTcb *tcb, GError **err);
 
 /* The same with a given chip id (SEVSNP_CHIP_ID_SIZE bytes). */
-gboolean fwsim_create_with_chip_id(const char *dir, SevSnpProduct product,
-                                   const SevSnpTcb *tcb,
+gboolean fwsim_create_with_chip_id(const char *dir, SevsnpProduct product,
+                                   const SevsnpTcb *tcb,
                                    const uint8_t *chip_id, GError **err);
 
 /* Load DIR/firmware.ini; every signer calls this per signing. */
@@ -98,7 +98,7 @@ FwSimState *fwsim_load(const char *dir, GError **err);
  * with NULL they stay.  Writes DIR/vcek.der, then replaces the state by
  * rename.  The generation goes up by one.
  */
-gboolean fwsim_rotate(const char *dir, const SevSnpTcb *new_tcb,
+gboolean fwsim_rotate(const char *dir, const SevsnpTcb *new_tcb,
                       GError **err);
 
 /* What the guest (and the VMM) put into a report; zero is fine. */
@@ -137,7 +137,7 @@ GBytes *fwsim_report(const char *dir, const FwSimReportParams *p,
 GBytes *fwsim_blob(const char *dir, GError **err);
 
 /* The product's CPUID family, model and stepping used in reports. */
-void fwsim_product_cpuid(SevSnpProduct p, uint8_t *fam, uint8_t *mod,
+void fwsim_product_cpuid(SevsnpProduct p, uint8_t *fam, uint8_t *mod,
                          uint8_t *step);
 
 /*
@@ -145,7 +145,7 @@ void fwsim_product_cpuid(SevSnpProduct p, uint8_t *fam, uint8_t *mod,
  * in tests: a VCEK for @product, @tcb and @hwid (@hwid_len bytes), with
  * @key's public key, signed by @issuer_key under @issuer_der's subject.
  */
-GBytes *fwsim_make_vcek(SevSnpProduct product, const SevSnpTcb *tcb,
+GBytes *fwsim_make_vcek(SevsnpProduct product, const SevsnpTcb *tcb,
                         const uint8_t *hwid, size_t hwid_len, EVP_PKEY *key,
                         GBytes *issuer_der, EVP_PKEY *issuer_key,
                         GError **err);

@@ -19,7 +19,7 @@
 
 /* ---- what KVM checks (contract section 6) ---------------------------- */
 
-const char *sevsnp_guest_result_name(SevSnpGuestResult r)
+const char *sevsnp_guest_result_name(SevsnpGuestResult r)
 {
     static const char *const names[] = {
         [SEVSNP_GUEST_OK] = "ok",
@@ -33,7 +33,7 @@ const char *sevsnp_guest_result_name(SevSnpGuestResult r)
 
 bool sevsnp_sim_check_req_certs_ret(
     const struct sevsnp_kvm_exit_snp_req_certs *ex,
-    SevSnpGuestResult *result, uint64_t *guest_npages)
+    SevsnpGuestResult *result, uint64_t *guest_npages)
 {
     *guest_npages = 0;
     switch (ex->ret) {
@@ -57,7 +57,7 @@ bool sevsnp_sim_check_req_certs_ret(
 }
 
 bool sevsnp_sim_check_vmgexit_ret(const struct sevsnp_kvm_user_vmgexit *ex,
-                                  SevSnpGuestResult *result,
+                                  SevsnpGuestResult *result,
                                   uint64_t *guest_npages)
 {
     *guest_npages = 0;
@@ -180,7 +180,7 @@ static int mem_write(void *opaque, uint64_t gpa, const void *buf, size_t len)
     return 0;
 }
 
-const SevSnpGuestMemOps ksim_mem_ops = {
+const SevsnpGuestMemOps ksim_mem_ops = {
     .is_shared_ram = mem_is_shared_ram,
     .write = mem_write,
 };
@@ -203,7 +203,7 @@ bool ksim_mem_untouched_outside(KSimMem *m, uint64_t gpa, uint64_t len,
     return true;
 }
 
-void ksim_vcpu_init(KSimVcpu *v, uint32_t index, SevSnpAbi abi,
+void ksim_vcpu_init(KSimVcpu *v, uint32_t index, SevsnpAbi abi,
                     KSimMem *mem)
 {
     memset(v, 0, sizeof(*v));
@@ -243,7 +243,7 @@ static int deliver_request(KSimVcpu *v)
     return 0;
 }
 
-static void firmware_request(KSimVcpu *v, SevSnpGuestResult result)
+static void firmware_request(KSimVcpu *v, SevsnpGuestResult result)
 {
     if (result == SEVSNP_GUEST_OK) {
         if (v->fw_hook) {
@@ -264,7 +264,7 @@ static int enter_guest(KSimVcpu *v)
 
 int ksim_run(KSimVcpu *v)
 {
-    SevSnpGuestResult result;
+    SevsnpGuestResult result;
     uint64_t npages;
 
     switch (v->state) {
@@ -318,7 +318,7 @@ int ksim_run(KSimVcpu *v)
     return enter_guest(v);
 }
 
-int ksim_vmm_handle(KSimVcpu *v, SevSnpService *svc)
+int ksim_vmm_handle(KSimVcpu *v, SevsnpService *svc)
 {
     int r;
 
@@ -346,7 +346,7 @@ int ksim_vmm_handle(KSimVcpu *v, SevSnpService *svc)
     }
 }
 
-int ksim_guest_roundtrip(KSimVcpu *v, SevSnpService *svc, uint64_t gpa,
+int ksim_guest_roundtrip(KSimVcpu *v, SevsnpService *svc, uint64_t gpa,
                          uint64_t npages)
 {
     int r;

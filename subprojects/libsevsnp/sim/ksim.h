@@ -27,7 +27,7 @@ G_BEGIN_DECLS
 /* ------------------------------------------------------------------ */
 
 /**
- * SevSnpGuestResult:
+ * SevsnpGuestResult:
  *
  * What the guest sees, as reported by the (simulated) kernel.
  */
@@ -36,7 +36,7 @@ typedef enum {
     SEVSNP_GUEST_INVALID_LEN,   /* SNP_GUEST_VMM_ERR_INVALID_LEN */
     SEVSNP_GUEST_BUSY,          /* SNP_GUEST_VMM_ERR_BUSY */
     SEVSNP_GUEST_GENERIC,       /* SNP_GUEST_VMM_ERR_GENERIC */
-} SevSnpGuestResult;
+} SevsnpGuestResult;
 
 /**
  * sevsnp_sim_check_req_certs_ret:
@@ -51,7 +51,7 @@ typedef enum {
  */
 bool sevsnp_sim_check_req_certs_ret(
     const struct sevsnp_kvm_exit_snp_req_certs *ex,
-    SevSnpGuestResult *result, uint64_t *guest_npages);
+    SevsnpGuestResult *result, uint64_t *guest_npages);
 
 /**
  * sevsnp_sim_check_vmgexit_ret:
@@ -65,7 +65,7 @@ bool sevsnp_sim_check_req_certs_ret(
  * Returns: true (the legacy kernel accepts every value).
  */
 bool sevsnp_sim_check_vmgexit_ret(const struct sevsnp_kvm_user_vmgexit *ex,
-                                  SevSnpGuestResult *result,
+                                  SevsnpGuestResult *result,
                                   uint64_t *guest_npages);
 
 /**
@@ -74,7 +74,7 @@ bool sevsnp_sim_check_vmgexit_ret(const struct sevsnp_kvm_user_vmgexit *ex,
  *
  * Returns: "ok", "invalid-len", "busy" or "generic".
  */
-const char *sevsnp_guest_result_name(SevSnpGuestResult r);
+const char *sevsnp_guest_result_name(SevsnpGuestResult r);
 
 /**
  * sevsnp_sim_set_memory_attributes:
@@ -118,7 +118,7 @@ void ksim_mem_set_kind(KSimMem *mem, uint64_t gpa, uint64_t npages,
                        KSimPageKind kind);
 
 /* The guest memory interface of the service, over a KSimMem. */
-extern const SevSnpGuestMemOps ksim_mem_ops;
+extern const SevsnpGuestMemOps ksim_mem_ops;
 
 /* Does any byte outside [gpa, gpa+len) differ from @fill? */
 bool ksim_mem_untouched_outside(KSimMem *mem, uint64_t gpa, uint64_t len,
@@ -145,7 +145,7 @@ typedef void (*KSimFwHook)(KSimVcpu *v, void *opaque);
 
 struct KSimVcpu {
     uint32_t index;
-    SevSnpAbi abi;
+    SevsnpAbi abi;
     KSimMem *mem;
 
     /* The parts of struct kvm_run userspace sees. */
@@ -164,13 +164,13 @@ struct KSimVcpu {
 
     /* What the guest saw for its last request. */
     bool done;
-    SevSnpGuestResult guest_result;
+    SevsnpGuestResult guest_result;
     uint64_t guest_npages;      /* RBX on INVALID_LEN */
     uint64_t fw_signed;         /* reports signed so far */
     uint64_t einval;            /* KVM_RUN refusals */
 };
 
-void ksim_vcpu_init(KSimVcpu *v, uint32_t index, SevSnpAbi abi,
+void ksim_vcpu_init(KSimVcpu *v, uint32_t index, SevsnpAbi abi,
                     KSimMem *mem);
 
 /* The guest issues an extended request: the next KVM_RUN exits with it. */
@@ -184,10 +184,10 @@ int ksim_run(KSimVcpu *v);
  * structure with the service and perform the completion step.  Returns
  * 0, or the failing KVM_RUN's negative errno.
  */
-int ksim_vmm_handle(KSimVcpu *v, SevSnpService *svc);
+int ksim_vmm_handle(KSimVcpu *v, SevsnpService *svc);
 
 /* A whole guest request: request, exit, VMM handling, completion. */
-int ksim_guest_roundtrip(KSimVcpu *v, SevSnpService *svc, uint64_t gpa,
+int ksim_guest_roundtrip(KSimVcpu *v, SevsnpService *svc, uint64_t gpa,
                          uint64_t npages);
 
 /*

@@ -50,11 +50,11 @@ struct SevSnpCerts {
     SevSnpCertsAbi abi_prop;
 
     /* Resolved at completion and KVM initialisation. */
-    SevSnpAbi abi;
-    SevSnpAbiSource abi_source;
+    SevsnpAbi abi;
+    SevsnpAbiSource abi_source;
     char *abi_detail;       /* how the ABI was decided */
     bool kernel_exits;      /* KVM delivers certificate exits to us */
-    SevSnpService *svc;
+    SevsnpService *svc;
 
     SevSnpMemory *mem;      /* shared/private page state */
 };
@@ -151,7 +151,7 @@ static int qemu_write(void *opaque, uint64_t gpa, const void *buf,
              : guest_write(&w);
 }
 
-static const SevSnpGuestMemOps qemu_mem_ops = {
+static const SevsnpGuestMemOps qemu_mem_ops = {
     .is_shared_ram = qemu_is_shared_ram,
     .write = qemu_write,
 };
@@ -159,7 +159,7 @@ static const SevSnpGuestMemOps qemu_mem_ops = {
 /* ---- events ---- */
 
 static void certs_notify(void *opaque, uint32_t vcpu,
-                         SevSnpReqOutcome outcome, const char *msg)
+                         SevsnpReqOutcome outcome, const char *msg)
 {
     SevSnpCerts *c = opaque;
 
@@ -288,7 +288,7 @@ static int kvm_get_sev_attr(void *opaque, uint32_t group, uint64_t attr,
     return r ? r : kvm_ioctl(kvm_state, KVM_GET_DEVICE_ATTR, &a);
 }
 
-static SevSnpAbiChoice abi_choice(SevSnpCertsAbi prop)
+static SevsnpAbiChoice abi_choice(SevSnpCertsAbi prop)
 {
     switch (prop) {
     case SEV_SNP_CERTS_ABI_REQ_CERTS:
@@ -479,8 +479,8 @@ static void sev_snp_certs_complete(UserCreatable *uc, Error **errp)
 
     if (c->path && *c->path) {
         g_autoptr(GError) gerr = NULL;
-        SevSnpCertStore *store = sevsnp_cert_store_new(c->path, 0);
-        SevSnpCertTable *t = sevsnp_cert_store_load(store, c->timeout_ms,
+        SevsnpCertStore *store = sevsnp_cert_store_new(c->path, 0);
+        SevsnpCertTable *t = sevsnp_cert_store_load(store, c->timeout_ms,
                                                     &gerr);
 
         sevsnp_cert_store_free(store);
@@ -609,7 +609,7 @@ SevSnpCerts *sev_snp_certs_find(const char *id, Error **errp)
     return c;
 }
 
-static SevSnpCertsBlobInfo *blob_info(SevSnpCertTable *t)
+static SevSnpCertsBlobInfo *blob_info(SevsnpCertTable *t)
 {
     SevSnpCertsBlobInfo *b = g_new0(SevSnpCertsBlobInfo, 1);
     GBytes *blob = sevsnp_cert_table_get_blob(t);
@@ -619,7 +619,7 @@ static SevSnpCertsBlobInfo *blob_info(SevSnpCertTable *t)
     b->size = g_bytes_get_size(blob);
     b->sha256 = g_compute_checksum_for_bytes(G_CHECKSUM_SHA256, blob);
     for (guint i = 0; i < sevsnp_cert_table_n_entries(t); i++) {
-        g_autoptr(SevSnpCertInfo) ci = sevsnp_cert_info_new(t, i);
+        g_autoptr(SevsnpCertInfo) ci = sevsnp_cert_info_new(t, i);
         SevSnpCertEntryInfo *e = g_new0(SevSnpCertEntryInfo, 1);
 
         e->type = g_strdup(sevsnp_cert_type_name(ci->type));
@@ -640,7 +640,7 @@ static SevSnpCertsBlobInfo *blob_info(SevSnpCertTable *t)
     return b;
 }
 
-static SevSnpCertsAbiSource abi_source(SevSnpAbiSource s)
+static SevSnpCertsAbiSource abi_source(SevsnpAbiSource s)
 {
     switch (s) {
     case SEVSNP_ABI_FROM_CONFIG:
@@ -660,9 +660,9 @@ SevSnpCertsInfo *qmp_query_sev_snp_certs(const char *id, Error **errp)
 {
     SevSnpCerts *c = sev_snp_certs_find(id, errp);
     SevSnpCertsInfo *info;
-    SevSnpStats s;
+    SevsnpStats s;
     GError *gerr = NULL;
-    SevSnpCertTable *t;
+    SevsnpCertTable *t;
     uint32_t rate, burst;
 
     if (!c) {
@@ -770,7 +770,7 @@ SevSnpInjectResult *qmp_x_sev_snp_inject_req_certs(const char *id,
     SevSnpCerts *c = test_only("x-sev-snp-inject-req-certs", id, cpu_index,
                                errp);
     SevSnpInjectResult *r;
-    SevSnpGuestResult gr;
+    SevsnpGuestResult gr;
     uint64_t gn;
     bool pending, accepted;
 

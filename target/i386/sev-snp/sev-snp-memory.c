@@ -45,7 +45,7 @@ struct SevSnpMemory {
     bool built;
     bool real_kvm;          /* KVM_SET_MEMORY_ATTRIBUTES, guest_memfd */
     /* Refusals before the machine is built */
-    SevSnpPageStats early;
+    SevsnpPageStats early;
     char *early_error;
     Notifier machine_done;
 };
@@ -196,7 +196,7 @@ void sev_snp_memory_realize(SevSnpMemory *m)
 /* ---- conversions ---- */
 
 /* Count a request refused before it reached the page state. */
-static void memory_reject(SevSnpMemory *m, SevSnpConvertOrigin origin,
+static void memory_reject(SevSnpMemory *m, SevsnpConvertOrigin origin,
                           const char *msg)
 {
     SevSnpPages *pages = sev_snp_memory_pages(m);
@@ -216,7 +216,7 @@ static void memory_reject(SevSnpMemory *m, SevSnpConvertOrigin origin,
     m->early_error = g_strdup(msg);
 }
 
-static void memory_report(SevSnpMemory *m, int cpu, SevSnpConvertOrigin origin,
+static void memory_report(SevSnpMemory *m, int cpu, SevsnpConvertOrigin origin,
                           uint64_t gpa, uint64_t npages, bool to_private,
                           const char *msg, bool stopped)
 {
@@ -237,7 +237,7 @@ static void memory_report(SevSnpMemory *m, int cpu, SevSnpConvertOrigin origin,
 /* Convert; on refusal report it.  Returns whether it was done. */
 static bool memory_convert(SevSnpMemory *m, int cpu, uint64_t gpa,
                            uint64_t npages, bool to_private,
-                           SevSnpConvertOrigin origin, bool stop_on_error)
+                           SevsnpConvertOrigin origin, bool stop_on_error)
 {
     SevSnpPages *pages = sev_snp_memory_pages(m);
     Error *err = NULL;
@@ -359,7 +359,7 @@ SevSnpMemoryInfo *qmp_query_sev_snp_memory(const char *id, Error **errp)
     SevSnpMemoryRegionList **tail;
     SevSnpMemoryInfo *info;
     SevSnpPages *pages;
-    SevSnpPageStats s;
+    SevsnpPageStats s;
 
     if (!m) {
         return NULL;
@@ -387,7 +387,7 @@ SevSnpMemoryInfo *qmp_query_sev_snp_memory(const char *id, Error **errp)
     tail = &info->regions;
     for (guint i = 0; pages && i < sev_snp_pages_n_regions(pages); i++) {
         SevSnpMemoryRegion *r = g_new0(SevSnpMemoryRegion, 1);
-        SevSnpPageRegion pr;
+        SevsnpPageRegion pr;
 
         sev_snp_pages_region(pages, i, &pr);
         r->name = g_strdup(pr.name);

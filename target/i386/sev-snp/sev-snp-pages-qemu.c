@@ -34,7 +34,7 @@ struct SevSnpPages {
     bool simulated;
     /* Conversions, counters, and writes that need their pages shared. */
     QemuMutex lock;
-    SevSnpPageStats stats;  /* the byte totals are read from the bitmaps */
+    SevsnpPageStats stats;  /* the byte totals are read from the bitmaps */
     char *last_error;
 };
 
@@ -115,7 +115,7 @@ static uint64_t shared_pages(const Region *r, uint64_t offset, uint64_t len)
     return bitmap_count_one_with_offset(r->rb->attributes->bitmap, first, n);
 }
 
-void sev_snp_pages_region(SevSnpPages *p, guint i, SevSnpPageRegion *out)
+void sev_snp_pages_region(SevSnpPages *p, guint i, SevsnpPageRegion *out)
 {
     const Region *r = &g_array_index(p->regions, Region, i);
     uint64_t shared;
@@ -160,7 +160,7 @@ static void refuse(SevSnpPages *p, const char *msg)
 }
 
 bool sev_snp_pages_convert(SevSnpPages *p, uint64_t gpa, uint64_t npages,
-                           bool to_private, SevSnpConvertOrigin origin,
+                           bool to_private, SevsnpConvertOrigin origin,
                            Error **errp)
 {
     const char *dir = to_private ? "private" : "shared";
@@ -215,7 +215,7 @@ refused:
     return false;
 }
 
-void sev_snp_pages_reject(SevSnpPages *p, SevSnpConvertOrigin origin,
+void sev_snp_pages_reject(SevSnpPages *p, SevsnpConvertOrigin origin,
                           const char *msg)
 {
     QEMU_LOCK_GUARD(&p->lock);
@@ -255,7 +255,7 @@ int sev_snp_pages_with_shared(SevSnpPages *p, uint64_t gpa, uint64_t len,
     return is_shared(p, gpa, len) ? fn(opaque) : -EFAULT;
 }
 
-void sev_snp_pages_get_stats(SevSnpPages *p, SevSnpPageStats *s)
+void sev_snp_pages_get_stats(SevSnpPages *p, SevsnpPageStats *s)
 {
     QEMU_LOCK_GUARD(&p->lock);
     *s = p->stats;

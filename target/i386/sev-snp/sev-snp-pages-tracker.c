@@ -23,7 +23,7 @@ typedef struct RegionBacking {
 } RegionBacking;
 
 struct SevSnpPages {
-    SevSnpPageTracker *tracker;
+    SevsnpPageTracker *tracker;
     GArray *backing;        /* RegionBacking, index = tracker region */
     bool simulated;
 };
@@ -67,7 +67,7 @@ guint sev_snp_pages_n_regions(SevSnpPages *p)
     return sevsnp_pages_n_regions(p->tracker);
 }
 
-void sev_snp_pages_region(SevSnpPages *p, guint i, SevSnpPageRegion *r)
+void sev_snp_pages_region(SevSnpPages *p, guint i, SevsnpPageRegion *r)
 {
     sevsnp_pages_region(p->tracker, i, r);
 }
@@ -115,7 +115,7 @@ static int pages_apply(void *opaque, guint region, uint64_t gpa,
 }
 
 bool sev_snp_pages_convert(SevSnpPages *p, uint64_t gpa, uint64_t npages,
-                           bool to_private, SevSnpConvertOrigin origin,
+                           bool to_private, SevsnpConvertOrigin origin,
                            Error **errp)
 {
     g_autoptr(GError) gerr = NULL;
@@ -128,7 +128,7 @@ bool sev_snp_pages_convert(SevSnpPages *p, uint64_t gpa, uint64_t npages,
     return true;
 }
 
-void sev_snp_pages_reject(SevSnpPages *p, SevSnpConvertOrigin origin,
+void sev_snp_pages_reject(SevSnpPages *p, SevsnpConvertOrigin origin,
                           const char *msg)
 {
     sevsnp_pages_reject(p->tracker, origin, msg);
@@ -145,7 +145,7 @@ int sev_snp_pages_with_shared(SevSnpPages *p, uint64_t gpa, uint64_t len,
     return sevsnp_pages_with_shared(p->tracker, gpa, len, fn, opaque);
 }
 
-void sev_snp_pages_get_stats(SevSnpPages *p, SevSnpPageStats *s)
+void sev_snp_pages_get_stats(SevSnpPages *p, SevsnpPageStats *s)
 {
     sevsnp_pages_get_stats(p->tracker, s);
 }

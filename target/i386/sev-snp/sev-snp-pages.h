@@ -35,7 +35,7 @@ bool sev_snp_pages_add_region(SevSnpPages *p, const char *name, RAMBlock *rb,
                               uint64_t gpa, ram_addr_t offset, uint64_t size,
                               Error **errp);
 guint sev_snp_pages_n_regions(SevSnpPages *p);
-void sev_snp_pages_region(SevSnpPages *p, guint i, SevSnpPageRegion *r);
+void sev_snp_pages_region(SevSnpPages *p, guint i, SevsnpPageRegion *r);
 
 /*
  * Convert [@gpa, @gpa + @npages * 4 KiB): validated whole, split per
@@ -43,11 +43,11 @@ void sev_snp_pages_region(SevSnpPages *p, guint i, SevSnpPageRegion *r);
  * counted.  On refusal (counted too) false with the reason in @errp.
  */
 bool sev_snp_pages_convert(SevSnpPages *p, uint64_t gpa, uint64_t npages,
-                           bool to_private, SevSnpConvertOrigin origin,
+                           bool to_private, SevsnpConvertOrigin origin,
                            Error **errp);
 
 /* Count a request of @origin refused before it got to the page state. */
-void sev_snp_pages_reject(SevSnpPages *p, SevSnpConvertOrigin origin,
+void sev_snp_pages_reject(SevSnpPages *p, SevsnpConvertOrigin origin,
                           const char *msg);
 
 /* Is [@gpa, @gpa + @len) guest RAM of the regions, all of it shared? */
@@ -60,7 +60,7 @@ bool sev_snp_pages_is_shared(SevSnpPages *p, uint64_t gpa, uint64_t len);
 int sev_snp_pages_with_shared(SevSnpPages *p, uint64_t gpa, uint64_t len,
                               int (*fn)(void *opaque), void *opaque);
 
-void sev_snp_pages_get_stats(SevSnpPages *p, SevSnpPageStats *s);
+void sev_snp_pages_get_stats(SevSnpPages *p, SevsnpPageStats *s);
 char *sev_snp_pages_last_error(SevSnpPages *p);
 
 #endif

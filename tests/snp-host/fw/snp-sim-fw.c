@@ -53,9 +53,9 @@ static int fail(GError *err)
     return 2;
 }
 
-static SevSnpProduct product(void)
+static SevsnpProduct product(void)
 {
-    SevSnpProduct p = SEVSNP_PRODUCT_MILAN;
+    SevsnpProduct p = SEVSNP_PRODUCT_MILAN;
 
     if (opt_product && !sevsnp_product_from_name(opt_product, &p)) {
         fprintf(stderr, "snp-sim-fw: unknown product '%s'\n", opt_product);
@@ -66,8 +66,8 @@ static SevSnpProduct product(void)
 
 static int cmd_create(const char *dir)
 {
-    SevSnpProduct p = product();
-    SevSnpTcb tcb = { .bootloader = 3, .tee = 0, .snp = 8,
+    SevsnpProduct p = product();
+    SevsnpTcb tcb = { .bootloader = 3, .tee = 0, .snp = 8,
                       .microcode = 115 };
     GError *err = NULL;
 
@@ -87,7 +87,7 @@ static int cmd_rotate(const char *dir)
 {
     GError *err = NULL;
     g_autoptr(FwSimState) st = fwsim_load(dir, &err);
-    SevSnpTcb tcb;
+    SevsnpTcb tcb;
 
     if (!st) {
         return fail(err);
@@ -173,15 +173,15 @@ static GBytes *table_extent(GBytes *buf)
 }
 
 static gboolean verify_pair(const char *dir, const char *name,
-                            SevSnpProduct p, char **why)
+                            SevsnpProduct p, char **why)
 {
     g_autofree char *rpath = g_strdup_printf("%s/%s.report", dir, name);
     g_autofree char *cpath = g_strdup_printf("%s/%s.certs", dir, name);
     g_autoptr(GError) err = NULL;
     g_autoptr(GBytes) rbytes = sevsnp_report_read_file(rpath, &err);
     g_autoptr(GBytes) buf = NULL, blob = NULL;
-    g_autofree SevSnpReport *r = NULL;
-    SevSnpCertTable *t = NULL;
+    g_autofree SevsnpReport *r = NULL;
+    SevsnpCertTable *t = NULL;
     gboolean ok;
     gsize rlen;
     const void *rdata;
@@ -221,7 +221,7 @@ static gboolean verify_pair(const char *dir, const char *name,
 
 static int cmd_verify_pairs(const char *dir)
 {
-    SevSnpProduct p = opt_product ? product() : SEVSNP_PRODUCT_UNKNOWN;
+    SevsnpProduct p = opt_product ? product() : SEVSNP_PRODUCT_UNKNOWN;
     g_autoptr(GError) err = NULL;
     g_autoptr(GDir) d = g_dir_open(dir, 0, &err);
     g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);

@@ -58,7 +58,7 @@ static const char *firmware_dir(GError **err)
     const char *env = getenv("SNP_HOST_SIM_FW");
     g_autofree char *tmp = NULL;
     /* A Milan at bl=3,tee=0,snp=8,ucode=115, like tests/data's VCEK. */
-    static const SevSnpTcb tcb = { .bootloader = 3, .tee = 0, .snp = 8,
+    static const SevsnpTcb tcb = { .bootloader = 3, .tee = 0, .snp = 8,
                                    .microcode = 115 };
 
     if (env && *env) {

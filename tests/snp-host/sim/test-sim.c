@@ -1025,7 +1025,7 @@ static void test_ops(void)
 int main(int argc, char **argv)
 {
     const char *k = getenv("SNP_HOST_SIM_KERNEL");
-    static const SevSnpTcb tcb = { .bootloader = 3, .snp = 8,
+    static const SevsnpTcb tcb = { .bootloader = 3, .snp = 8,
                                    .microcode = 115 };
     g_autoptr(GError) err = NULL;
     int ret, kvm;

@@ -19,83 +19,7 @@
 
 #include "fwsim.h"
 #include "testutil.h"
-
-static const char *tool;
-static char *tmpdir;
-
-typedef struct Run {
-    int status;
-    char *out;
-    char *err;
-} Run;
-
-static void run_clear(Run *r)
-{
-    g_free(r->out);
-    g_free(r->err);
-}
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Run, run_clear)
-
-static void run_argv(Run *r, GPtrArray *argv)
-{
-    g_autoptr(GError) err = NULL;
-    int ws;
-
-    g_ptr_array_add(argv, NULL);
-    g_assert_true(g_spawn_sync(NULL, (char **)argv->pdata, NULL,
-                               G_SPAWN_SEARCH_PATH, NULL, NULL, &r->out,
-                               &r->err, &ws, &err));
-    g_assert_no_error(err);
-    g_assert_true(WIFEXITED(ws));
-    r->status = WEXITSTATUS(ws);
-    g_test_message("status %d", r->status);
-    g_test_message("stdout: %s", r->out);
-    g_test_message("stderr: %s", r->err);
-}
-
-static void G_GNUC_NULL_TERMINATED run_tool(Run *r, const char *first, ...)
-{
-    g_autoptr(GPtrArray) argv = g_ptr_array_new();
-    va_list ap;
-
-    g_ptr_array_add(argv, (char *)tool);
-    va_start(ap, first);
-    for (const char *a = first; a; a = va_arg(ap, const char *)) {
-        g_ptr_array_add(argv, (char *)a);
-    }
-    va_end(ap);
-    run_argv(r, argv);
-}
-
-static void assert_contains(const char *hay, const char *needle)
-{
-    if (!strstr(hay, needle)) {
-        g_error("'%s' does not contain '%s'", hay, needle);
-    }
-}
-
-static char *tmp_path(const char *name)
-{
-    return g_build_filename(tmpdir, name, NULL);
-}
-
-static char *write_tmp(const char *name, GBytes *b)
-{
-    char *p = tmp_path(name);
-
-    g_assert_true(g_file_set_contents(p, g_bytes_get_data(b, NULL),
-                                      g_bytes_get_size(b), NULL));
-    return p;
-}
-
-static GBytes *read_file(const char *path)
-{
-    char *data;
-    gsize len;
-
-    g_assert_true(g_file_get_contents(path, &data, &len, NULL));
-    return g_bytes_new_take(data, len);
-}
+#include "tooltest.h"
 
 #define REPORT TESTDATA_DIR "/milan-report.hex"
 #define AT "2024-06-01T00:00:00Z"
@@ -673,15 +597,9 @@ static void test_fetch_turin(void)
 
 int main(int argc, char **argv)
 {
-    int rc;
-
-    g_test_init(&argc, &argv, NULL);
-    tool = g_getenv("SNP_CERTS");
-    g_assert_nonnull(tool);
+    tooltest_init(&argc, &argv, "snp-certs-ops-XXXXXX");
     g_assert_nonnull(g_getenv("KDS_SERVER"));
     g_assert_nonnull(g_getenv("PYTHON"));
-    tmpdir = g_dir_make_tmp("snp-certs-ops-XXXXXX", NULL);
-    g_assert_nonnull(tmpdir);
 
     g_test_add_func("/snp-certs/report/show", test_report_show);
     g_test_add_func("/snp-certs/report/verify/milan",
@@ -693,14 +611,5 @@ int main(int argc, char **argv)
     g_test_add_func("/snp-certs/fetch/basic", test_fetch);
     g_test_add_func("/snp-certs/fetch/errors", test_fetch_errors);
     g_test_add_func("/snp-certs/fetch/turin", test_fetch_turin);
-    rc = g_test_run();
-    if (rc == 0) {
-        const char *rm[] = { "rm", "-rf", tmpdir, NULL };
-
-        g_assert_true(g_spawn_sync(NULL, (char **)rm, NULL,
-                                   G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
-                                   NULL, NULL, NULL));
-    }
-    g_free(tmpdir);
-    return rc;
+    return tooltest_run();
 }

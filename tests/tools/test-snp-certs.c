@@ -19,56 +19,7 @@
 
 #include "ksim.h"
 #include "testutil.h"
-
-static const char *tool;
-
-typedef struct Run {
-    int status;
-    char *out;
-    char *err;
-} Run;
-
-static void run_clear(Run *r)
-{
-    g_free(r->out);
-    g_free(r->err);
-}
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Run, run_clear)
-
-/* Run the tool with the NULL-terminated arguments; collect its output. */
-static void G_GNUC_NULL_TERMINATED run_tool(Run *r, const char *first, ...)
-{
-    g_autoptr(GPtrArray) argv = g_ptr_array_new();
-    g_autoptr(GError) err = NULL;
-    const char *a;
-    va_list ap;
-    int ws;
-
-    g_ptr_array_add(argv, (char *)tool);
-    va_start(ap, first);
-    for (a = first; a; a = va_arg(ap, const char *)) {
-        g_ptr_array_add(argv, (char *)a);
-    }
-    va_end(ap);
-    g_ptr_array_add(argv, NULL);
-    g_assert_true(g_spawn_sync(NULL, (char **)argv->pdata, NULL, 0, NULL,
-                               NULL, &r->out, &r->err, &ws, &err));
-    g_assert_no_error(err);
-    g_assert_true(WIFEXITED(ws));
-    r->status = WEXITSTATUS(ws);
-    if (g_test_verbose()) {
-        g_test_message("status %d", r->status);
-        g_test_message("stdout: %s", r->out);
-        g_test_message("stderr: %s", r->err);
-    }
-}
-
-static void assert_contains(const char *hay, const char *needle)
-{
-    if (!strstr(hay, needle)) {
-        g_error("'%s' does not contain '%s'", hay, needle);
-    }
-}
+#include "tooltest.h"
 
 /* The error is one line naming the file. */
 static void assert_one_line_error(const Run *r, const char *file)
@@ -80,31 +31,6 @@ static void assert_one_line_error(const Run *r, const char *file)
     if (file) {
         assert_contains(r->err, file);
     }
-}
-
-static char *tmpdir;
-
-static char *tmp_path(const char *name)
-{
-    return g_build_filename(tmpdir, name, NULL);
-}
-
-static char *write_tmp(const char *name, GBytes *b)
-{
-    char *p = tmp_path(name);
-
-    g_assert_true(g_file_set_contents(p, g_bytes_get_data(b, NULL),
-                                      g_bytes_get_size(b), NULL));
-    return p;
-}
-
-static GBytes *read_file(const char *path)
-{
-    char *data;
-    gsize len;
-
-    g_assert_true(g_file_get_contents(path, &data, &len, NULL));
-    return g_bytes_new_take(data, len);
 }
 
 /* The Milan inputs as files: PEM ARK/ASK of tests/data, DER VCEK. */
@@ -675,13 +601,7 @@ static void test_install_never_torn(void)
 
 int main(int argc, char **argv)
 {
-    int rc;
-
-    g_test_init(&argc, &argv, NULL);
-    tool = g_getenv("SNP_CERTS");
-    g_assert_nonnull(tool);
-    tmpdir = g_dir_make_tmp("snp-certs-test-XXXXXX", NULL);
-    g_assert_nonnull(tmpdir);
+    tooltest_init(&argc, &argv, "snp-certs-test-XXXXXX");
 
     g_test_add_func("/snp-certs/help", test_help);
     g_test_add_func("/snp-certs/build/pem-der-same", test_build_pem_der_same);
@@ -695,14 +615,5 @@ int main(int argc, char **argv)
     g_test_add_func("/snp-certs/install/killed", test_install_killed);
     g_test_add_func("/snp-certs/install/never-torn", test_install_never_torn);
     g_test_add_func("/snp-certs/lock", test_lock_cmd);
-    rc = g_test_run();
-    if (rc == 0) {
-        const char *rm[] = { "rm", "-rf", tmpdir, NULL };
-
-        g_assert_true(g_spawn_sync(NULL, (char **)rm, NULL,
-                                   G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
-                                   NULL, NULL, NULL));
-    }
-    g_free(tmpdir);
-    return rc;
+    return tooltest_run();
 }

@@ -84,16 +84,23 @@ static void make_shared(QTestState *qts, uint64_t gpa, uint64_t npages)
     g_assert_cmpuint(qdict_get_int(r, "ret"), ==, 0);
 }
 
-static QTestState *start(const char *path, const char *abi)
+static QTestState *start_timeout(const char *path, const char *abi,
+                                 unsigned timeout_ms)
 {
     QTestState *qts =
         qtest_initf("-machine q35 -accel qtest -m 256M -smp 2 -nodefaults "
                     "-L %s -object sev-snp-guest,id=sev0,cbitpos=51,"
                     "reduced-phys-bits=1,certs-path=%s,certs-abi=%s,"
-                    "certs-timeout=100", firmware_dir(), path, abi);
+                    "certs-timeout=%u", firmware_dir(), path, abi,
+                    timeout_ms);
 
     make_shared(qts, BUF_GPA, 8);
     return qts;
+}
+
+static QTestState *start(const char *path, const char *abi)
+{
+    return start_timeout(path, abi, 100);
 }
 
 static QDict *inject(QTestState *qts, int cpu, uint64_t gpa, uint64_t npages,
@@ -173,7 +180,7 @@ static void test_req_certs_rows(void)
 
     /* Too small: ENOSPC and the required page count. */
     r = inject(qts, 0, BUF_GPA, 1, false);
-    g_assert_cmpint(qdict_get_int(r, "ret"), ==, 28);
+    g_assert_cmpint(qdict_get_int(r, "ret"), ==, ENOSPC);
     g_assert_cmpint(qdict_get_int(r, "npages"), ==, 2);
     g_assert_cmpstr(qdict_get_str(r, "guest-result"), ==, "invalid-len");
     qobject_unref(r);
@@ -190,15 +197,15 @@ static void test_req_certs_rows(void)
 
     /* Hostile input: generic error (EIO), nothing written. */
     qtest_memset(qts, BUF_GPA - 4096, FILL, 16 * 4096);
-    expect_ret(qts, BUF_GPA + 16, 4, 5);
-    expect_ret(qts, BUF_GPA, 0, 5);
-    expect_ret(qts, 0xfffffffffffff000ULL, 2, 5);
+    expect_ret(qts, BUF_GPA + 16, 4, EIO);
+    expect_ret(qts, BUF_GPA, 0, EIO);
+    expect_ret(qts, 0xfffffffffffff000ULL, 2, EIO);
     /* Not RAM: the 4 GiB - 1 MiB BIOS ROM and the IOAPIC page. */
-    expect_ret(qts, 0xfff00000ULL, 2, 5);
-    expect_ret(qts, 0xfec00000ULL, 1, 5);
+    expect_ret(qts, 0xfff00000ULL, 2, EIO);
+    expect_ret(qts, 0xfec00000ULL, 1, EIO);
     /* Beyond the end of RAM (256 MiB); its last page made shared. */
     make_shared(qts, 256 * MiB - 4096, 1);
-    expect_ret(qts, 256 * MiB - 4096, 2, 5);
+    expect_ret(qts, 256 * MiB - 4096, 2, EIO);
     check_guest_bytes(qts, g_bytes_new_static("", 0), BUF_GPA, 4);
 
     g_assert_cmpuint(stat_of(qts, "errors"), ==, 6);
@@ -280,7 +287,7 @@ static void test_hold_and_busy(void)
     g_assert_cmpint(read(pipefd[0], &c, 1), ==, 1);
     g_assert_cmpint(c, ==, 'y');
     r = inject(qts, 0, BUF_GPA, 4, false);
-    g_assert_cmpint(qdict_get_int(r, "ret"), ==, 11);
+    g_assert_cmpint(qdict_get_int(r, "ret"), ==, EAGAIN);
     g_assert_cmpstr(qdict_get_str(r, "guest-result"), ==, "busy");
     qobject_unref(r);
     ev = qtest_qmp_eventwait_ref(qts, "SEV_SNP_CERTS_ERROR");
@@ -317,7 +324,7 @@ static void test_query_milan(void)
     int i = 0;
 
     g_assert_true(qdict_get_bool(q, "enabled"));
-    g_assert_cmpstr(qdict_get_str(q, "filename"), ==, path);
+    g_assert_cmpstr(qdict_get_str(q, "certs-path"), ==, path);
     g_assert_cmpstr(qdict_get_str(q, "abi"), ==, "req-certs");
     /* No kernel to ask under qtest: auto means mainline, and says so. */
     g_assert_cmpstr(qdict_get_str(q, "abi-source"), ==, "no-kvm");
@@ -383,13 +390,13 @@ static void test_set_certs(void)
 
     /* A bad file is refused and nothing changes. */
     r = qtest_qmp(qts, "{'execute': 'sev-snp-set-certs', 'arguments': "
-                  "{'filename': %s, 'timeout': 7}}", bad);
+                  "{'certs-path': %s, 'timeout': 7}}", bad);
     g_assert_true(qdict_haskey(r, "error"));
     g_assert_nonnull(strstr(qdict_get_str(qdict_get_qdict(r, "error"),
                                           "desc"), "s-bad.bin"));
     qobject_unref(r);
     q = query(qts);
-    g_assert_cmpstr(qdict_get_str(q, "filename"), ==, path);
+    g_assert_cmpstr(qdict_get_str(q, "certs-path"), ==, path);
     g_assert_cmpint(qdict_get_int(q, "timeout"), ==, 100);
     qobject_unref(q);
 
@@ -401,7 +408,7 @@ static void test_set_certs(void)
     g_assert_cmpint(qdict_get_int(r, "ret"), ==, 0);
     qobject_unref(r);
     r = inject(qts, 0, BUF_GPA, 4, false);
-    g_assert_cmpint(qdict_get_int(r, "ret"), ==, 11);
+    g_assert_cmpint(qdict_get_int(r, "ret"), ==, EAGAIN);
     qobject_unref(r);
     g_assert_cmpuint(stat_of(qts, "rate-limited"), ==, 1);
     qtest_qmp_assert_success(qts, "{'execute': 'sev-snp-set-certs', "
@@ -409,7 +416,7 @@ static void test_set_certs(void)
 
     /* Off: the guest gets an empty table. */
     qtest_qmp_assert_success(qts, "{'execute': 'sev-snp-set-certs', "
-                             "'arguments': {'filename': ''}}");
+                             "'arguments': {'certs-path': ''}}");
     qtest_memset(qts, BUF_GPA, FILL, 4096);
     r = inject(qts, 0, BUF_GPA, 1, false);
     g_assert_cmpint(qdict_get_int(r, "ret"), ==, 0);
@@ -423,13 +430,171 @@ static void test_set_certs(void)
 
     /* And back on with the good file. */
     qtest_qmp_assert_success(qts, "{'execute': 'sev-snp-set-certs', "
-                             "'arguments': {'filename': %s}}", path);
+                             "'arguments': {'certs-path': %s}}", path);
     r = inject(qts, 0, BUF_GPA, 1, false);
-    g_assert_cmpint(qdict_get_int(r, "ret"), ==, 28);
+    g_assert_cmpint(qdict_get_int(r, "ret"), ==, ENOSPC);
     qobject_unref(r);
     qtest_quit(qts);
     unlink(path);
     unlink(bad);
+}
+
+/*
+ * A child process holds the blob's exclusive lock (as snp-certs lock
+ * does) until told to let go through *@release.
+ */
+static pid_t hold_exclusive(const char *path, int *release)
+{
+    int ready[2], relfd[2];
+    pid_t pid;
+    char c;
+
+    g_assert_cmpint(pipe(ready), ==, 0);
+    g_assert_cmpint(pipe(relfd), ==, 0);
+    pid = fork();
+    g_assert_cmpint(pid, >=, 0);
+    if (pid == 0) {
+        int fd = sevsnp_open_locked(path, false, true, 1000, NULL);
+
+        c = fd >= 0 ? 'y' : 'n';
+        if (write(ready[1], &c, 1) != 1 || read(relfd[0], &c, 1) < 0) {
+            _exit(2);
+        }
+        _exit(0);
+    }
+    close(ready[1]);
+    close(relfd[0]);
+    g_assert_cmpint(read(ready[0], &c, 1), ==, 1);
+    g_assert_cmpint(c, ==, 'y');
+    close(ready[0]);
+    *release = relfd[1];
+    return pid;
+}
+
+static void release_exclusive(pid_t pid, int release)
+{
+    int status;
+
+    g_assert_cmpint(write(release, "x", 1), ==, 1);
+    close(release);
+    g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+    g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/*
+ * certs-timeout at its bound (10 s) and an updater holding the file: the
+ * monitor answers at once (one try of the locks), never after the wait.
+ */
+static void test_monitor_never_waits(void)
+{
+    g_autoptr(GBytes) blob = milan_blob();
+    g_autofree char *path = write_blob("mon.bin", blob);
+    g_autofree char *sha = g_compute_checksum_for_bytes(G_CHECKSUM_SHA256,
+                                                        blob);
+    QTestState *qts = start_timeout(path, "req-certs", 10000);
+    g_autofree char *hmp = NULL;
+    QDict *q, *r;
+    gint64 t0, us;
+    int release;
+    pid_t pid;
+
+    q = query(qts);
+    g_assert_false(qdict_get_bool(q, "blob-busy"));
+    g_assert_cmpint(qdict_get_int(q, "timeout"), ==, 10000);
+    qobject_unref(q);
+
+    pid = hold_exclusive(path, &release);
+
+    /* query: busy, and the last validated blob. */
+    t0 = g_get_monotonic_time();
+    q = query(qts);
+    us = g_get_monotonic_time() - t0;
+    g_test_message("query-sev-snp-certs under the updater: %" PRId64 " us",
+                   us);
+    g_assert_cmpint(us, <, 1000 * 1000);
+    g_assert_true(qdict_get_bool(q, "blob-busy"));
+    g_assert_cmpstr(qdict_get_str(qdict_get_qdict(q, "blob"), "sha256"), ==,
+                    sha);
+    g_assert_false(qdict_haskey(q, "blob-error"));
+    qobject_unref(q);
+
+    /* HMP: the same, and says so. */
+    t0 = g_get_monotonic_time();
+    hmp = qtest_hmp(qts, "info sev-snp-certs");
+    us = g_get_monotonic_time() - t0;
+    g_assert_cmpint(us, <, 1000 * 1000);
+    g_assert_nonnull(strstr(hmp, "blob: busy: an updater holds the lock"));
+    g_assert_nonnull(strstr(hmp, sha));
+
+    /* sev-snp-set-certs on the locked file: refused at once. */
+    t0 = g_get_monotonic_time();
+    r = qtest_qmp(qts, "{'execute': 'sev-snp-set-certs', 'arguments': "
+                  "{'certs-path': %s, 'timeout': 50}}", path);
+    us = g_get_monotonic_time() - t0;
+    g_test_message("sev-snp-set-certs under the updater: %" PRId64 " us",
+                   us);
+    g_assert_cmpint(us, <, 1000 * 1000);
+    g_assert_true(qdict_haskey(r, "error"));
+    g_assert_nonnull(strstr(qdict_get_str(qdict_get_qdict(r, "error"),
+                                          "desc"),
+                            "an updater holds the file's exclusive lock"));
+    qobject_unref(r);
+    q = query(qts);
+    g_assert_cmpint(qdict_get_int(q, "timeout"), ==, 10000);
+    qobject_unref(q);
+
+    release_exclusive(pid, release);
+    q = query(qts);
+    g_assert_false(qdict_get_bool(q, "blob-busy"));
+    qobject_unref(q);
+    qtest_quit(qts);
+    unlink(path);
+}
+
+/* certs-timeout is at most 10000 ms, at start-up and at run time. */
+static void test_timeout_bound(void)
+{
+    g_autoptr(GBytes) blob = milan_blob();
+    g_autofree char *path = write_blob("bound.bin", blob);
+    g_autofree char *cmd = NULL;
+    g_autofree char *err = NULL;
+    const char *qemu = g_getenv("QTEST_QEMU_BINARY");
+    QTestState *qts;
+    QDict *r, *q;
+    int status;
+
+    cmd = g_strdup_printf("%s -machine q35 -accel qtest -display none "
+                          "-nodefaults -L %s -qtest null -object "
+                          "sev-snp-guest,id=sev0,cbitpos=51,"
+                          "reduced-phys-bits=1,certs-path=%s,"
+                          "certs-timeout=10001", qemu, firmware_dir(), path);
+    g_assert_true(g_spawn_command_line_sync(cmd, NULL, &err, &status, NULL));
+    g_assert_false(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    g_assert_nonnull(strstr(err, "certs-timeout"));
+    g_assert_nonnull(strstr(err, "exceeds the maximum of 10000 ms"));
+
+    qts = start_timeout(path, "req-certs", 10000);
+    r = qtest_qmp(qts, "{'execute': 'sev-snp-set-certs', 'arguments': "
+                  "{'timeout': 10001}}");
+    g_assert_true(qdict_haskey(r, "error"));
+    g_assert_nonnull(strstr(qdict_get_str(qdict_get_qdict(r, "error"),
+                                          "desc"),
+                            "exceeds the maximum of 10000 ms"));
+    qobject_unref(r);
+    r = qtest_qmp(qts, "{'execute': 'sev-snp-set-certs', 'arguments': "
+                  "{'timeout': 4294967295}}");
+    g_assert_true(qdict_haskey(r, "error"));
+    qobject_unref(r);
+    q = query(qts);
+    g_assert_cmpint(qdict_get_int(q, "timeout"), ==, 10000);
+    qobject_unref(q);
+    qtest_qmp_assert_success(qts, "{'execute': 'sev-snp-set-certs', "
+                             "'arguments': {'timeout': 0}}");
+    q = query(qts);
+    g_assert_cmpint(qdict_get_int(q, "timeout"), ==, 0);
+    qobject_unref(q);
+    qtest_quit(qts);
+    unlink(path);
 }
 
 int main(int argc, char **argv)
@@ -445,6 +610,9 @@ int main(int argc, char **argv)
     qtest_add_func("/sev-snp-certs/startup-refuses-bad-blob",
                    test_startup_refuses_bad_blob);
     qtest_add_func("/sev-snp-certs/set-certs", test_set_certs);
+    qtest_add_func("/sev-snp-certs/monitor-never-waits",
+                   test_monitor_never_waits);
+    qtest_add_func("/sev-snp-certs/timeout-bound", test_timeout_bound);
     ret = g_test_run();
     rmdir(tmpdir);
     g_free(tmpdir);

@@ -18,7 +18,9 @@
 # DONE line matches the lines before it and QEMU's isa-debug-exit status;
 # `fault` ends with the VM stopped as guest-panicked (QMP); `attest`
 # records as many pairs as the guest counted, and snp-sim-fw verify-pairs
-# accepts them.
+# accepts them; in `stop-wait`, QMP `stop` sent while a vCPU waits for
+# the blob's lock (an updater holds it) completes within STOP_MAX_S with
+# the VM paused, and after `cont` the guest is served and finishes.
 #
 # Copyright (c) 2026 The qemu-snp authors
 
@@ -36,7 +38,15 @@ import tempfile
 import time
 
 KERNELS = ['mainline', 'mainline-no-certs', 'legacy']
-SCENARIOS = ['certs', 'certs-smp', 'convert', 'fault', 'attest']
+SCENARIOS = ['certs', 'certs-smp', 'convert', 'fault', 'attest',
+             'stop-wait']
+# stop-wait: how long the updater holds the lock, the lock wait allowed
+# (certs-timeout at its bound), when QMP stop comes into the wait and how
+# long it may take.
+STOP_WAIT_HOLD_MS = 8000
+STOP_WAIT_TIMEOUT_MS = 10000
+STOP_AFTER_S = 1.0
+STOP_MAX_S = 2.0
 FW_CFG_NAME = 'opt/qemu-snp/scenario'
 PAGE = 4096
 FILL = 0xa5                 # what the guest fills its buffer with
@@ -268,6 +278,8 @@ class Runner:
         # ABI from the kernel's KVM_X86_SEV_SNP_REQ_CERTS attribute.
         obj = (f'sev-snp-guest,id=sev0,cbitpos={self.cbit},'
                f'reduced-phys-bits=1,certs-path={self.blob}')
+        if scenario == 'stop-wait':
+            obj += f',certs-timeout={STOP_WAIT_TIMEOUT_MS}'
         return args + ['-machine', 'q35,confidential-guest-support=sev0',
                        '-object', obj]
 
@@ -292,6 +304,11 @@ class Runner:
             arg, mem = 'convert', '3G'
         elif scenario == 'fault':
             arg = 'fault'
+        elif scenario == 'stop-wait':
+            if empty:
+                # KVM answers without asking QEMU: no lock wait to stop.
+                return
+            arg = f'stop-wait:hold={STOP_WAIT_HOLD_MS}'
         elif scenario == 'attest':
             arg, smp = f'attest:{a.attest_seconds}', a.smp
             timeout += a.attest_seconds
@@ -313,6 +330,8 @@ class Runner:
         try:
             if scenario == 'fault':
                 stopped = self.wait_stopped(p, d, timeout)
+            elif scenario == 'stop-wait':
+                stopped = self.stop_during_wait(p, d, timeout)
             p.wait(timeout=max(1, timeout - (time.monotonic() - t0)))
             timed_out = False
         except subprocess.TimeoutExpired:
@@ -357,6 +376,61 @@ class Runner:
         except OSError as e:
             return f"QMP: {e}"
         return status
+
+    def stop_during_wait(self, p, d, timeout):
+        """stop-wait: QMP stop a second into the vCPU's lock wait."""
+        t0 = time.monotonic()
+        con = os.path.join(d, 'console.log')
+        while time.monotonic() - t0 < timeout and p.poll() is None:
+            try:
+                with open(con, errors='replace') as f:
+                    if 'stop-wait: requesting' in f.read():
+                        break
+            except OSError:
+                pass
+            time.sleep(0.02)
+        else:
+            return {'why': 'the guest never started its request'}
+        time.sleep(STOP_AFTER_S)
+        r = {}
+        try:
+            q = Qmp(os.path.join(d, 'qmp.sock'), timeout=30)
+            t = time.monotonic()
+            q.call('stop')
+            r['stop_s'] = time.monotonic() - t
+            r['status'] = q.call('query-status')['status']
+            t = time.monotonic()
+            info = q.call('query-sev-snp-certs')
+            r['query_s'] = time.monotonic() - t
+            r['blob_busy'] = info.get('blob-busy')
+            r['interrupted'] = info['stats'].get('interrupted')
+            time.sleep(0.5)
+            q.call('cont')
+            q.close()
+        except OSError as e:
+            r['why'] = f"QMP: {e}"
+        return r
+
+    def check_stop_wait(self, tag, r):
+        tap = self.tap
+        if 'stop_s' in r:
+            tap.note(f"{tag}: QMP stop {STOP_AFTER_S:.0f} s into the lock "
+                     f"wait completed in {r['stop_s'] * 1000:.0f} ms, "
+                     f"status {r.get('status')}; query-sev-snp-certs "
+                     f"{r.get('query_s', 0) * 1000:.0f} ms, blob-busy "
+                     f"{r.get('blob_busy')}, interrupted "
+                     f"{r.get('interrupted')}")
+        tap.ok('why' not in r and r['stop_s'] < STOP_MAX_S and
+               r.get('status') == 'paused',
+               f"{tag}/stop-leaves-lock-wait",
+               r.get('why') or f"stop took {r['stop_s']:.2f} s (at most "
+               f"{STOP_MAX_S} s), status {r.get('status')!r}")
+        tap.ok('why' not in r and r.get('interrupted', 0) >= 1 and
+               r.get('blob_busy') is True and r.get('query_s', 9) < 1,
+               f"{tag}/wait-interrupted-query-busy",
+               r.get('why') or f"interrupted {r.get('interrupted')}, "
+               f"blob-busy {r.get('blob_busy')!r}, query "
+               f"{r.get('query_s', 0):.2f} s")
 
     # -- what the guest said ---------------------------------------------
     def check_output(self, tag, d, kernel, scenario, rc, timed_out, stopped,
@@ -408,6 +482,8 @@ class Runner:
         if kernel is not None:
             self.check_sim_log(tag, d, scenario, expect)
             self.check_abi_warning(tag, d, kernel)
+        if scenario == 'stop-wait':
+            self.check_stop_wait(tag, stopped)
         if scenario == 'fault':
             tap.ok(expect is not None and stopped == 'guest-panicked',
                    f"{tag}/vm-stopped-guest-panicked",

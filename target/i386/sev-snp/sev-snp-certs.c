@@ -27,6 +27,7 @@
 #include "compat.h"
 #include "system/kvm.h"
 #include "system/qtest.h"
+#include "system/runstate.h"
 #include "monitor/monitor.h"
 #include "monitor/hmp-target.h"
 #include "libsevsnp.h"
@@ -158,6 +159,18 @@ static const SevsnpGuestMemOps qemu_mem_ops = {
 
 /* ---- events ---- */
 
+static SevSnpCertsErrorReason error_reason(SevsnpReqOutcome outcome)
+{
+    switch (outcome) {
+    case SEVSNP_REQ_BUSY:
+        return SEV_SNP_CERTS_ERROR_REASON_BUSY;
+    case SEVSNP_REQ_RATE_LIMITED:
+        return SEV_SNP_CERTS_ERROR_REASON_RATE_LIMITED;
+    default:
+        return SEV_SNP_CERTS_ERROR_REASON_ERROR;
+    }
+}
+
 static void certs_notify(void *opaque, uint32_t vcpu,
                          SevsnpReqOutcome outcome, const char *msg)
 {
@@ -165,12 +178,28 @@ static void certs_notify(void *opaque, uint32_t vcpu,
 
     trace_sev_snp_certs_failure(vcpu, sevsnp_req_outcome_name(outcome), msg);
     BQL_LOCK_GUARD();
-    qapi_event_send_sev_snp_certs_error(certs_id(c),
-                                        sevsnp_req_outcome_name(outcome),
+    qapi_event_send_sev_snp_certs_error(certs_id(c), error_reason(outcome),
                                         true, vcpu, msg);
 }
 
 /* ---- request handling (real exits and qtest injection) ---- */
+
+/*
+ * Asked by a vCPU waiting for the blob's locks, without the BQL: QEMU
+ * wants the vCPU to stop (pause_all_vcpus() sets cpu->stop for stop,
+ * pause and quit and waits for it), or the VM no longer runs.  The
+ * request is then answered BUSY and the guest retries once resumed.
+ */
+static bool certs_wait_interrupted(void *opaque, uint32_t vcpu)
+{
+    CPUState *cpu = qemu_get_cpu(vcpu);
+
+    if (!runstate_is_running()) {
+        return true;
+    }
+    return cpu && (qatomic_read(&cpu->stop) ||
+                   qatomic_read(&cpu->exit_request));
+}
 
 static bool certs_req_certs(SevSnpCerts *c, int cpu,
                             struct sevsnp_kvm_exit_snp_req_certs *ex)
@@ -205,7 +234,12 @@ static bool certs_vmgexit(SevSnpCerts *c, int cpu,
     return pending;
 }
 
-static void certs_complete(SevSnpCerts *c, int cpu)
+/*
+ * The firmware completed a request (mainline: the KVM_RUN after the exit;
+ * legacy: the DONE exit): its locks go.  Not to be confused with
+ * sev_snp_certs_uc_complete(), the object's UserCreatable completion.
+ */
+static void certs_fw_complete(SevSnpCerts *c, int cpu)
 {
     bool released = sevsnp_service_complete(c->svc, cpu);
 
@@ -269,7 +303,7 @@ void sev_snp_certs_post_run(CPUState *cpu)
         return;
     }
     completion_armed = NULL;
-    certs_complete(c, cpu->cpu_index);
+    certs_fw_complete(c, cpu->cpu_index);
 }
 
 /* ---- KVM initialisation ---- */
@@ -373,7 +407,12 @@ static bool certs_set_path(SevSnpCerts *c, const char *path, Error **errp)
             return false;
         }
         if (!sevsnp_service_set_path(c->svc, path, &gerr)) {
-            error_setg(errp, "certs-path: %s", gerr->message);
+            bool busy = g_error_matches(gerr, SEVSNP_ERROR,
+                                        SEVSNP_ERROR_BUSY);
+
+            error_setg(errp, "certs-path: %s%s", gerr->message,
+                       busy ? " (an updater holds the file's exclusive "
+                       "lock: nothing changed, try again later)" : "");
             g_error_free(gerr);
             return false;
         }
@@ -462,10 +501,13 @@ static void set_abi(Object *obj, int value, Error **errp)
     c->abi_prop = value;
 }
 
-/* The class's own complete, if any, runs first. */
+/*
+ * UserCreatable completion of sev-snp-guest (the object is created); the
+ * class's own complete, if any, runs first.
+ */
 static void (*parent_complete)(UserCreatable *uc, Error **errp);
 
-static void sev_snp_certs_complete(UserCreatable *uc, Error **errp)
+static void sev_snp_certs_uc_complete(UserCreatable *uc, Error **errp)
 {
     ERRP_GUARD();
     SevSnpCerts *c = obj_certs(OBJECT(uc));
@@ -493,6 +535,7 @@ static void sev_snp_certs_complete(UserCreatable *uc, Error **errp)
     }
     c->svc = sevsnp_service_new(c->path, c->timeout_ms, c->rate, c->burst);
     sevsnp_service_set_error_notify(c->svc, certs_notify, c);
+    sevsnp_service_set_interrupt(c->svc, certs_wait_interrupted, c);
     /*
      * Without KVM (qtest) there is no kernel to ask: auto means mainline.
      * Under KVM, sev_snp_certs_kvm_init() decides again from the kernel.
@@ -506,7 +549,7 @@ void sev_snp_certs_class_init(ObjectClass *oc)
     UserCreatableClass *ucc = USER_CREATABLE_CLASS(oc);
 
     parent_complete = ucc->complete;
-    ucc->complete = sev_snp_certs_complete;
+    ucc->complete = sev_snp_certs_uc_complete;
 
     object_class_property_add_str(oc, "certs-path", get_certs_path,
                                   set_certs_path);
@@ -520,7 +563,7 @@ void sev_snp_certs_class_init(ObjectClass *oc)
                               set_u32, NULL, NULL);
     object_class_property_set_description(oc, "certs-timeout",
             "milliseconds a request may wait for the shared lock before "
-            "answering busy (default 100, 0 = one try)");
+            "answering busy (default 100, 0 = one try, at most 10000)");
     object_class_property_add_enum(oc, "certs-abi", "SevSnpCertsAbi",
                                    &SevSnpCertsAbi_lookup, get_abi, set_abi);
     object_class_property_set_description(oc, "certs-abi",
@@ -609,6 +652,50 @@ SevSnpCerts *sev_snp_certs_find(const char *id, Error **errp)
     return c;
 }
 
+static SevSnpCertEntryType entry_type(SevsnpCertType t)
+{
+    switch (t) {
+    case SEVSNP_CERT_ARK:
+        return SEV_SNP_CERT_ENTRY_TYPE_ARK;
+    case SEVSNP_CERT_ASK:
+        return SEV_SNP_CERT_ENTRY_TYPE_ASK;
+    case SEVSNP_CERT_VCEK:
+        return SEV_SNP_CERT_ENTRY_TYPE_VCEK;
+    case SEVSNP_CERT_VLEK:
+        return SEV_SNP_CERT_ENTRY_TYPE_VLEK;
+    case SEVSNP_CERT_CRL:
+        return SEV_SNP_CERT_ENTRY_TYPE_CRL;
+    default:
+        return SEV_SNP_CERT_ENTRY_TYPE_OTHER;
+    }
+}
+
+static SevSnpCertsChainStatus chain_status(SevsnpChainStatus st)
+{
+    switch (st) {
+    case SEVSNP_CHAIN_VALID:
+        return SEV_SNP_CERTS_CHAIN_STATUS_VALID;
+    case SEVSNP_CHAIN_INVALID:
+        return SEV_SNP_CERTS_CHAIN_STATUS_INVALID;
+    default:
+        return SEV_SNP_CERTS_CHAIN_STATUS_INCOMPLETE;
+    }
+}
+
+static SevSnpGuestResult guest_result(SevsnpGuestResult gr)
+{
+    switch (gr) {
+    case SEVSNP_GUEST_OK:
+        return SEV_SNP_GUEST_RESULT_OK;
+    case SEVSNP_GUEST_INVALID_LEN:
+        return SEV_SNP_GUEST_RESULT_INVALID_LEN;
+    case SEVSNP_GUEST_BUSY:
+        return SEV_SNP_GUEST_RESULT_BUSY;
+    default:
+        return SEV_SNP_GUEST_RESULT_GENERIC;
+    }
+}
+
 static SevSnpCertsBlobInfo *blob_info(SevsnpCertTable *t)
 {
     SevSnpCertsBlobInfo *b = g_new0(SevSnpCertsBlobInfo, 1);
@@ -622,7 +709,7 @@ static SevSnpCertsBlobInfo *blob_info(SevsnpCertTable *t)
         g_autoptr(SevsnpCertInfo) ci = sevsnp_cert_info_new(t, i);
         SevSnpCertEntryInfo *e = g_new0(SevSnpCertEntryInfo, 1);
 
-        e->type = g_strdup(sevsnp_cert_type_name(ci->type));
+        e->type = entry_type(ci->type);
         e->guid = g_strdup(ci->guid);
         e->offset = ci->offset;
         e->length = ci->length;
@@ -634,8 +721,7 @@ static SevSnpCertsBlobInfo *blob_info(SevsnpCertTable *t)
         e->fingerprint = g_strdup(ci->fingerprint);
         QAPI_LIST_APPEND(tail, e);
     }
-    b->chain = g_strdup(sevsnp_chain_status_name(
-                            sevsnp_cert_table_verify(t, 0, &why)));
+    b->chain = chain_status(sevsnp_cert_table_verify(t, 0, &why));
     b->chain_detail = g_strdup(why);
     return b;
 }
@@ -670,8 +756,8 @@ SevSnpCertsInfo *qmp_query_sev_snp_certs(const char *id, Error **errp)
     }
     info = g_new0(SevSnpCertsInfo, 1);
     info->id = g_strdup(certs_id(c));
-    info->filename = sevsnp_service_get_path(c->svc);
-    info->enabled = info->filename != NULL;
+    info->certs_path = sevsnp_service_get_path(c->svc);
+    info->enabled = info->certs_path != NULL;
     info->abi = c->abi == SEVSNP_ABI_VMGEXIT ? SEV_SNP_CERTS_ABI_VMGEXIT
                                              : SEV_SNP_CERTS_ABI_REQ_CERTS;
     info->abi_source = abi_source(c->abi_source);
@@ -681,7 +767,8 @@ SevSnpCertsInfo *qmp_query_sev_snp_certs(const char *id, Error **errp)
     info->rate_limit = rate;
     info->rate_burst = burst;
 
-    t = sevsnp_service_peek_table(c->svc, &gerr);
+    /* One try of the locks: the monitor never waits for an updater. */
+    t = sevsnp_service_try_peek(c->svc, &info->blob_busy, &gerr);
     if (t) {
         info->blob = blob_info(t);
         sevsnp_cert_table_unref(t);
@@ -702,11 +789,12 @@ SevSnpCertsInfo *qmp_query_sev_snp_certs(const char *id, Error **errp)
     info->stats->spurious_completions = s.spurious_completions;
     info->stats->overlapping_requests = s.overlapping_requests;
     info->stats->in_flight = s.in_flight;
+    info->stats->interrupted = s.interrupted;
     info->last_error = sevsnp_service_last_error(c->svc);
     return info;
 }
 
-void qmp_sev_snp_set_certs(const char *id, const char *filename,
+void qmp_sev_snp_set_certs(const char *id, const char *certs_path,
                            bool has_timeout, uint32_t timeout,
                            bool has_rate_limit, uint32_t rate_limit,
                            bool has_rate_burst, uint32_t rate_burst,
@@ -718,7 +806,7 @@ void qmp_sev_snp_set_certs(const char *id, const char *filename,
         return;
     }
     /* The file first: if it fails nothing else changes either. */
-    if (filename && !certs_set_path(c, filename, errp)) {
+    if (certs_path && !certs_set_path(c, certs_path, errp)) {
         return;
     }
     if (has_timeout && !certs_set_timeout(c, timeout, errp)) {
@@ -789,7 +877,7 @@ SevSnpInjectResult *qmp_x_sev_snp_inject_req_certs(const char *id,
         r->npages = ex.npages;
         if (pending && !hold) {
             /* The completion step, as after KVM_RUN returns -EINTR. */
-            certs_complete(c, cpu_index);
+            certs_fw_complete(c, cpu_index);
         }
     } else {
         struct sevsnp_kvm_user_vmgexit ex = {
@@ -818,7 +906,7 @@ SevSnpInjectResult *qmp_x_sev_snp_inject_req_certs(const char *id,
         return NULL;
     }
     r->in_flight = sevsnp_service_in_flight(c->svc, cpu_index);
-    r->guest_result = g_strdup(sevsnp_guest_result_name(gr));
+    r->guest_result = guest_result(gr);
     return r;
 }
 
@@ -841,7 +929,7 @@ void qmp_x_sev_snp_complete_req_certs(const char *id, int64_t cpu_index,
         ex.req_certs.status = SEVSNP_VMGEXIT_STATUS_DONE;
         certs_vmgexit(c, cpu_index, &ex);
     } else {
-        certs_complete(c, cpu_index);
+        certs_fw_complete(c, cpu_index);
     }
     if (!had) {
         error_setg(errp, "vCPU %" PRId64 " has no certificate request in "
@@ -865,8 +953,8 @@ void hmp_info_sev_snp_certs(Monitor *mon, const QDict *qdict)
     s = info->stats;
     monitor_printf(mon, "sev-snp-guest %s: certificates %s\n", info->id,
                    info->enabled ? "served" : "off (empty table)");
-    if (info->filename) {
-        monitor_printf(mon, "  file: %s\n", info->filename);
+    if (info->certs_path) {
+        monitor_printf(mon, "  certs-path: %s\n", info->certs_path);
     }
     monitor_printf(mon, "  abi: %s (%s: %s)\n", SevSnpCertsAbi_str(info->abi),
                    SevSnpCertsAbiSource_str(info->abi_source),
@@ -876,24 +964,31 @@ void hmp_info_sev_snp_certs(Monitor *mon, const QDict *qdict)
     if (info->blob) {
         monitor_printf(mon, "  blob: %" PRIu64 " bytes, sha256 %s, chain %s"
                        " (%s)\n", info->blob->size, info->blob->sha256,
-                       info->blob->chain, info->blob->chain_detail);
+                       SevSnpCertsChainStatus_str(info->blob->chain),
+                       info->blob->chain_detail);
         for (SevSnpCertEntryInfoList *l = info->blob->entries; l;
              l = l->next) {
             SevSnpCertEntryInfo *e = l->value;
 
-            monitor_printf(mon, "    %-5s %s off %u len %u %s\n", e->type,
+            monitor_printf(mon, "    %-5s %s off %u len %u %s\n",
+                           SevSnpCertEntryType_str(e->type),
                            e->guid, e->offset, e->length,
                            e->subject ? e->subject : "");
         }
     } else if (info->blob_error) {
         monitor_printf(mon, "  blob: unreadable: %s\n", info->blob_error);
     }
+    if (info->blob_busy) {
+        monitor_printf(mon, "  blob: busy: an updater holds the lock; %s\n",
+                       info->blob ? "shown as last validated, it may be "
+                       "about to change" : "nothing validated yet");
+    }
     monitor_printf(mon, "  requests %" PRIu64 ", served %" PRIu64
                    ", too-small %" PRIu64 ", busy %" PRIu64
                    ", rate-limited %" PRIu64 ", errors %" PRIu64
-                   ", in flight %" PRIu64 "\n", s->requests, s->served,
-                   s->too_small, s->busy, s->rate_limited, s->errors,
-                   s->in_flight);
+                   ", in flight %" PRIu64 ", interrupted %" PRIu64 "\n",
+                   s->requests, s->served, s->too_small, s->busy,
+                   s->rate_limited, s->errors, s->in_flight, s->interrupted);
     if (info->last_error) {
         monitor_printf(mon, "  last error: %s\n", info->last_error);
     }

@@ -18,7 +18,7 @@ SevSnpCertsInfo *qmp_query_sev_snp_certs(const char *id, Error **errp)
     return NULL;
 }
 
-void qmp_sev_snp_set_certs(const char *id, const char *filename,
+void qmp_sev_snp_set_certs(const char *id, const char *certs_path,
                            bool has_timeout, uint32_t timeout,
                            bool has_rate_limit, uint32_t rate_limit,
                            bool has_rate_burst, uint32_t rate_burst,

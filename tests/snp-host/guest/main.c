@@ -585,6 +585,71 @@ static void scenario_certs_smp(void)
 }
 
 /* -------------------------------------------------------------------- */
+/* Scenario stop-wait. */
+
+/*
+ * An updater holds the blob's exclusive lock for hold= ms (8000 from the
+ * runner) while the guest asks for certificates, so the vCPU waits in
+ * QEMU for the lock (certs-timeout=10000).  The runner stops the VM a
+ * second into the wait (QMP stop must not wait for the lock), then
+ * resumes it: the interrupted request answers BUSY (or, if the updater
+ * let go first, success), and the retries are served once it lets go.
+ */
+static void scenario_stop_wait(void)
+{
+    uint8_t *certs = work(0) + WORK_CERTS;
+    sim_regs r = { .rbx = opt.hold_ms };
+    req_result res;
+    uint64_t need, t0, t1;
+    uint32_t busy = 0;
+
+    if (map_gpa_range(gpa(certs), CERT_PAGES_MAX, false) ||
+        map_gpa_range(gpa(work(0) + WORK_REQ), 2, false)) {
+        fail("stop-wait-setup", "cannot make the buffers shared");
+        return;
+    }
+    ext_req(0, certs, 1, &res);
+    need = res.rax == 0 ? 1 : res.rbx;
+    if (!check(res.rax == (uint64_t)SNP_GUEST_VMM_ERR_INVALID_LEN <<
+               SNP_GUEST_VMM_ERR_SHIFT && need > 1 && need < CERT_PAGES_MAX,
+               "stop-wait-page-count", "RAX 0x%lx RBX %lu", res.rax,
+               res.rbx)) {
+        return;
+    }
+    sim_call(SNP_SIM_OP_HOLD_LOCK, &r);
+    if (!check(r.rax == 0, "stop-wait-updater-holds-locks", "RAX 0x%lx",
+               r.rax)) {
+        return;
+    }
+    say("INFO stop-wait: requesting under the updater's lock (%u ms)",
+        opt.hold_ms);
+    t0 = sim_time_ms();
+    memset(certs, 0xa5, need * PAGE_SIZE);
+    ext_req(0, certs, need, &res);
+    t1 = sim_time_ms();
+    say_answer("under the updater", need, &res);
+    say("INFO stop-wait: first answer after %lu ms", t1 - t0);
+    if (res.rax == 0) {
+        if (answer_ok("stop-wait-first-answer", 0, certs, need, &res,
+                      true)) {
+            pass("stop-wait-first-answer");
+        }
+        return;
+    }
+    if (!check(res.rax == (uint64_t)SNP_GUEST_VMM_ERR_BUSY <<
+               SNP_GUEST_VMM_ERR_SHIFT, "stop-wait-first-answer",
+               "RAX 0x%lx RBX %lu, want BUSY or success", res.rax,
+               res.rbx)) {
+        return;
+    }
+    if (request_served(0, "stop-wait-served", need, &busy)) {
+        say("INFO stop-wait: served after %lu ms, %u more BUSY",
+            sim_time_ms() - t0, busy);
+        pass("stop-wait-served");
+    }
+}
+
+/* -------------------------------------------------------------------- */
 /* Scenario attest. */
 
 static struct {
@@ -969,6 +1034,8 @@ void guest_main(void)
         scenario_convert();
     } else if (!strncmp(opt.name, "fault", sizeof(opt.name))) {
         scenario_fault();
+    } else if (!strncmp(opt.name, "stop-wait", sizeof(opt.name))) {
+        scenario_stop_wait();
     } else if (!strncmp(opt.name, "attest", sizeof(opt.name))) {
         scenario_attest();
     } else {

@@ -93,7 +93,7 @@ struct SevsnpCertStore {
     uint64_t drain_gen;
 };
 
-struct SevSnpCertReader {
+struct SevsnpCertReader {
     SevsnpCertStore *store;
     int fd;                     /* -1: not open */
     dev_t dev;
@@ -104,7 +104,7 @@ struct SevSnpCertReader {
 };
 
 struct SevsnpCertLease {
-    SevSnpCertReader *reader;
+    SevsnpCertReader *reader;
 };
 
 static int64_t realtime_ns(void)
@@ -180,7 +180,7 @@ static bool intent_held(int fd)
     return fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
 }
 
-bool sevsnp_wait_interrupted(const SevSnpWaitCtl *ctl)
+bool sevsnp_wait_interrupted(const SevsnpWaitCtl *ctl)
 {
     return ctl && ctl->interrupted && ctl->interrupted(ctl->opaque,
                                                        ctl->vcpu);
@@ -551,7 +551,7 @@ static bool gate_try_reopen(SevsnpCertStore *s, gint64 now)
  * while the gate was closed.
  */
 static bool gate_enter(SevsnpCertStore *s, gint64 now, gint64 deadline_us,
-                       const SevSnpWaitCtl *ctl)
+                       const SevsnpWaitCtl *ctl)
 {
     gint64 period = now / FAIR_PERIOD_US;
     uint64_t gen;
@@ -617,21 +617,21 @@ static void gate_leave(SevsnpCertStore *s)
 
 /* ---- readers ------------------------------------------------------------ */
 
-SevSnpCertReader *sevsnp_cert_reader_new(SevsnpCertStore *store)
+SevsnpCertReader *sevsnp_cert_reader_new(SevsnpCertStore *store)
 {
-    SevSnpCertReader *r = g_new0(SevSnpCertReader, 1);
+    SevsnpCertReader *r = g_new0(SevsnpCertReader, 1);
 
     r->store = sevsnp_cert_store_ref(store);
     r->fd = -1;
     return r;
 }
 
-SevsnpCertStore *sevsnp_cert_reader_get_store(const SevSnpCertReader *r)
+SevsnpCertStore *sevsnp_cert_reader_get_store(const SevsnpCertReader *r)
 {
     return r->store;
 }
 
-static void reader_close(SevSnpCertReader *r)
+static void reader_close(SevsnpCertReader *r)
 {
     if (r->fd >= 0) {
         close(r->fd);       /* drops any lock of the description */
@@ -639,7 +639,7 @@ static void reader_close(SevSnpCertReader *r)
     }
 }
 
-void sevsnp_cert_reader_unlock(SevSnpCertReader *r)
+void sevsnp_cert_reader_unlock(SevsnpCertReader *r)
 {
     if (!r || !r->locked) {
         return;
@@ -653,7 +653,7 @@ void sevsnp_cert_reader_unlock(SevSnpCertReader *r)
     }
 }
 
-void sevsnp_cert_reader_free(SevSnpCertReader *r)
+void sevsnp_cert_reader_free(SevsnpCertReader *r)
 {
     if (!r) {
         return;
@@ -664,7 +664,7 @@ void sevsnp_cert_reader_free(SevSnpCertReader *r)
     g_free(r);
 }
 
-static bool reader_open(SevSnpCertReader *r, GError **err)
+static bool reader_open(SevsnpCertReader *r, GError **err)
 {
     struct stat st;
 
@@ -691,7 +691,7 @@ static bool reader_open(SevSnpCertReader *r, GError **err)
  * the path cannot be looked up (a missing file is an error, not a stale
  * cache).
  */
-static int path_is_ours(SevSnpCertReader *r, GError **err)
+static int path_is_ours(SevsnpCertReader *r, GError **err)
 {
     struct stat st;
 
@@ -709,7 +709,7 @@ static int path_is_ours(SevSnpCertReader *r, GError **err)
  * locks.  Returns 1 to go ahead, 0 when an updater announced itself (back
  * off), -1 on error.
  */
-static int periodic_check(SevSnpCertReader *r, gint64 now, bool force,
+static int periodic_check(SevsnpCertReader *r, gint64 now, bool force,
                           GError **err)
 {
     SevsnpCertStore *s = r->store;
@@ -741,7 +741,7 @@ static int periodic_check(SevSnpCertReader *r, gint64 now, bool force,
  * Returns the table, or NULL with *@retry set when the path now names
  * another file (the reader re-opens and tries again), or NULL with @err.
  */
-static SevsnpCertTable *locked_table(SevSnpCertReader *r, bool *retry,
+static SevsnpCertTable *locked_table(SevsnpCertReader *r, bool *retry,
                                      GError **err)
 {
     SevsnpCertStore *s = r->store;
@@ -781,9 +781,9 @@ static SevsnpCertTable *locked_table(SevSnpCertReader *r, bool *retry,
     return table_for_fd(s, r->fd, &st, err);
 }
 
-SevsnpCertTable *sevsnp_cert_reader_lock(SevSnpCertReader *r,
+SevsnpCertTable *sevsnp_cert_reader_lock(SevsnpCertReader *r,
                                          unsigned timeout_ms, bool fair,
-                                         const SevSnpWaitCtl *ctl,
+                                         const SevsnpWaitCtl *ctl,
                                          GError **err)
 {
     SevsnpCertStore *s = r->store;
@@ -867,7 +867,7 @@ fail:
 SevsnpCertLease *sevsnp_cert_store_acquire(SevsnpCertStore *store,
                                            unsigned timeout_ms, GError **err)
 {
-    SevSnpCertReader *r = sevsnp_cert_reader_new(store);
+    SevsnpCertReader *r = sevsnp_cert_reader_new(store);
     SevsnpCertLease *lease;
 
     if (!sevsnp_cert_reader_lock(r, timeout_ms, false, NULL, err)) {

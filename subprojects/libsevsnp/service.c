@@ -20,8 +20,8 @@
  */
 typedef struct VcpuSlot {
     bool in_flight;
-    SevSnpCertReader *held;     /* locked; NULL when serving empty tables */
-    SevSnpCertReader *idle;     /* unlocked, for the next request */
+    SevsnpCertReader *held;     /* locked; NULL when serving empty tables */
+    SevsnpCertReader *idle;     /* unlocked, for the next request */
 } VcpuSlot;
 
 struct SevsnpService {
@@ -324,7 +324,7 @@ static VcpuSlot *slot_get(SevsnpService *svc, uint32_t vcpu)
  * it when it belongs to a store no longer in service or the slot has one.
  */
 static void reader_put_back(SevsnpService *svc, uint32_t vcpu,
-                            SevSnpCertReader *r)
+                            SevsnpCertReader *r)
 {
     VcpuSlot *slot;
 
@@ -417,9 +417,9 @@ SevsnpReqResult sevsnp_service_request(SevsnpService *svc, uint32_t vcpu,
                                        void *opaque, GError **err)
 {
     SevsnpReqResult r = { .outcome = SEVSNP_REQ_OK };
-    SevSnpCertReader *reader = NULL, *stale = NULL, *extra = NULL;
+    SevsnpCertReader *reader = NULL, *stale = NULL, *extra = NULL;
     SevsnpCertStore *store = NULL;
-    SevSnpWaitCtl ctl = { .vcpu = vcpu };
+    SevsnpWaitCtl ctl = { .vcpu = vcpu };
     g_autoptr(GBytes) empty = NULL;
     SevsnpCertTable *t;
     GBytes *blob;
@@ -549,7 +549,7 @@ SevsnpReqResult sevsnp_service_request(SevsnpService *svc, uint32_t vcpu,
 
 bool sevsnp_service_complete(SevsnpService *svc, uint32_t vcpu)
 {
-    SevSnpCertReader *reader = NULL;
+    SevsnpCertReader *reader = NULL;
     VcpuSlot *slot;
     bool ok = false;
 

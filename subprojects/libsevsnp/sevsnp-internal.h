@@ -21,24 +21,24 @@ SevsnpCertTable *sevsnp_cert_store_last_table(SevsnpCertStore *store);
 uint64_t sevsnp_cert_store_fair_drains(const SevsnpCertStore *store);
 
 /* What a waiting request checks to know it must give up. */
-typedef struct SevSnpWaitCtl {
+typedef struct SevsnpWaitCtl {
     SevsnpInterruptFn interrupted;  /* NULL: never */
     void *opaque;
     uint32_t vcpu;
-} SevSnpWaitCtl;
+} SevsnpWaitCtl;
 
-bool sevsnp_wait_interrupted(const SevSnpWaitCtl *ctl);
+bool sevsnp_wait_interrupted(const SevsnpWaitCtl *ctl);
 
 /*
  * A reader: one file description of the store's blob, opened on first
  * use and kept across requests (one per vCPU).  Not thread-safe: one
  * request at a time.
  */
-typedef struct SevSnpCertReader SevSnpCertReader;
+typedef struct SevsnpCertReader SevsnpCertReader;
 
-SevSnpCertReader *sevsnp_cert_reader_new(SevsnpCertStore *store);
-void sevsnp_cert_reader_free(SevSnpCertReader *r);
-SevsnpCertStore *sevsnp_cert_reader_get_store(const SevSnpCertReader *r);
+SevsnpCertReader *sevsnp_cert_reader_new(SevsnpCertStore *store);
+void sevsnp_cert_reader_free(SevsnpCertReader *r);
+SevsnpCertStore *sevsnp_cert_reader_get_store(const SevsnpCertReader *r);
 
 /*
  * Take the shared locks (waiting at most @timeout_ms; @ctl may end the
@@ -47,12 +47,12 @@ SevsnpCertStore *sevsnp_cert_reader_get_store(const SevSnpCertReader *r);
  * fairness gate (requests of the service).  NULL with @err on failure:
  * SEVSNP_ERROR_BUSY for a time-out or an interruption.
  */
-SevsnpCertTable *sevsnp_cert_reader_lock(SevSnpCertReader *r,
+SevsnpCertTable *sevsnp_cert_reader_lock(SevsnpCertReader *r,
                                          unsigned timeout_ms, bool fair,
-                                         const SevSnpWaitCtl *ctl,
+                                         const SevsnpWaitCtl *ctl,
                                          GError **err);
 
 /* Drop the locks, keeping the description open; no-op when unlocked. */
-void sevsnp_cert_reader_unlock(SevSnpCertReader *r);
+void sevsnp_cert_reader_unlock(SevsnpCertReader *r);
 
 #endif

@@ -33,10 +33,10 @@
 #include "libsevsnp.h"
 #include "ksim.h"
 #include "sev-snp-certs.h"
-#include "sev-snp-memory.h"
+#include "sev-snp-vm.h"
+#include "target/i386/sev-snp.h"
 #include "trace.h"
 
-#define TYPE_SEV_SNP_GUEST_NAME "sev-snp-guest"
 #define DEFAULT_CERTS_TIMEOUT_MS 100
 #define POISON_RET 0x5a5a5a5aULL
 
@@ -57,7 +57,9 @@ struct SevSnpCerts {
     bool kernel_exits;      /* KVM delivers certificate exits to us */
     SevsnpService *svc;
 
-    SevSnpMemory *mem;      /* shared/private page state */
+    /* Guest memory, as the per-guest state (sev-snp-vm.c) gives it. */
+    const SevsnpGuestMemOps *mem_ops;
+    void *mem_opaque;
 };
 
 /* The request armed for completion by this vCPU thread (mainline ABI). */
@@ -69,93 +71,6 @@ static const char *certs_id(SevSnpCerts *c)
 
     return id ? id : "";
 }
-
-/* ---- guest memory ---- */
-
-/*
- * Is [gpa, gpa + len) entirely writable guest RAM?  Every section must be
- * RAM (not ROM, not a RAM device, not MMIO) and the sections must follow
- * each other without a hole.
- */
-static bool qemu_is_ram(uint64_t gpa, uint64_t len)
-{
-    uint64_t addr = gpa, end = gpa + len;
-
-    if (!len || end < gpa) {
-        return false;
-    }
-
-    while (addr < end) {
-        MemoryRegionSection s = memory_region_find(get_system_memory(), addr,
-                                                   end - addr);
-        uint64_t size = 0;
-        bool ok = false;
-
-        if (s.mr) {
-            size = int128_get64(s.size);
-            ok = s.offset_within_address_space == addr &&
-                 memory_region_is_ram(s.mr) &&
-                 !memory_region_is_ram_device(s.mr) &&
-                 !memory_region_is_rom(s.mr) && !s.readonly;
-            memory_region_unref(s.mr);
-        }
-        if (!ok || !size) {
-            return false;
-        }
-        addr += size;
-    }
-    return true;
-}
-
-/*
- * ... and shared with the host?  Once guest RAM is tracked, its page
- * state (QEMU's own where it has one) must say every page is shared: a
- * certificate written into a
- * private page would land in the wrong backing (seed 003).
- */
-static bool qemu_is_shared_ram(void *opaque, uint64_t gpa, uint64_t len)
-{
-    SevSnpCerts *c = opaque;
-    SevSnpPages *p = sev_snp_memory_pages(c->mem);
-
-    if (p && !sev_snp_pages_is_shared(p, gpa, len)) {
-        return false;
-    }
-    return qemu_is_ram(gpa, len);
-}
-
-typedef struct GuestWrite {
-    uint64_t gpa;
-    const void *buf;
-    size_t len;
-} GuestWrite;
-
-static int guest_write(void *opaque)
-{
-    GuestWrite *w = opaque;
-    MemTxResult r = address_space_write(&address_space_memory, w->gpa,
-                                        MEMTXATTRS_UNSPECIFIED, w->buf,
-                                        w->len);
-
-    return r == MEMTX_OK ? 0 : -EIO;
-}
-
-/* The write runs with the pages held shared: no conversion can race it. */
-static int qemu_write(void *opaque, uint64_t gpa, const void *buf,
-                      size_t len)
-{
-    SevSnpCerts *c = opaque;
-    SevSnpPages *p = sev_snp_memory_pages(c->mem);
-    GuestWrite w = { gpa, buf, len };
-
-    return p ? sev_snp_pages_with_shared(p, gpa, len, guest_write, &w)
-             : guest_write(&w);
-}
-
-static const SevsnpGuestMemOps qemu_mem_ops = {
-    .is_shared_ram = qemu_is_shared_ram,
-    .write = qemu_write,
-};
 
 /* ---- events ---- */
 
@@ -207,8 +122,8 @@ static bool certs_req_certs(SevSnpCerts *c, int cpu,
     bool pending;
 
     trace_sev_snp_certs_request(cpu, "req-certs", ex->gpa, ex->npages);
-    pending = sevsnp_handle_req_certs_exit(c->svc, cpu, ex, &qemu_mem_ops,
-                                           c);
+    pending = sevsnp_handle_req_certs_exit(c->svc, cpu, ex, c->mem_ops,
+                                           c->mem_opaque);
     trace_sev_snp_certs_answer(cpu, ex->ret, ex->npages, pending);
     return pending;
 }
@@ -222,13 +137,15 @@ static bool certs_vmgexit(SevSnpCerts *c, int cpu,
         ex->req_certs.status == SEVSNP_VMGEXIT_STATUS_DONE) {
         bool released = sevsnp_service_in_flight(c->svc, cpu);
 
-        sevsnp_handle_vmgexit_exit(c->svc, cpu, ex, &qemu_mem_ops, c);
+        sevsnp_handle_vmgexit_exit(c->svc, cpu, ex, c->mem_ops,
+                                   c->mem_opaque);
         trace_sev_snp_certs_complete(cpu, released);
         return false;
     }
     trace_sev_snp_certs_request(cpu, "vmgexit", ex->req_certs.data_gpa,
                                 ex->req_certs.data_npages);
-    pending = sevsnp_handle_vmgexit_exit(c->svc, cpu, ex, &qemu_mem_ops, c);
+    pending = sevsnp_handle_vmgexit_exit(c->svc, cpu, ex, c->mem_ops,
+                                         c->mem_opaque);
     trace_sev_snp_certs_answer(cpu, ex->req_certs.ret,
                                ex->req_certs.data_npages, pending);
     return pending;
@@ -237,7 +154,7 @@ static bool certs_vmgexit(SevSnpCerts *c, int cpu,
 /*
  * The firmware completed a request (mainline: the KVM_RUN after the exit;
  * legacy: the DONE exit): its locks go.  Not to be confused with
- * sev_snp_certs_uc_complete(), the object's UserCreatable completion.
+ * sev_snp_vm_uc_complete(), the object's UserCreatable completion.
  */
 static void certs_fw_complete(SevSnpCerts *c, int cpu)
 {
@@ -246,16 +163,17 @@ static void certs_fw_complete(SevSnpCerts *c, int cpu)
     trace_sev_snp_certs_complete(cpu, released);
 }
 
-SevSnpCerts *sev_snp_certs_machine(void)
+static SevSnpCerts *machine_certs(void)
 {
-    MachineState *ms = MACHINE(qdev_get_machine());
+    SevSnpVm *vm = sev_snp_vm_machine();
 
-    return ms->cgs ? sev_snp_guest_get_certs(OBJECT(ms->cgs)) : NULL;
+    return vm ? sev_snp_vm_certs(vm) : NULL;
 }
 
-int sev_snp_certs_handle_exit(CPUState *cpu, struct kvm_run *run)
+/* A certificate exit of the vCPU loop. */
+static int certs_handle_exit(CPUState *cpu, struct kvm_run *run)
 {
-    SevSnpCerts *c = sev_snp_certs_machine();
+    SevSnpCerts *c = machine_certs();
     void *u = &run->hw;     /* the start of kvm_run's exit union */
 
     if (!c || !c->svc || !c->kernel_exits) {
@@ -273,7 +191,7 @@ int sev_snp_certs_handle_exit(CPUState *cpu, struct kvm_run *run)
             /*
              * KVM completes the firmware request on the next KVM_RUN and
              * returns -EINTR before entering the guest; the locks go in
-             * sev_snp_certs_post_run() after that.
+             * sev_snp_post_run() after that.
              */
             completion_armed = c;
             qatomic_set(&run->immediate_exit, 1);
@@ -290,7 +208,25 @@ int sev_snp_certs_handle_exit(CPUState *cpu, struct kvm_run *run)
     return -1;
 }
 
-void sev_snp_certs_post_run(CPUState *cpu)
+bool sev_snp_handle_exit(CPUState *cpu, struct kvm_run *run, int *ret)
+{
+#ifdef KVM_EXIT_TDX
+    /* AMD's legacy kernels number KVM_EXIT_VMGEXIT as upstream's TDX. */
+    QEMU_BUILD_BUG_ON(SEVSNP_KVM_EXIT_VMGEXIT != KVM_EXIT_TDX);
+#endif
+    /*
+     * KVM_EXIT_SNP_REQ_CERTS is ours whatever the guest; the number of
+     * the legacy KVM_EXIT_VMGEXIT only when the guest is an SNP guest.
+     */
+    if (run->exit_reason != SEVSNP_KVM_EXIT_SNP_REQ_CERTS &&
+        (run->exit_reason != SEVSNP_KVM_EXIT_VMGEXIT || !machine_certs())) {
+        return false;
+    }
+    *ret = certs_handle_exit(cpu, run);
+    return true;
+}
+
+void sev_snp_post_run(CPUState *cpu)
 {
     SevSnpCerts *c = completion_armed;
 
@@ -361,7 +297,6 @@ int sev_snp_certs_kvm_init(SevSnpCerts *c, int sev_fd, Error **errp)
 {
     bool serving = c->path && *c->path;
 
-    sev_snp_memory_kvm_init(c->mem);
     if (!certs_detect_abi(c, true, errp)) {
         return -1;
     }
@@ -392,7 +327,7 @@ int sev_snp_certs_kvm_init(SevSnpCerts *c, int sev_fd, Error **errp)
 
 static SevSnpCerts *obj_certs(Object *obj)
 {
-    return sev_snp_guest_get_certs(obj);
+    return sev_snp_vm_certs(sev_snp_guest_get_vm(obj));
 }
 
 /* Apply a new blob file to a running service; NULL/"" turns it off. */
@@ -501,24 +436,8 @@ static void set_abi(Object *obj, int value, Error **errp)
     c->abi_prop = value;
 }
 
-/*
- * UserCreatable completion of sev-snp-guest (the object is created); the
- * class's own complete, if any, runs first.
- */
-static void (*parent_complete)(UserCreatable *uc, Error **errp);
-
-static void sev_snp_certs_uc_complete(UserCreatable *uc, Error **errp)
+bool sev_snp_certs_realize(SevSnpCerts *c, Error **errp)
 {
-    ERRP_GUARD();
-    SevSnpCerts *c = obj_certs(OBJECT(uc));
-
-    if (parent_complete) {
-        parent_complete(uc, errp);
-        if (*errp) {
-            return;
-        }
-    }
-
     if (c->path && *c->path) {
         g_autoptr(GError) gerr = NULL;
         SevsnpCertStore *store = sevsnp_cert_store_new(c->path, 0);
@@ -529,7 +448,7 @@ static void sev_snp_certs_uc_complete(UserCreatable *uc, Error **errp)
         if (!t) {
             error_setg(errp, "sev-snp-guest '%s': certs-path: %s",
                        certs_id(c), gerr->message);
-            return;
+            return false;
         }
         sevsnp_cert_table_unref(t);
     }
@@ -541,16 +460,11 @@ static void sev_snp_certs_uc_complete(UserCreatable *uc, Error **errp)
      * Under KVM, sev_snp_certs_kvm_init() decides again from the kernel.
      */
     certs_detect_abi(c, false, &error_abort);
-    sev_snp_memory_realize(c->mem);
+    return true;
 }
 
 void sev_snp_certs_class_init(ObjectClass *oc)
 {
-    UserCreatableClass *ucc = USER_CREATABLE_CLASS(oc);
-
-    parent_complete = ucc->complete;
-    ucc->complete = sev_snp_certs_uc_complete;
-
     object_class_property_add_str(oc, "certs-path", get_certs_path,
                                   set_certs_path);
     object_class_property_set_description(oc, "certs-path",
@@ -578,20 +492,17 @@ void sev_snp_certs_class_init(ObjectClass *oc)
             "burst size of the rate limit (0 = the rate)");
 }
 
-SevSnpCerts *sev_snp_certs_new(Object *obj)
+SevSnpCerts *sev_snp_certs_new(Object *obj, const SevsnpGuestMemOps *mem_ops,
+                               void *mem_opaque)
 {
     SevSnpCerts *c = g_new0(SevSnpCerts, 1);
 
     c->obj = obj;
     c->timeout_ms = DEFAULT_CERTS_TIMEOUT_MS;
     c->abi_prop = SEV_SNP_CERTS_ABI_AUTO;
-    c->mem = sev_snp_memory_new(obj);
+    c->mem_ops = mem_ops;
+    c->mem_opaque = mem_opaque;
     return c;
-}
-
-SevSnpMemory *sev_snp_certs_get_memory(SevSnpCerts *c)
-{
-    return c->mem;
 }
 
 void sev_snp_certs_free(SevSnpCerts *c)
@@ -600,7 +511,6 @@ void sev_snp_certs_free(SevSnpCerts *c)
         return;
     }
     sevsnp_service_free(c->svc);
-    sev_snp_memory_free(c->mem);
     g_free(c->abi_detail);
     g_free(c->path);
     g_free(c);
@@ -608,48 +518,12 @@ void sev_snp_certs_free(SevSnpCerts *c)
 
 /* ---- QMP ---- */
 
-static int collect_snp(Object *child, void *opaque)
+/* The service of sev-snp-guest @id (see sev_snp_vm_find()). */
+static SevSnpCerts *certs_find(const char *id, Error **errp)
 {
-    GSList **list = opaque;
+    SevSnpVm *vm = sev_snp_vm_find(id, errp);
 
-    if (object_dynamic_cast(child, TYPE_SEV_SNP_GUEST_NAME)) {
-        *list = g_slist_prepend(*list, child);
-    }
-    return 0;
-}
-
-SevSnpCerts *sev_snp_certs_find(const char *id, Error **errp)
-{
-    Object *root = object_get_objects_root();
-    Object *obj;
-    SevSnpCerts *c;
-
-    if (id) {
-        obj = object_resolve_path_component(root, id);
-        if (!obj || !object_dynamic_cast(obj, TYPE_SEV_SNP_GUEST_NAME)) {
-            error_setg(errp, "'%s' is not a sev-snp-guest object", id);
-            return NULL;
-        }
-    } else {
-        GSList *list = NULL;
-        guint n;
-
-        object_child_foreach(root, collect_snp, &list);
-        n = g_slist_length(list);
-        obj = n == 1 ? list->data : NULL;
-        g_slist_free(list);
-        if (n != 1) {
-            error_setg(errp, n ? "several sev-snp-guest objects exist: "
-                       "give 'id'" : "no sev-snp-guest object exists");
-            return NULL;
-        }
-    }
-    c = obj_certs(obj);
-    if (!c || !c->svc) {
-        error_setg(errp, "sev-snp-guest '%s' is not ready", id ? id : "");
-        return NULL;
-    }
-    return c;
+    return vm ? sev_snp_vm_certs(vm) : NULL;
 }
 
 static SevSnpCertEntryType entry_type(SevsnpCertType t)
@@ -744,7 +618,7 @@ static SevSnpCertsAbiSource abi_source(SevsnpAbiSource s)
 
 SevSnpCertsInfo *qmp_query_sev_snp_certs(const char *id, Error **errp)
 {
-    SevSnpCerts *c = sev_snp_certs_find(id, errp);
+    SevSnpCerts *c = certs_find(id, errp);
     SevSnpCertsInfo *info;
     SevsnpStats s;
     GError *gerr = NULL;
@@ -800,7 +674,7 @@ void qmp_sev_snp_set_certs(const char *id, const char *certs_path,
                            bool has_rate_burst, uint32_t rate_burst,
                            Error **errp)
 {
-    SevSnpCerts *c = sev_snp_certs_find(id, errp);
+    SevSnpCerts *c = certs_find(id, errp);
 
     if (!c) {
         return;
@@ -823,29 +697,13 @@ void qmp_sev_snp_set_certs(const char *id, const char *certs_path,
     }
 }
 
-bool sev_snp_certs_test_only(const char *cmd, int64_t cpu_index,
-                             Error **errp)
-{
-    if (!qtest_enabled()) {
-        error_setg(errp, "%s is only available with the qtest accelerator",
-                   cmd);
-        return false;
-    }
-    if (cpu_index < 0 || cpu_index > UINT32_MAX ||
-        !qemu_get_cpu(cpu_index)) {
-        error_setg(errp, "no vCPU with index %" PRId64, cpu_index);
-        return false;
-    }
-    return true;
-}
-
 static SevSnpCerts *test_only(const char *cmd, const char *id,
                               int64_t cpu_index, Error **errp)
 {
-    if (!sev_snp_certs_test_only(cmd, cpu_index, errp)) {
+    if (!sev_snp_vm_test_only(cmd, cpu_index, errp)) {
         return NULL;
     }
-    return sev_snp_certs_find(id, errp);
+    return certs_find(id, errp);
 }
 
 SevSnpInjectResult *qmp_x_sev_snp_inject_req_certs(const char *id,

@@ -1,14 +1,11 @@
 /*
- * SEV-SNP shared/private conversions that never kill the VM on bad input
+ * SEV-SNP guest memory view: the RAM-region snapshot and its page state,
+ * query-sev-snp-memory and "info sev-snp-memory"
  *
- * Upstream turns every failed conversion into an internal error that
- * stops the VM.  Here a request is validated as a whole, split per memory
- * section, applied (memory attributes, the page state, release of the
- * backing no longer used: sev-snp-pages.h, QEMU's own RamBlockAttributes
- * where QEMU has them), counted, traced, and a refusal is answered to the
- * guest (KVM_HC_MAP_GPA_RANGE) or stops the VM as a guest error
- * (KVM_EXIT_MEMORY_FAULT) with the reason in QMP.  The certificate writer
- * asks the same page state before writing.
+ * Machine-level, as QEMU keeps hw/i386/sgx.c: which guest RAM regions an
+ * SNP guest has, how much of each is private or shared, and what the
+ * conversions did.  The conversions themselves are exit handling, in
+ * target/i386/sev-snp/sev-snp-convert.c.
  *
  * Copyright (c) 2026 The qemu-snp authors
  *
@@ -16,28 +13,20 @@
  */
 
 #include "qemu/osdep.h"
-#include <linux/kvm.h>
-
 #include "qapi/error.h"
 #include "qapi/qapi-commands-sev-snp.h"
-#include "qapi/qapi-events-sev-snp.h"
 #include "qemu/error-report.h"
 #include "qemu/main-loop.h"
 #include "qemu/units.h"
 #include "hw/boards.h"
-#include "hw/core/cpu.h"
+#include "hw/i386/sev-snp-memory.h"
 #include "system/kvm.h"
 #include "system/qtest.h"
-#include "system/runstate.h"
 #include "system/system.h"
 #include "monitor/monitor.h"
 #include "monitor/hmp-target.h"
-#include "libsevsnp.h"
-#include "compat.h"
-#include "sev-snp-certs.h"
-#include "sev-snp-memory.h"
-#include "sev-snp-pages.h"
-#include "trace.h"
+#include "target/i386/sev-snp/sev-snp-vm.h"
+#include "target/i386/sev-snp/trace.h"
 
 struct SevSnpMemory {
     Object *obj;
@@ -76,6 +65,11 @@ SevSnpPages *sev_snp_memory_pages(SevSnpMemory *m)
     return m && qatomic_load_acquire(&m->built) ? m->pages : NULL;
 }
 
+bool sev_snp_memory_is_kvm(SevSnpMemory *m)
+{
+    return sev_snp_memory_pages(m) && m->real_kvm;
+}
+
 static const char *memory_id(SevSnpMemory *m)
 {
     const char *id = object_get_canonical_path_component(m->obj);
@@ -83,7 +77,7 @@ static const char *memory_id(SevSnpMemory *m)
     return id ? id : "";
 }
 
-/* ---- the RAM regions ---- */
+/* ---- the RAM-region snapshot ---- */
 
 /* Where a region lives in host memory. */
 typedef struct RegionBacking {
@@ -158,7 +152,7 @@ static void memory_build(Notifier *n, void *data)
     if (kvm_enabled() && ms->cgs && OBJECT(ms->cgs) == m->obj) {
         m->real_kvm = true;
     } else if (!qtest_enabled()) {
-        return;
+        goto out;
     }
     pages = sev_snp_pages_new(!m->real_kvm);
     WITH_RCU_READ_LOCK_GUARD() {
@@ -180,11 +174,12 @@ static void memory_build(Notifier *n, void *data)
         }
         trace_sev_snp_memory_region(name, b->gpa, size);
     }
+    m->pages = pages;
+    qatomic_store_release(&m->built, true);
+out:
     g_array_free(c.ranges, TRUE);
     g_array_free(c.sizes, TRUE);
     g_ptr_array_free(c.names, TRUE);
-    m->pages = pages;
-    qatomic_store_release(&m->built, true);
 }
 
 void sev_snp_memory_realize(SevSnpMemory *m)
@@ -193,18 +188,9 @@ void sev_snp_memory_realize(SevSnpMemory *m)
     qemu_add_machine_init_done_notifier(&m->machine_done);
 }
 
-/* ---- conversions ---- */
-
-/* Count a request refused before it reached the page state. */
-static void memory_reject(SevSnpMemory *m, SevsnpConvertOrigin origin,
-                          const char *msg)
+void sev_snp_memory_reject_early(SevSnpMemory *m, SevsnpConvertOrigin origin,
+                                 const char *msg)
 {
-    SevSnpPages *pages = sev_snp_memory_pages(m);
-
-    if (pages) {
-        sev_snp_pages_reject(pages, origin, msg);
-        return;
-    }
     BQL_LOCK_GUARD();
     if (origin == SEVSNP_CONVERT_EXPLICIT) {
         m->early.explicit_requests++;
@@ -216,158 +202,26 @@ static void memory_reject(SevSnpMemory *m, SevsnpConvertOrigin origin,
     m->early_error = g_strdup(msg);
 }
 
-static void memory_report(SevSnpMemory *m, int cpu, SevsnpConvertOrigin origin,
-                          uint64_t gpa, uint64_t npages, bool to_private,
-                          const char *msg, bool stopped)
-{
-    uint64_t size = npages <= (UINT64_MAX >> SEVSNP_PAGE_SHIFT) ?
-                    npages << SEVSNP_PAGE_SHIFT : 0;
-
-    SevSnpMemoryErrorSource source = origin == SEVSNP_CONVERT_EXPLICIT ?
-        SEV_SNP_MEMORY_ERROR_SOURCE_MAP_GPA_RANGE :
-        SEV_SNP_MEMORY_ERROR_SOURCE_MEMORY_FAULT;
-
-    trace_sev_snp_memory_refused(cpu, gpa, npages, to_private, msg);
-    BQL_LOCK_GUARD();
-    qapi_event_send_sev_snp_memory_error(memory_id(m), source, gpa, size,
-                                         to_private, cpu >= 0, cpu, msg,
-                                         stopped);
-}
-
-/* Convert; on refusal report it.  Returns whether it was done. */
-static bool memory_convert(SevSnpMemory *m, int cpu, uint64_t gpa,
-                           uint64_t npages, bool to_private,
-                           SevsnpConvertOrigin origin, bool stop_on_error)
-{
-    SevSnpPages *pages = sev_snp_memory_pages(m);
-    Error *err = NULL;
-
-    trace_sev_snp_memory_convert(cpu, origin == SEVSNP_CONVERT_EXPLICIT ?
-                                 "map-gpa-range" : "memory-fault",
-                                 gpa, npages, to_private);
-    if (!pages) {
-        error_setg(&err, "guest memory is not tracked yet");
-        memory_reject(m, origin, error_get_pretty(err));
-    } else if (sev_snp_pages_convert(pages, gpa, npages, to_private, origin,
-                                     &err)) {
-        return true;
-    }
-    if (stop_on_error) {
-        /*
-         * The guest cannot go on: it would fault again at once.  Stop it
-         * as a guest error, the way a guest panic does, without running
-         * the panic action: QEMU stays up and QMP shows why.
-         */
-        qemu_system_vmstop_request_prepare();
-        qemu_system_vmstop_request(RUN_STATE_GUEST_PANICKED);
-    }
-    memory_report(m, cpu, origin, gpa, npages, to_private,
-                  error_get_pretty(err), stop_on_error);
-    error_free(err);
-    return false;
-}
-
-static uint64_t map_gpa_range(SevSnpMemory *m, int cpu, uint64_t gpa,
-                              uint64_t npages, bool to_private)
-{
-    return memory_convert(m, cpu, gpa, npages, to_private,
-                          SEVSNP_CONVERT_EXPLICIT, false) ?
-           0 : SEVSNP_HC_RET_EINVAL;
-}
-
-/* Returns whether the range was converted; else the VM is stopping. */
-static bool memory_fault(SevSnpMemory *m, int cpu, uint64_t gpa,
-                         uint64_t size, uint64_t flags)
-{
-    bool to_private = flags & SEVSNP_KVM_MEMORY_EXIT_FLAG_PRIVATE;
-    uint64_t npages = size >> SEVSNP_PAGE_SHIFT;
-
-    /* What the range check cannot see: a partial page, unknown flags. */
-    if ((size & (SEVSNP_PAGE_SIZE - 1)) ||
-        (flags & ~SEVSNP_KVM_MEMORY_EXIT_FLAG_PRIVATE)) {
-        g_autofree char *msg = g_strdup_printf(
-            "memory fault at 0x%" PRIx64 " size 0x%" PRIx64 " flags 0x%"
-            PRIx64 ": %s", gpa, size, flags,
-            (size & (SEVSNP_PAGE_SIZE - 1)) ? "size is not whole pages"
-                                            : "unknown flags");
-
-        memory_reject(m, SEVSNP_CONVERT_IMPLICIT, msg);
-        qemu_system_vmstop_request_prepare();
-        qemu_system_vmstop_request(RUN_STATE_GUEST_PANICKED);
-        memory_report(m, cpu, SEVSNP_CONVERT_IMPLICIT, gpa, npages,
-                      to_private, msg, true);
-        return false;
-    }
-    return memory_convert(m, cpu, gpa, npages, to_private,
-                          SEVSNP_CONVERT_IMPLICIT, true);
-}
-
-static SevSnpMemory *machine_memory(void)
-{
-    SevSnpCerts *c = sev_snp_certs_machine();
-
-    return c ? sev_snp_certs_get_memory(c) : NULL;
-}
-
-bool sev_snp_memory_handle_map_gpa_range(struct kvm_run *run)
-{
-    SevSnpMemory *m = machine_memory();
-
-    if (!m || !m->real_kvm) {
-        return false;
-    }
-    run->hypercall.ret = map_gpa_range(m, current_cpu ?
-                                       current_cpu->cpu_index : -1,
-                                       run->hypercall.args[0],
-                                       run->hypercall.args[1],
-                                       run->hypercall.args[2] &
-                                       SEVSNP_KVM_MAP_GPA_RANGE_ENCRYPTED);
-    return true;
-}
-
-static int memory_fault_hook(CPUState *cpu, hwaddr gpa, hwaddr size,
-                             uint64_t flags)
-{
-    SevSnpMemory *m = machine_memory();
-
-    if (!m) {
-        return kvm_convert_memory(gpa, size,
-                                  flags & KVM_MEMORY_EXIT_FLAG_PRIVATE);
-    }
-    /* Leave the vCPU loop without an internal error when stopping. */
-    return memory_fault(m, cpu->cpu_index, gpa, size, flags) ?
-           0 : EXCP_INTERRUPT;
-}
-
-void sev_snp_memory_kvm_init(SevSnpMemory *m)
-{
-    kvm_memory_fault_hook = memory_fault_hook;
-}
-
 /* ---- QMP and HMP ---- */
-
-static SevSnpMemory *memory_find(const char *id, Error **errp)
-{
-    SevSnpCerts *c = sev_snp_certs_find(id, errp);
-
-    return c ? sev_snp_certs_get_memory(c) : NULL;
-}
 
 SevSnpMemoryInfo *qmp_query_sev_snp_memory(const char *id, Error **errp)
 {
-    SevSnpMemory *m = memory_find(id, errp);
+    SevSnpVm *vm = sev_snp_vm_find(id, errp);
     SevSnpMemoryRegionList **tail;
     SevSnpMemoryInfo *info;
+    SevSnpMemory *m;
     SevSnpPages *pages;
     SevsnpPageStats s;
 
-    if (!m) {
+    if (!vm) {
         return NULL;
     }
+    m = sev_snp_vm_memory(vm);
     pages = sev_snp_memory_pages(m);
     if (pages) {
         sev_snp_pages_get_stats(pages, &s);
     } else {
+        BQL_LOCK_GUARD();
         s = m->early;
     }
     info = g_new0(SevSnpMemoryInfo, 1);
@@ -398,54 +252,6 @@ SevSnpMemoryInfo *qmp_query_sev_snp_memory(const char *id, Error **errp)
         QAPI_LIST_APPEND(tail, r);
     }
     return info;
-}
-
-static SevSnpMemory *memory_test_only(const char *cmd, const char *id,
-                                      bool has_cpu_index, int64_t *cpu_index,
-                                      Error **errp)
-{
-    if (!has_cpu_index) {
-        *cpu_index = 0;
-    }
-    if (!sev_snp_certs_test_only(cmd, *cpu_index, errp)) {
-        return NULL;
-    }
-    return memory_find(id, errp);
-}
-
-SevSnpMapGpaRangeResult *qmp_x_sev_snp_inject_map_gpa_range(
-    const char *id, bool has_cpu_index, int64_t cpu_index, uint64_t gpa,
-    uint64_t npages, bool private, Error **errp)
-{
-    SevSnpMemory *m = memory_test_only("x-sev-snp-inject-map-gpa-range", id,
-                                       has_cpu_index, &cpu_index, errp);
-    SevSnpMapGpaRangeResult *r;
-
-    if (!m) {
-        return NULL;
-    }
-    r = g_new0(SevSnpMapGpaRangeResult, 1);
-    r->ret = map_gpa_range(m, cpu_index, gpa, npages, private);
-    return r;
-}
-
-SevSnpMemoryFaultResult *qmp_x_sev_snp_inject_memory_fault(
-    const char *id, bool has_cpu_index, int64_t cpu_index, uint64_t gpa,
-    uint64_t size, bool private, Error **errp)
-{
-    SevSnpMemory *m = memory_test_only("x-sev-snp-inject-memory-fault", id,
-                                       has_cpu_index, &cpu_index, errp);
-    SevSnpMemoryFaultResult *r;
-
-    if (!m) {
-        return NULL;
-    }
-    r = g_new0(SevSnpMemoryFaultResult, 1);
-    r->converted = memory_fault(m, cpu_index, gpa, size,
-                                private ? SEVSNP_KVM_MEMORY_EXIT_FLAG_PRIVATE
-                                        : 0);
-    r->vm_stopped = !r->converted;
-    return r;
 }
 
 void hmp_info_sev_snp_memory(Monitor *mon, const QDict *qdict)

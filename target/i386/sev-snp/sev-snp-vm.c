@@ -1,0 +1,280 @@
+/*
+ * SEV-SNP per-guest state: the certificate service and the memory view
+ * of one sev-snp-guest, as peers
+ *
+ * sev-snp-guest (target/i386/sev.c) owns one SevSnpVm.  This file creates
+ * both halves, completes them when the object is created, and gives the
+ * certificate writer its way into guest memory: the buffer must be
+ * writable guest RAM that the memory view's page state says is shared,
+ * and it is written with its pages held shared.
+ *
+ * Copyright (c) 2026 The qemu-snp authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "qom/object_interfaces.h"
+#include "hw/boards.h"
+#include "hw/core/cpu.h"
+#include "hw/i386/sev-snp-memory.h"
+#include "system/confidential-guest-support.h"
+#include "system/qtest.h"
+#include "compat.h"
+#include "libsevsnp.h"
+#include "sev-snp-certs.h"
+#include "sev-snp-convert.h"
+#include "sev-snp-vm.h"
+
+#define TYPE_SEV_SNP_GUEST_NAME "sev-snp-guest"
+
+struct SevSnpVm {
+    Object *obj;
+    SevSnpCerts *certs;
+    SevSnpMemory *mem;
+    bool created;           /* UserCreatable completion succeeded */
+};
+
+/* ---- guest memory for the certificate writer ---- */
+
+/*
+ * Is [gpa, gpa + len) entirely writable guest RAM?  Every section must be
+ * RAM (not ROM, not a RAM device, not MMIO) and the sections must follow
+ * each other without a hole.
+ */
+static bool guest_is_ram(uint64_t gpa, uint64_t len)
+{
+    uint64_t addr = gpa, end = gpa + len;
+
+    if (!len || end < gpa) {
+        return false;
+    }
+
+    while (addr < end) {
+        MemoryRegionSection s = memory_region_find(get_system_memory(), addr,
+                                                   end - addr);
+        uint64_t size = 0;
+        bool ok = false;
+
+        if (s.mr) {
+            size = int128_get64(s.size);
+            ok = s.offset_within_address_space == addr &&
+                 memory_region_is_ram(s.mr) &&
+                 !memory_region_is_ram_device(s.mr) &&
+                 !memory_region_is_rom(s.mr) && !s.readonly;
+            memory_region_unref(s.mr);
+        }
+        if (!ok || !size) {
+            return false;
+        }
+        addr += size;
+    }
+    return true;
+}
+
+/*
+ * ... and shared with the host?  Once guest RAM is tracked, its page
+ * state (QEMU's own where it has one) must say every page is shared: a
+ * certificate written into a private page would land in the wrong
+ * backing (seed 003).
+ */
+static bool guest_is_shared_ram(void *opaque, uint64_t gpa, uint64_t len)
+{
+    SevSnpVm *vm = opaque;
+    SevSnpPages *p = sev_snp_memory_pages(vm->mem);
+
+    if (p && !sev_snp_pages_is_shared(p, gpa, len)) {
+        return false;
+    }
+    return guest_is_ram(gpa, len);
+}
+
+typedef struct GuestWrite {
+    uint64_t gpa;
+    const void *buf;
+    size_t len;
+} GuestWrite;
+
+static int guest_write_now(void *opaque)
+{
+    GuestWrite *w = opaque;
+    MemTxResult r = address_space_write(&address_space_memory, w->gpa,
+                                        MEMTXATTRS_UNSPECIFIED, w->buf,
+                                        w->len);
+
+    return r == MEMTX_OK ? 0 : -EIO;
+}
+
+/* The write runs with the pages held shared: no conversion can race it. */
+static int guest_write(void *opaque, uint64_t gpa, const void *buf,
+                       size_t len)
+{
+    SevSnpVm *vm = opaque;
+    SevSnpPages *p = sev_snp_memory_pages(vm->mem);
+    GuestWrite w = { gpa, buf, len };
+
+    return p ? sev_snp_pages_with_shared(p, gpa, len, guest_write_now, &w)
+             : guest_write_now(&w);
+}
+
+static const SevsnpGuestMemOps guest_mem_ops = {
+    .is_shared_ram = guest_is_shared_ram,
+    .write = guest_write,
+};
+
+/* ---- life cycle ---- */
+
+SevSnpVm *sev_snp_vm_new(Object *obj)
+{
+    SevSnpVm *vm = g_new0(SevSnpVm, 1);
+
+    vm->obj = obj;
+    vm->certs = sev_snp_certs_new(obj, &guest_mem_ops, vm);
+    vm->mem = sev_snp_memory_new(obj);
+    return vm;
+}
+
+void sev_snp_vm_free(SevSnpVm *vm)
+{
+    if (!vm) {
+        return;
+    }
+    sev_snp_certs_free(vm->certs);
+    sev_snp_memory_free(vm->mem);
+    g_free(vm);
+}
+
+SevSnpCerts *sev_snp_vm_certs(SevSnpVm *vm)
+{
+    return vm->certs;
+}
+
+SevSnpMemory *sev_snp_vm_memory(SevSnpVm *vm)
+{
+    return vm->mem;
+}
+
+const char *sev_snp_vm_id(SevSnpVm *vm)
+{
+    const char *id = object_get_canonical_path_component(vm->obj);
+
+    return id ? id : "";
+}
+
+/*
+ * UserCreatable completion of sev-snp-guest (the object is created); the
+ * class's own complete, if any, runs first.
+ */
+static void (*parent_complete)(UserCreatable *uc, Error **errp);
+
+static void sev_snp_vm_uc_complete(UserCreatable *uc, Error **errp)
+{
+    ERRP_GUARD();
+    SevSnpVm *vm = sev_snp_guest_get_vm(OBJECT(uc));
+
+    if (parent_complete) {
+        parent_complete(uc, errp);
+        if (*errp) {
+            return;
+        }
+    }
+    if (!sev_snp_certs_realize(vm->certs, errp)) {
+        return;
+    }
+    sev_snp_memory_realize(vm->mem);
+    vm->created = true;
+}
+
+/* ConfidentialGuestSupportClass::handle_memory_fault of sev-snp-guest. */
+static int sev_snp_vm_memory_fault(ConfidentialGuestSupport *cgs,
+                                   CPUState *cpu, uint64_t gpa,
+                                   uint64_t size, uint64_t flags)
+{
+    return sev_snp_convert_memory_fault(sev_snp_guest_get_vm(OBJECT(cgs)),
+                                        cpu->cpu_index, gpa, size, flags);
+}
+
+void sev_snp_vm_class_init(ObjectClass *oc)
+{
+    UserCreatableClass *ucc = USER_CREATABLE_CLASS(oc);
+    ConfidentialGuestSupportClass *cgsc = CONFIDENTIAL_GUEST_SUPPORT_CLASS(oc);
+
+    parent_complete = ucc->complete;
+    ucc->complete = sev_snp_vm_uc_complete;
+    cgsc->handle_memory_fault = sev_snp_vm_memory_fault;
+    sev_snp_certs_class_init(oc);
+}
+
+int sev_snp_vm_kvm_init(SevSnpVm *vm, int sev_fd, Error **errp)
+{
+    return sev_snp_certs_kvm_init(vm->certs, sev_fd, errp);
+}
+
+/* ---- lookup ---- */
+
+SevSnpVm *sev_snp_vm_machine(void)
+{
+    MachineState *ms = MACHINE(qdev_get_machine());
+
+    return ms->cgs ? sev_snp_guest_get_vm(OBJECT(ms->cgs)) : NULL;
+}
+
+static int collect_snp(Object *child, void *opaque)
+{
+    GSList **list = opaque;
+
+    if (object_dynamic_cast(child, TYPE_SEV_SNP_GUEST_NAME)) {
+        *list = g_slist_prepend(*list, child);
+    }
+    return 0;
+}
+
+SevSnpVm *sev_snp_vm_find(const char *id, Error **errp)
+{
+    Object *root = object_get_objects_root();
+    Object *obj;
+    SevSnpVm *vm;
+
+    if (id) {
+        obj = object_resolve_path_component(root, id);
+        if (!obj || !object_dynamic_cast(obj, TYPE_SEV_SNP_GUEST_NAME)) {
+            error_setg(errp, "'%s' is not a sev-snp-guest object", id);
+            return NULL;
+        }
+    } else {
+        GSList *list = NULL;
+        guint n;
+
+        object_child_foreach(root, collect_snp, &list);
+        n = g_slist_length(list);
+        obj = n == 1 ? list->data : NULL;
+        g_slist_free(list);
+        if (n != 1) {
+            error_setg(errp, n ? "several sev-snp-guest objects exist: "
+                       "give 'id'" : "no sev-snp-guest object exists");
+            return NULL;
+        }
+    }
+    vm = sev_snp_guest_get_vm(obj);
+    if (!vm || !vm->created) {
+        error_setg(errp, "sev-snp-guest '%s' is not ready", id ? id : "");
+        return NULL;
+    }
+    return vm;
+}
+
+bool sev_snp_vm_test_only(const char *cmd, int64_t cpu_index, Error **errp)
+{
+    if (!qtest_enabled()) {
+        error_setg(errp, "%s is only available with the qtest accelerator",
+                   cmd);
+        return false;
+    }
+    if (cpu_index < 0 || cpu_index > UINT32_MAX ||
+        !qemu_get_cpu(cpu_index)) {
+        error_setg(errp, "no vCPU with index %" PRId64, cpu_index);
+        return false;
+    }
+    return true;
+}

@@ -355,22 +355,31 @@ static void vm_unref(SimVm *vm)
     g_free(vm);
 }
 
+/*
+ * KVM_CHECK_EXTENSION, on /dev/kvm or on a VM: an SNP host has the SNP VM
+ * type and private memory attributes.  False: the real kernel answers.
+ */
+static bool check_extension(int fd, long cap, int *ret)
+{
+    switch (cap) {
+    case KVM_CAP_VM_TYPES:
+        *ret = sim_real_ioctl(fd, KVM_CHECK_EXTENSION, (void *)cap);
+        if (*ret >= 0) {
+            *ret |= 1 << KVM_X86_SNP_VM;
+        }
+        return true;
+    case KVM_CAP_MEMORY_ATTRIBUTES:
+        *ret = KVM_MEMORY_ATTRIBUTE_PRIVATE;
+        return true;
+    }
+    return false;
+}
+
 static bool sys_ioctl(int fd, unsigned long req, void *arg, int *ret)
 {
     switch (req) {
     case KVM_CHECK_EXTENSION:
-        switch ((long)arg) {
-        case KVM_CAP_VM_TYPES:
-            *ret = sim_real_ioctl(fd, req, arg);
-            if (*ret >= 0) {
-                *ret |= 1 << KVM_X86_SNP_VM;
-            }
-            return true;
-        case KVM_CAP_MEMORY_ATTRIBUTES:
-            *ret = KVM_MEMORY_ATTRIBUTE_PRIVATE;
-            return true;
-        }
-        return false;
+        return check_extension(fd, (long)arg, ret);
     case KVM_CREATE_VM:
         if ((unsigned long)arg == KVM_X86_SNP_VM) {
             int vmfd = sim_real_ioctl(fd, req, (void *)KVM_X86_DEFAULT_VM);
@@ -800,18 +809,7 @@ static bool vm_ioctl(SimVm *vm, unsigned long req, void *arg, int *ret)
 {
     switch (req) {
     case KVM_CHECK_EXTENSION:
-        switch ((long)arg) {
-        case KVM_CAP_VM_TYPES:
-            *ret = sim_real_ioctl(vm->fd, req, arg);
-            if (*ret >= 0) {
-                *ret |= 1 << KVM_X86_SNP_VM;
-            }
-            return true;
-        case KVM_CAP_MEMORY_ATTRIBUTES:
-            *ret = KVM_MEMORY_ATTRIBUTE_PRIVATE;
-            return true;
-        }
-        return false;
+        return check_extension(vm->fd, (long)arg, ret);
     case KVM_SET_USER_MEMORY_REGION2:
         *ret = set_region2(vm, arg);
         return true;

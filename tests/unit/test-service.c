@@ -1128,8 +1128,10 @@ static void test_rate_limit_bounded(Fixture *f, gconstpointer data)
         }
         g_usleep(1000);
     }
-    /* At most one empty table per limit, the rest BUSY: the flood stays
-     * off the file and the firmware. */
+    /*
+     * At most one empty table per limit, the rest BUSY: the flood stays
+     * off the file and the firmware.
+     */
     g_assert_cmpint(empty, >=, 2);
     g_assert_cmpint(empty, <=, 4);
     g_assert_cmpint(busy, >, 10 * empty);

@@ -552,6 +552,23 @@ static void test_monitor_never_waits(void)
     g_assert_cmpint(qdict_get_int(q, "timeout"), ==, 10000);
     qobject_unref(q);
 
+    /*
+     * A sev-snp-guest created at run time with a 10 s certs-timeout:
+     * the check of its file under the BQL is one try, refused at once.
+     */
+    t0 = g_get_monotonic_time();
+    r = qtest_qmp(qts, "{'execute': 'object-add', 'arguments': "
+                  "{'qom-type': 'sev-snp-guest', 'id': 'late', "
+                  "'cbitpos': 51, 'reduced-phys-bits': 1, "
+                  "'certs-path': %s, 'certs-timeout': 10000}}", path);
+    us = g_get_monotonic_time() - t0;
+    g_test_message("object-add under the updater: %" PRId64 " us", us);
+    g_assert_cmpint(us, <, 1000 * 1000);
+    g_assert_true(qdict_haskey(r, "error"));
+    g_assert_nonnull(strstr(qdict_get_str(qdict_get_qdict(r, "error"),
+                                          "desc"), "not obtained"));
+    qobject_unref(r);
+
     release_exclusive(pid, release);
     q = query(qts);
     g_assert_false(qdict_get_bool(q, "blob-busy"));

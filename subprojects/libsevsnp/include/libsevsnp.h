@@ -150,10 +150,11 @@ GQuark sevsnp_error_quark(void);
 
 /*
  * The largest certificate blob a Linux guest can receive: its
- * SNP_GET_EXT_REPORT refuses a certs_len above SEV_FW_BLOB_MAX_SIZE of
- * linux/psp-sev.h (tests/unit/test-uapi.c checks the value), and
- * configfs-tsm asks with a buffer of that size.  Bigger blobs are
- * accepted and served, with a warning.
+ * SNP_GET_EXT_REPORT refuses a certs_len above SEV_FW_BLOB_MAX_SIZE, and
+ * configfs-tsm asks with a buffer of that size.  The number is not in
+ * the uapi headers: it is the kernel's own (include/linux/psp-sev.h,
+ * 0x4000 in mainline; some of AMD's development trees raised it to
+ * 0x5000).  Bigger blobs are accepted and served, with a warning.
  */
 #define SEVSNP_GUEST_BLOB_MAX       16384
 

@@ -1090,7 +1090,17 @@ SevsnpCertTable *sevsnp_cert_reader_lock(SevsnpCertReader *r,
             return NULL;
         }
         now = g_get_monotonic_time();
-        if (fair && !gate_enter(s, now, deadline, ctl)) {
+        /*
+         * A fairness gap is the store's own pause, not an updater: it is
+         * always waited out (it lasts at most FAIR_DRAIN_MAX_US plus the
+         * grace), whatever this request's lock timeout, so that no guest
+         * is told BUSY, or given an empty table at the busy limit, when
+         * nobody holds the lock.
+         */
+        if (fair && !gate_enter(s, now,
+                                MAX(deadline, now + FAIR_DRAIN_MAX_US +
+                                    FAIR_GRACE_US),
+                                ctl)) {
             g_propagate_error(err, sevsnp_wait_interrupted(ctl)
                               ? interrupted_error(s->path)
                               : busy_error(s->path, "shared", timeout_ms));

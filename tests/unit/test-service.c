@@ -1289,6 +1289,32 @@ static void test_foreign_clock(Fixture *f, gconstpointer data)
     }
 }
 
+/*
+ * The fairness gap (a pause the store makes under load, so that a
+ * third-party updater blocked in F_OFD_SETLKW gets in) is waited out
+ * whatever the lock timeout: with nobody holding the lock, a flood with
+ * certs-timeout 0 and the busy limit 0 gets the chain every time, even
+ * while a request in flight keeps the gap from draining.  fuzz-service
+ * found the empty tables this used to give.
+ */
+static void test_fairness_gap_not_busy(Fixture *f, gconstpointer data)
+{
+    SevsnpReqResult r;
+
+    g_assert_true(sevsnp_service_set_timeout(f->svc, 0, NULL));
+    g_assert_true(sevsnp_service_set_busy_limit(f->svc, 0, NULL));
+    r = sevsnp_service_request(f->svc, 9, BASE, 4, &ksim_mem_ops, f->mem,
+                               NULL);
+    g_assert_cmpint(r.outcome, ==, SEVSNP_REQ_OK);
+    for (int i = 0; i < 200; i++) {
+        g_assert_cmpint(ask(f, 0, BASE, 4), ==, SEVSNP_GUEST_OK);
+        g_assert_true(guest_has(f, f->blob));
+    }
+    g_assert_cmpuint(stats(f).busy, ==, 0);
+    g_assert_cmpuint(stats(f).chainless, ==, 0);
+    g_assert_true(sevsnp_service_complete(f->svc, 9));
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -1327,5 +1353,6 @@ int main(int argc, char **argv)
     ADD("policy/set-path-barrier", test_set_path_barrier);
     ADD("policy/preopen-privilege-drop", test_preopen_privilege_drop);
     ADD("policy/foreign-clock", test_foreign_clock);
+    ADD("policy/fairness-gap-not-busy", test_fairness_gap_not_busy);
     return g_test_run();
 }

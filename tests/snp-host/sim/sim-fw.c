@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <linux/ioctl.h>
@@ -30,6 +31,7 @@
 
 #include "sim.h"
 #include "fwsim.h"
+#include "snp-host-abi.h"
 
 static GMutex fw_lock;      /* the PSP runs one command at a time */
 static char *fw_dir;
@@ -180,10 +182,59 @@ int sim_fw_report(int vcpu_id, const SimGuestCtx *ctx,
     return SEV_RET_SUCCESS;
 }
 
+/*
+ * The blob as it was when the process started, opened before QEMU drops
+ * its privileges (-run-with user=, chroot=): the lock check falls back to
+ * it when the path can no longer be opened but still names that file.
+ */
+static int start_blob_fd = -1;
+
+__attribute__((constructor))
+static void open_start_blob(void)
+{
+    const char *path = getenv("SNP_HOST_SIM_CERTS");
+
+    if (path && *path) {
+        start_blob_fd = sim_real_open(path, O_RDONLY | O_NONBLOCK |
+                                      O_NOCTTY | O_CLOEXEC, 0);
+    }
+}
+
+/*
+ * A descriptor of the file at @path for the check (-errno if none); *own
+ * tells whether the caller closes it.  Never blocks (a FIFO in place of
+ * the blob).
+ */
+static int blob_fd_for_check(const char *path, bool *own, const char **via)
+{
+    struct stat a, b;
+    int fd = sim_real_open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY |
+                           O_CLOEXEC, 0);
+
+    if (fd >= 0) {
+        *own = true;
+        *via = "path";
+        return fd;
+    }
+    fd = -errno;
+    /* Unreadable after a privilege drop, and still the same file. */
+    if (fd == -EACCES && start_blob_fd >= 0 &&
+        fstat(start_blob_fd, &a) == 0 && stat(path, &b) == 0 &&
+        a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+        *own = false;
+        *via = "start-fd";
+        return start_blob_fd;
+    }
+    return fd;
+}
+
 int sim_fw_check_blob_locks(int vcpu_id)
 {
     const char *path = getenv("SNP_HOST_SIM_CERTS");
     struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+    struct stat st;
+    const char *via = "path";
+    bool own = true;
     int fd, bad = 0;
 
     if (!path || !*path) {
@@ -191,10 +242,20 @@ int sim_fw_check_blob_locks(int vcpu_id)
                 vcpu_id);
         return 0;
     }
-    fd = sim_real_open(path, O_RDONLY | O_CLOEXEC, 0);
+    fd = blob_fd_for_check(path, &own, &via);
     if (fd < 0) {
-        sim_log("lock-violation", "vcpu=%d lock=none detail=open-%s-%s",
-                vcpu_id, path, g_strerror(errno));
+        sim_log("lock-violation", "vcpu=%d lock=none detail=open-%s-%s: a "
+                "chain was given from a file that is not there", vcpu_id,
+                path, g_strerror(-fd));
+        return 1;
+    }
+    if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) {
+        sim_log("lock-violation", "vcpu=%d lock=none detail=not-a-regular-"
+                "file: a chain was given while %s is no blob", vcpu_id,
+                path);
+        if (own) {
+            sim_real_close(fd);
+        }
         return 1;
     }
     /* Somebody must hold a shared OFD lock: a write lock would conflict. */
@@ -222,9 +283,11 @@ int sim_fw_check_blob_locks(int vcpu_id)
                 g_strerror(errno));
         bad++;
     }
-    sim_real_close(fd);
+    if (own) {
+        sim_real_close(fd);
+    }
     if (!bad) {
-        sim_log("lock-ok", "vcpu=%d", vcpu_id);
+        sim_log("lock-ok", "vcpu=%d via=%s", vcpu_id, via);
     }
     return bad;
 }
@@ -308,7 +371,7 @@ int sim_fw_hold_lock(uint64_t ms)
     if (!path || !*path) {
         return -ENOENT;
     }
-    if (ms > 60 * 1000) {
+    if (ms > SNP_SIM_HOLD_MAX_MS) {
         return -EINVAL;
     }
     h = g_new0(HoldLock, 1);

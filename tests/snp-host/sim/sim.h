@@ -36,6 +36,13 @@ int sim_real_close(int fd);
  */
 void sim_log(const char *event, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
+/*
+ * SNP_SIM_OP_HOST_STEP (sim-core.c): ask the scenario runner to do a
+ * host-side step, then poll for its answer (snp-host-abi.h).
+ */
+int sim_host_step_start(int vcpu_id, const char *name);
+int sim_host_step_poll(int vcpu_id);
+
 /* Copy from/to this process's memory without faulting: 0 or -EFAULT. */
 int sim_copy_from_user(void *dst, uint64_t uaddr, size_t len);
 int sim_copy_to_user(uint64_t uaddr, const void *src, size_t len);

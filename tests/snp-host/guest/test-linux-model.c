@@ -1,0 +1,592 @@
+/*
+ * The Linux-guest model (linux.c), run as an ordinary program against a
+ * scripted host: does it do, with every answer a host can give, what
+ * Linux's SEV-SNP guest driver does?  No KVM needed; time is virtual, so
+ * the driver's 2-second retries and 60-second budget take no time.
+ *
+ * The scripted host plays KVM, the VMM and the firmware at the doorbell:
+ * each extended request gets the answer the test scripted, a plain one
+ * goes to the firmware, which checks the message sequence number as the
+ * SNP host simulator does.  What the model says (PASS/FAIL/INFO lines)
+ * is captured; a wiped VMPCK ends the "scenario" (finish()) with a jump
+ * back to the test.
+ *
+ * Copyright (c) 2026 The qemu-snp authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include <setjmp.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <glib.h>
+
+/* The model itself, statics and all. */
+#include "linux.c"
+
+/* ------------------------------------------------------------------ */
+/* The guest library, hosted.                                          */
+/* ------------------------------------------------------------------ */
+
+scen_opts opt;
+uint32_t ncpus = 1;
+
+static GString *console;
+static jmp_buf finished;
+static uint64_t now_ms = 1000000;
+static unsigned n_fail;
+
+bool mem_is(const void *p, uint8_t c, size_t n)
+{
+    const uint8_t *b = p;
+
+    for (size_t i = 0; i < n; i++) {
+        if (b[i] != c) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void spin_lock(spinlock_t *l)
+{
+    g_assert_cmpuint(l->v, ==, 0);      /* one CPU: never contended */
+    l->v = 1;
+}
+
+void spin_unlock(spinlock_t *l)
+{
+    l->v = 0;
+}
+
+static void vline(const char *fmt, va_list ap)
+{
+    g_string_append_vprintf(console, fmt, ap);
+    g_string_append_c(console, '\n');
+}
+
+void say(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vline(fmt, ap);
+    va_end(ap);
+}
+
+void pass(const char *name)
+{
+    say("PASS %s", name);
+}
+
+void fail(const char *name, const char *fmt, ...)
+{
+    va_list ap;
+    g_autofree char *why = NULL;
+
+    va_start(ap, fmt);
+    why = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    n_fail++;
+    say("FAIL %s: %s", name, why);
+}
+
+bool check(bool ok, const char *name, const char *fmt, ...)
+{
+    va_list ap;
+    g_autofree char *why = NULL;
+
+    if (ok) {
+        pass(name);
+        return true;
+    }
+    va_start(ap, fmt);
+    why = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    fail(name, "%s", why);
+    return false;
+}
+
+void finish(void)
+{
+    say("DONE");
+    longjmp(finished, 1);
+}
+
+uint64_t sim_time_ms(void)
+{
+    return now_ms;
+}
+
+void delay_ms(uint64_t ms)
+{
+    now_ms += ms;
+}
+
+uint64_t map_gpa_range(uint64_t start, uint64_t npages, bool private)
+{
+    return 0;
+}
+
+bool host_step(const char *name)
+{
+    say("INFO host step %s", name);
+    return true;
+}
+
+void barrier(void)
+{
+}
+
+bool start_aps(void (*fn)(uint32_t cpu))
+{
+    return false;
+}
+
+void wait_all_done(void)
+{
+}
+
+/* ------------------------------------------------------------------ */
+/* The scripted host.                                                  */
+/* ------------------------------------------------------------------ */
+
+typedef enum {
+    A_CHAIN,            /* success, the table written */
+    A_EMPTY,            /* success, the 24-byte empty table */
+    A_NOTHING,          /* success, nothing written (npages 0) */
+    A_INVALID_LEN,      /* INVALID_LEN, RBX = host.need */
+    A_BUSY,
+    A_BUSY_FW_ERROR,    /* BUSY with a firmware error: not BUSY */
+    A_GENERIC,          /* the generic VMM error */
+    A_FW_ERROR,         /* a firmware error in the low half */
+    A_GHCB_ERROR,       /* SW_EXITINFO1 set */
+    A_BAD_SEQNO,        /* success, but a response with a wrong number */
+    A_SCRIBBLE,         /* success, the host wrote into the buffer */
+} Answer;
+
+/* A certificate table of one VCEK entry, then DER-looking data. */
+#define TABLE_LEN       (2 * 24 + 64)
+
+static struct {
+    Answer script[128];         /* answers to extended requests, in turn */
+    unsigned n_script, next;
+    Answer then;                /* after the script */
+    uint32_t need;              /* pages INVALID_LEN asks for */
+    uint64_t fw_seqno;          /* the firmware's next sequence number */
+    /* what the host saw */
+    unsigned ext, plain, records, fw_refused;
+    uint64_t ext_npages[128];
+    uint64_t ext_at[128];       /* virtual time of each extended request */
+    uint8_t last_msg[sizeof(struct snp_sim_report_msg)];
+    bool reissue_same;          /* every plain request repeated the last */
+} host;
+
+static void host_reset(Answer then)
+{
+    memset(&host, 0, sizeof(host));
+    host.then = then;
+    host.need = 2;
+    host.fw_seqno = 1;
+    host.reissue_same = true;
+}
+
+static void script(Answer a)
+{
+    g_assert_cmpuint(host.n_script, <, G_N_ELEMENTS(host.script));
+    host.script[host.n_script++] = a;
+}
+
+static Answer next_answer(void)
+{
+    return host.next < host.n_script ? host.script[host.next++] : host.then;
+}
+
+static void write_table(uint8_t *buf)
+{
+    static const uint8_t vcek[16] = {
+        0x63, 0xda, 0x75, 0x8d, 0xe6, 0x64, 0x45, 0x64,
+        0xad, 0xc5, 0xf4, 0xb9, 0x3b, 0xe8, 0xac, 0xcd,
+    };
+    uint32_t off = 48, len = 64;
+
+    memset(buf, 0, 48);
+    memcpy(buf, vcek, 16);
+    memcpy(buf + 16, &off, 4);
+    memcpy(buf + 20, &len, 4);
+    memset(buf + 48, 0x30, 64);
+}
+
+/* The firmware: the sequence number, then a report of the user data. */
+static uint64_t firmware(bool bad_seqno)
+{
+    struct snp_sim_report_msg *m = (void *)ptr(DRV_REQ);
+    struct snp_sim_report_rsp_msg *r = (void *)ptr(DRV_RESP);
+
+    if (m->hdr.msg_seqno != host.fw_seqno) {
+        host.fw_refused++;
+        return SEV_RET_INVALID_PARAM;
+    }
+    memset(r, 0, sizeof(*r));
+    r->hdr.msg_seqno = m->hdr.msg_seqno + 1 + bad_seqno;
+    r->hdr.msg_type = SNP_SIM_MSG_REPORT_RSP;
+    r->hdr.msg_version = 1;
+    r->hdr.msg_sz = sizeof(r->resp);
+    r->resp.report_size = SNP_SIM_REPORT_SIZE;
+    r->resp.report[0] = 3;                      /* version */
+    r->resp.report[0x34] = 1;                   /* ECDSA P-384 */
+    memcpy(r->resp.report + 0x50, m->req.user_data, 64);
+    memset(r->resp.report + SNP_SIM_REPORT_SIG_OFFSET, 0x5c, 144);
+    host.fw_seqno += 2;
+    return 0;
+}
+
+static void ext_request(sim_regs *r)
+{
+    uint8_t *buf = ptr(r->rbx);
+    uint64_t npages = r->rcx;
+    Answer a = next_answer();
+
+    g_assert_cmpuint(r->rbx, ==, DRV_CERTS);
+    g_assert_cmpuint(r->rdi, ==, DRV_REQ);
+    g_assert_cmpuint(r->rsi, ==, DRV_RESP);
+    host.ext_npages[host.ext % 128] = npages;
+    host.ext_at[host.ext % 128] = now_ms;
+    host.ext++;
+    memcpy(host.last_msg, ptr(DRV_REQ), sizeof(host.last_msg));
+    r->rbx = npages;
+    r->rcx = 0;                 /* SW_EXITINFO1 */
+    switch (a) {
+    case A_CHAIN:
+        if (npages * PAGE_SIZE < TABLE_LEN) {
+            r->rax = VMM_ERR(SNP_GUEST_VMM_ERR_INVALID_LEN);
+            r->rbx = host.need;
+            return;
+        }
+        write_table(buf);
+        r->rax = firmware(false);
+        return;
+    case A_EMPTY:
+        if (npages) {
+            memset(buf, 0, 24);
+        }
+        r->rax = firmware(false);
+        return;
+    case A_NOTHING:
+        r->rax = firmware(false);
+        return;
+    case A_SCRIBBLE:
+        memset(buf, 0, 24 + 8);
+        r->rax = firmware(false);
+        return;
+    case A_INVALID_LEN:
+        r->rax = VMM_ERR(SNP_GUEST_VMM_ERR_INVALID_LEN);
+        r->rbx = host.need;
+        return;
+    case A_BUSY:
+        r->rax = VMM_ERR(SNP_GUEST_VMM_ERR_BUSY);
+        return;
+    case A_BUSY_FW_ERROR:
+        r->rax = VMM_ERR(SNP_GUEST_VMM_ERR_BUSY) | SEV_RET_INVALID_PARAM;
+        return;
+    case A_GENERIC:
+        r->rax = VMM_ERR(SNP_SIM_VMM_ERR_GENERIC);
+        return;
+    case A_FW_ERROR:
+        r->rax = SEV_RET_INVALID_PARAM;
+        return;
+    case A_GHCB_ERROR:
+        r->rcx = SNP_SIM_GHCB_EXITINFO1_ERR;
+        r->rax = SNP_SIM_GHCB_ERR_INVALID_INPUT;
+        return;
+    case A_BAD_SEQNO:
+        r->rax = firmware(true);
+        return;
+    }
+    g_assert_not_reached();
+}
+
+void sim_call(uint32_t op, sim_regs *r)
+{
+    switch (op) {
+    case SNP_SIM_OP_EXT_GUEST_REQ:
+        ext_request(r);
+        return;
+    case SNP_SIM_OP_GUEST_REQ:
+        r->rcx = 0;
+        host.plain++;
+        if (memcmp(host.last_msg, ptr(DRV_REQ), sizeof(host.last_msg))) {
+            host.reissue_same = false;
+        }
+        r->rax = firmware(false);
+        return;
+    case SNP_SIM_OP_RECORD:
+        host.records++;
+        r->rax = host.records - 1;
+        return;
+    case SNP_SIM_OP_MAP_GPA_RANGE:
+        r->rax = 0;
+        return;
+    }
+    g_assert_not_reached();
+}
+
+/* ------------------------------------------------------------------ */
+/* The tests.                                                          */
+/* ------------------------------------------------------------------ */
+
+static void model_reset(void)
+{
+    memset(&drv, 0, sizeof(drv));
+    memset(lx_acct, 0, sizeof(lx_acct));
+    memset(&opt, 0, sizeof(opt));
+    g_string_truncate(console, 0);
+    n_fail = 0;
+    g_assert(lx_init());
+}
+
+/* Run @fn as a scenario; true if it ended by a wiped VMPCK. */
+static bool run(void (*fn)(void))
+{
+    if (setjmp(finished)) {
+        return true;
+    }
+    fn();
+    return false;
+}
+
+static bool said(const char *needle)
+{
+    return strstr(console->str, needle) != NULL;
+}
+
+static lx_result res;
+
+static void ask_snpguest(void)
+{
+    lx_snpguest(0, "t", &res);
+}
+
+static void ask_configfs(void)
+{
+    lx_configfs(0, "t", &res);
+}
+
+static void test_served(void)
+{
+    model_reset();
+    host_reset(A_CHAIN);
+    g_assert_false(run(ask_configfs));
+    g_assert_cmpint(res.outcome, ==, LX_CHAIN);
+    g_assert_cmpuint(host.ext, ==, 1);
+    g_assert_cmpuint(host.ext_npages[0], ==, SEV_FW_BLOB_MAX_SIZE / 4096);
+    g_assert_cmpuint(host.records, ==, 1);
+    g_assert_cmpuint(drv.msg_seqno, ==, 2);
+
+    /*
+     * snpguest: the size probe (npages 0) gets INVALID_LEN; the driver
+     * re-issues the very same message as a plain request, then the crate
+     * asks with the length it was told.
+     */
+    g_assert_false(run(ask_snpguest));
+    g_assert_cmpint(res.outcome, ==, LX_CHAIN);
+    g_assert_cmpuint(host.ext, ==, 3);
+    g_assert_cmpuint(host.ext_npages[1], ==, 0);
+    g_assert_cmpuint(host.ext_npages[2], ==, host.need);
+    g_assert_cmpuint(host.plain, ==, 1);
+    g_assert_true(host.reissue_same);
+    g_assert_cmpuint(res.certs_len, ==, host.need * 4096);
+    g_assert_cmpuint(drv.msg_seqno, ==, 6);
+    g_assert_cmpuint(host.fw_refused, ==, 0);
+    g_assert_cmpuint(host.records, ==, 2);
+    g_assert_cmpuint(n_fail, ==, 0);
+    g_assert_false(drv.vmpck_wiped);
+}
+
+static void test_chainless(void)
+{
+    /* Success to the probe: the report, no certificates. */
+    model_reset();
+    host_reset(A_NOTHING);
+    g_assert_false(run(ask_snpguest));
+    g_assert_cmpint(res.outcome, ==, LX_CHAINLESS);
+    g_assert_cmpuint(host.ext, ==, 1);
+    g_assert_cmpuint(host.records, ==, 1);
+    /* An empty table to a buffer. */
+    host_reset(A_EMPTY);
+    host.fw_seqno = drv.msg_seqno + 1;
+    g_assert_false(run(ask_configfs));
+    g_assert_cmpint(res.outcome, ==, LX_CHAINLESS);
+    g_assert_cmpuint(n_fail, ==, 0);
+    /* A host that writes more than the terminator is caught. */
+    host_reset(A_SCRIBBLE);
+    host.fw_seqno = drv.msg_seqno + 1;
+    g_assert_false(run(ask_configfs));
+    g_assert_true(res.bad);
+    g_assert_true(said("past its 24-byte terminator"));
+    /* And one that writes into the buffer of a probe. */
+    g_string_truncate(console, 0);
+    host_reset(A_SCRIBBLE);
+    host.fw_seqno = drv.msg_seqno + 1;
+    g_assert_false(run(ask_snpguest));
+    g_assert_true(said("request with npages 0"));
+    g_assert_false(drv.vmpck_wiped);
+}
+
+static void test_busy(void)
+{
+    uint64_t t0;
+
+    /* BUSY, retried every 2 s, then served: the key stays. */
+    model_reset();
+    host_reset(A_CHAIN);
+    for (int i = 0; i < 5; i++) {
+        script(A_BUSY);
+    }
+    t0 = now_ms;
+    g_assert_false(run(ask_configfs));
+    g_assert_cmpint(res.outcome, ==, LX_CHAIN);
+    g_assert_cmpuint(res.t.busy, ==, 5);
+    g_assert_cmpuint(now_ms - t0, ==, 5 * SNP_REQ_RETRY_DELAY_MS);
+    g_assert_cmpuint(host.ext_at[5] - host.ext_at[4], ==,
+                     SNP_REQ_RETRY_DELAY_MS);
+    g_assert_cmpuint(drv.msg_seqno, ==, 2);
+
+    /*
+     * BUSY for ever: the driver gives up once more than 60 s have passed
+     * since the request began (-ETIMEDOUT), and wipes the key.
+     */
+    host_reset(A_BUSY);
+    host.fw_seqno = drv.msg_seqno + 1;
+    t0 = now_ms;
+    g_assert_true(run(ask_configfs));
+    drv.mutex.v = 0;
+    g_assert_true(drv.vmpck_wiped);
+    g_assert_true(said("FAIL vmpck-lost"));
+    g_assert_true(said("BUSY for 62000 ms"));
+    g_assert_cmpuint(host.ext, ==, 32);     /* t = 0, 2, ..., 62 s */
+    g_assert_cmpuint(host.ext_at[31] - t0, ==, 62000);
+}
+
+static void test_busy_bound(void)
+{
+    /*
+     * What a host with a 20 s BUSY bound gives: BUSY until the bound,
+     * then an empty table: the key stays, the answer has no chain.
+     */
+    model_reset();
+    host_reset(A_CHAIN);
+    for (int i = 0; i < 11; i++) {
+        script(A_BUSY);
+    }
+    script(A_EMPTY);
+    g_assert_false(run(ask_configfs));
+    g_assert_cmpint(res.outcome, ==, LX_CHAINLESS);
+    g_assert_cmpuint(res.t.ms, ==, 22000);
+    g_assert_false(drv.vmpck_wiped);
+}
+
+/* Every answer a Linux guest does not survive, and what it says. */
+static void wiped_by(Answer a, void (*ask)(void), const char *needle)
+{
+    model_reset();
+    host_reset(A_CHAIN);
+    script(a);
+    g_assert_true(run(ask));
+    g_assert_true(drv.vmpck_wiped);
+    drv.mutex.v = 0;            /* finish() ended the guest holding it */
+    if (!said(needle)) {
+        g_test_message("console: %s", console->str);
+    }
+    g_assert_true(said(needle));
+    g_assert_cmpuint(n_fail, ==, 1);
+    /* A wiped key: the driver refuses what follows, sends nothing. */
+    host.ext = 0;
+    g_assert_false(run(ask_configfs));
+    g_assert_cmpint(res.rc, ==, -ENOTTY);
+    g_assert_cmpuint(host.ext, ==, 0);
+}
+
+static void test_wiped(void)
+{
+    wiped_by(A_GENERIC, ask_configfs, "VMM error GENERIC 0xffffffff");
+    /* The generic error to snpguest's size probe (the old answer). */
+    wiped_by(A_GENERIC, ask_snpguest,
+             "an extended request (npages 0)");
+    wiped_by(A_FW_ERROR, ask_configfs, "firmware error 0x16");
+    /* Only exactly BUSY << 32 is retried. */
+    wiped_by(A_BUSY_FW_ERROR, ask_configfs,
+             "VMM error BUSY 0x2, firmware error 0x16");
+    wiped_by(A_GHCB_ERROR, ask_configfs, "a GHCB error");
+    wiped_by(A_BAD_SEQNO, ask_configfs, "sequence number is not");
+}
+
+static void test_reissue_refused(void)
+{
+    /*
+     * INVALID_LEN whose plain re-issue fails: the driver returns -EIO
+     * with INVALID_LEN and keeps the key (sev-guest.c), but its sequence
+     * number has moved on without the firmware: the next message is
+     * refused and that costs the key.
+     */
+    model_reset();
+    host_reset(A_CHAIN);
+    script(A_INVALID_LEN);
+    host.fw_seqno = 99;             /* the firmware refuses message 1 */
+    g_assert_false(run(ask_configfs));
+    g_assert_cmpint(res.rc, ==, -EIO);
+    g_assert_cmpuint(res.exitinfo2, ==,
+                     VMM_ERR(SNP_GUEST_VMM_ERR_INVALID_LEN));
+    g_assert_false(drv.vmpck_wiped);
+    g_assert_cmpuint(drv.msg_seqno, ==, 2);
+    host.fw_seqno = 1;
+    g_assert_true(run(ask_configfs));
+    drv.mutex.v = 0;
+    g_assert_true(said("firmware error 0x16"));
+}
+
+static void test_too_large(void)
+{
+    /*
+     * A blob of more than 16 KiB: snpguest is told the length, and the
+     * driver refuses it (-EINVAL) without sending anything.
+     */
+    model_reset();
+    host_reset(A_CHAIN);
+    host.need = SEV_FW_BLOB_MAX_SIZE / 4096 + 1;
+    script(A_INVALID_LEN);
+    g_assert_false(run(ask_snpguest));
+    g_assert_cmpint(res.outcome, ==, LX_FAILED);
+    g_assert_cmpint(res.rc, ==, -EINVAL);
+    g_assert_cmpuint(host.ext, ==, 1);
+    g_assert_cmpuint(host.plain, ==, 1);
+    g_assert_false(drv.vmpck_wiped);
+    /* configfs-tsm gets -EIO (INVALID_LEN) for its 16 KiB buffer. */
+    script(A_INVALID_LEN);
+    g_assert_false(run(ask_configfs));
+    g_assert_cmpint(res.rc, ==, -EIO);
+    g_assert_false(drv.vmpck_wiped);
+}
+
+int main(int argc, char **argv)
+{
+    void *mem;
+
+    g_test_init(&argc, &argv, NULL);
+    console = g_string_new(NULL);
+    /* The model's memory at the guest physical addresses it uses. */
+    mem = mmap((void *)LINUX_BASE, LINUX_SIZE, PROT_READ | PROT_WRITE,
+               MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    if (mem != (void *)LINUX_BASE) {
+        printf("1..0 # SKIP cannot map 0x%x here\n", LINUX_BASE);
+        return 0;
+    }
+    g_test_add_func("/linux-model/served", test_served);
+    g_test_add_func("/linux-model/chainless", test_chainless);
+    g_test_add_func("/linux-model/busy", test_busy);
+    g_test_add_func("/linux-model/busy-bound", test_busy_bound);
+    g_test_add_func("/linux-model/wiped", test_wiped);
+    g_test_add_func("/linux-model/reissue-refused", test_reissue_refused);
+    g_test_add_func("/linux-model/too-large", test_too_large);
+    return g_test_run();
+}

@@ -676,6 +676,7 @@ static void scenario_busy(void)
               "never reached");
     }
     lx_summary();
+    host_step("qmp:stats");
 }
 
 /* -------------------------------------------------------------------- */
@@ -808,6 +809,7 @@ static void scenario_flood(void)
               "the flood never got BUSY: the rate limit was not reached");
     }
     lx_summary();
+    host_step("qmp:stats");
 }
 
 /* -------------------------------------------------------------------- */

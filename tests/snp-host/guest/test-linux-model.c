@@ -1,25 +1,41 @@
 /*
- * The Linux-guest model (linux.c), run as an ordinary program against a
- * scripted host: does it do, with every answer a host can give, what
- * Linux's SEV-SNP guest driver does?  No KVM needed; time is virtual, so
- * the driver's 2-second retries and 60-second budget take no time.
+ * The Linux-guest model (linux.c), run as an ordinary program, no KVM
+ * needed.
  *
- * The scripted host plays KVM, the VMM and the firmware at the doorbell:
- * each extended request gets the answer the test scripted, a plain one
- * goes to the firmware, which checks the message sequence number as the
- * SNP host simulator does.  What the model says (PASS/FAIL/INFO lines)
- * is captured; a wiped VMPCK ends the "scenario" (finish()) with a jump
- * back to the test.
+ * /linux-model/...: against a scripted host, does the model do, with
+ * every answer a host can give, what Linux's SEV-SNP guest driver does?
+ * Time is virtual, so the driver's 2-second retries and 60-second budget
+ * take no time.  The scripted host plays KVM, the VMM and the firmware at
+ * the doorbell: each extended request gets the answer the test scripted,
+ * a plain one goes to the firmware, which checks the message sequence
+ * number as the SNP host simulator does.
+ *
+ * /linux-model/service/...: the model against libsevsnp's request
+ * service, the code QEMU answers with (through ksim, the kernel side of
+ * libsevsnp's own tests), with a real blob file that the test deletes,
+ * damages, replaces and restores, or locks as an updater: does a Linux
+ * guest keep its key?  Time is real here (the service's clock is).
+ *
+ * What the model says (PASS/FAIL/INFO lines) is captured; a wiped VMPCK
+ * ends the "scenario" (finish()) with a jump back to the test.
  *
  * Copyright (c) 2026 The qemu-snp authors
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <glib.h>
+#include <glib/gstdio.h>
+
+#include "libsevsnp.h"
+#include "fwsim.h"
+#include "ksim.h"
 
 /* The model itself, statics and all. */
 #include "linux.c"
@@ -113,14 +129,20 @@ void finish(void)
     longjmp(finished, 1);
 }
 
+static bool real_time;
+
 uint64_t sim_time_ms(void)
 {
-    return now_ms;
+    return real_time ? (uint64_t)g_get_monotonic_time() / 1000 : now_ms;
 }
 
 void delay_ms(uint64_t ms)
 {
-    now_ms += ms;
+    if (real_time) {
+        g_usleep(ms * 1000);
+    } else {
+        now_ms += ms;
+    }
 }
 
 uint64_t map_gpa_range(uint64_t start, uint64_t npages, bool private)
@@ -180,10 +202,15 @@ static struct {
     uint64_t ext_at[128];       /* virtual time of each extended request */
     uint8_t last_msg[sizeof(struct snp_sim_report_msg)];
     bool reissue_same;          /* every plain request repeated the last */
+    /* Or libsevsnp's service answers (ksim's kernel side). */
+    SevsnpService *svc;
+    KSimMem *mem;
+    KSimVcpu vcpu;
 } host;
 
 static void host_reset(Answer then)
 {
+    g_assert_null(host.svc);
     memset(&host, 0, sizeof(host));
     host.then = then;
     host.need = 2;
@@ -241,11 +268,43 @@ static uint64_t firmware(bool bad_seqno)
     return 0;
 }
 
+/*
+ * The service's answer, through ksim's kernel side (mainline ABI): the
+ * driver's buffer is ksim's guest memory for the request.
+ */
+static void service_request(sim_regs *r, uint64_t npages)
+{
+    uint8_t *buf = ksim_mem_ptr(host.mem, DRV_CERTS);
+
+    memcpy(buf, ptr(DRV_CERTS), SEV_FW_BLOB_MAX_SIZE);
+    g_assert_cmpint(ksim_guest_roundtrip(&host.vcpu, host.svc, DRV_CERTS,
+                                         npages), ==, 0);
+    memcpy(ptr(DRV_CERTS), buf, SEV_FW_BLOB_MAX_SIZE);
+    g_assert_cmpuint(host.mem->violations, ==, 0);
+    r->rbx = npages;
+    switch (host.vcpu.guest_result) {
+    case SEVSNP_GUEST_OK:
+        r->rax = firmware(false);
+        return;
+    case SEVSNP_GUEST_INVALID_LEN:
+        r->rax = VMM_ERR(SNP_GUEST_VMM_ERR_INVALID_LEN);
+        r->rbx = host.vcpu.guest_npages;
+        return;
+    case SEVSNP_GUEST_BUSY:
+        r->rax = VMM_ERR(SNP_GUEST_VMM_ERR_BUSY);
+        return;
+    case SEVSNP_GUEST_GENERIC:
+        r->rax = VMM_ERR(SNP_SIM_VMM_ERR_GENERIC);
+        return;
+    }
+    g_assert_not_reached();
+}
+
 static void ext_request(sim_regs *r)
 {
     uint8_t *buf = ptr(r->rbx);
     uint64_t npages = r->rcx;
-    Answer a = next_answer();
+    Answer a = host.svc ? A_CHAIN : next_answer();
 
     g_assert_cmpuint(r->rbx, ==, DRV_CERTS);
     g_assert_cmpuint(r->rdi, ==, DRV_REQ);
@@ -256,6 +315,10 @@ static void ext_request(sim_regs *r)
     memcpy(host.last_msg, ptr(DRV_REQ), sizeof(host.last_msg));
     r->rbx = npages;
     r->rcx = 0;                 /* SW_EXITINFO1 */
+    if (host.svc) {
+        service_request(r, npages);
+        return;
+    }
     switch (a) {
     case A_CHAIN:
         if (npages * PAGE_SIZE < TABLE_LEN) {
@@ -568,9 +631,243 @@ static void test_too_large(void)
     g_assert_false(drv.vmpck_wiped);
 }
 
+/* ------------------------------------------------------------------ */
+/* Against libsevsnp's service.                                        */
+/* ------------------------------------------------------------------ */
+
+static struct {
+    char *dir, *path, *other_path;
+    GBytes *blob, *other;
+} svc_fix;
+
+/* A firmware's blob, and another valid one (another chip's). */
+static void service_files(void)
+{
+    static const SevsnpTcb tcb = { .bootloader = 3, .snp = 8,
+                                   .microcode = 115 };
+    g_autofree char *fw1 = NULL, *fw2 = NULL;
+    GError *err = NULL;
+
+    if (svc_fix.dir) {
+        return;
+    }
+    svc_fix.dir = g_dir_make_tmp("test-linux-model-XXXXXX", &err);
+    g_assert_no_error(err);
+    fw1 = g_build_filename(svc_fix.dir, "fw1", NULL);
+    fw2 = g_build_filename(svc_fix.dir, "fw2", NULL);
+    g_assert(fwsim_create(fw1, SEVSNP_PRODUCT_MILAN, &tcb, &err));
+    g_assert(fwsim_create(fw2, SEVSNP_PRODUCT_MILAN, &tcb, &err));
+    svc_fix.blob = fwsim_blob(fw1, &err);
+    svc_fix.other = fwsim_blob(fw2, &err);
+    g_assert_no_error(err);
+    svc_fix.path = g_build_filename(svc_fix.dir, "certs.blob", NULL);
+    svc_fix.other_path = g_build_filename(svc_fix.dir, "other.blob", NULL);
+    g_assert(g_file_set_contents(svc_fix.other_path,
+                                 g_bytes_get_data(svc_fix.other, NULL),
+                                 g_bytes_get_size(svc_fix.other), NULL));
+}
+
+/* Whatever is at @path goes; the blob is put back (a new file). */
+static void blob_restore(void)
+{
+    struct stat st;
+
+    if (lstat(svc_fix.path, &st) == 0) {
+        g_assert_cmpint(S_ISDIR(st.st_mode) ? rmdir(svc_fix.path) :
+                        unlink(svc_fix.path), ==, 0);
+    }
+    g_assert(g_file_set_contents(svc_fix.path,
+                                 g_bytes_get_data(svc_fix.blob, NULL),
+                                 g_bytes_get_size(svc_fix.blob), NULL));
+}
+
+static void service_start(void)
+{
+    GError *err = NULL;
+
+    service_files();
+    blob_restore();
+    model_reset();
+    host_reset(A_CHAIN);
+    real_time = true;
+    host.mem = ksim_mem_new(DRV_CERTS, SEV_FW_BLOB_MAX_SIZE / 4096, FILL_BYTE);
+    ksim_vcpu_init(&host.vcpu, 0, SEVSNP_ABI_REQ_CERTS, host.mem);
+    host.svc = sevsnp_service_new(svc_fix.path, 100, 0, 0);
+    g_assert(sevsnp_service_set_path(host.svc, svc_fix.path, &err));
+}
+
+static void service_stop(void)
+{
+    sevsnp_service_free(host.svc);
+    ksim_mem_free(host.mem);
+    host.svc = NULL;
+    host.mem = NULL;
+    real_time = false;
+    drv.mutex.v = 0;
+    blob_restore();
+}
+
+/* Ask in @shape: the key must stay, the answer be @want. */
+static void service_ask(lx_shape shape, lx_outcome want, const char *what)
+{
+    if (run(shape == SHAPE_SNPGUEST ? ask_snpguest : ask_configfs)) {
+        g_autofree char *line = g_strdup(strstr(console->str,
+                                                "FAIL vmpck-lost"));
+
+        *strchrnul(line, '\n') = 0;
+        service_stop();
+        g_test_fail_printf("%s: the guest lost its VMPCK: %s", what, line);
+        return;
+    }
+    if (res.outcome != want) {
+        g_test_message("%s: %s", what, console->str);
+    }
+    g_assert_cmpint(res.outcome, ==, want);
+    g_assert_false(res.bad);
+}
+
+static bool ask_ok(lx_shape shape, lx_outcome want, const char *what)
+{
+    service_ask(shape, want, what);
+    return host.svc != NULL;
+}
+
+static void test_service_served(void)
+{
+    service_start();
+    if (ask_ok(SHAPE_CONFIGFS, LX_CHAIN, "configfs-tsm") &&
+        ask_ok(SHAPE_SNPGUEST, LX_CHAIN, "snpguest (the npages-0 probe)")) {
+        g_assert_cmpuint(host.plain, ==, 1);
+        service_stop();
+    }
+}
+
+typedef enum {
+    F_DELETE, F_CORRUPT, F_TRUNCATE, F_FIFO, F_DIRECTORY,
+} Fault;
+
+static void blob_fault(Fault f)
+{
+    gsize len = g_bytes_get_size(svc_fix.blob);
+    g_autofree char *tmp = g_strconcat(svc_fix.path, ".tmp", NULL);
+    int fd;
+
+    switch (f) {
+    case F_DELETE:
+        g_assert_cmpint(unlink(svc_fix.path), ==, 0);
+        break;
+    case F_CORRUPT: {
+        uint8_t b[16];
+
+        fd = open(svc_fix.path, O_RDWR);
+        g_assert_cmpint(fd, >=, 0);
+        g_assert_cmpint(pread(fd, b, sizeof(b), len * 3 / 4), ==, 16);
+        for (int i = 0; i < 16; i++) {
+            b[i] ^= 0x5a;
+        }
+        g_assert_cmpint(pwrite(fd, b, sizeof(b), len * 3 / 4), ==, 16);
+        close(fd);
+        break;
+    }
+    case F_TRUNCATE:
+        g_assert_cmpint(truncate(svc_fix.path, len / 2), ==, 0);
+        break;
+    case F_FIFO:
+        g_assert_cmpint(mkfifo(tmp, 0644), ==, 0);
+        g_assert_cmpint(rename(tmp, svc_fix.path), ==, 0);
+        break;
+    case F_DIRECTORY:
+        g_assert_cmpint(unlink(svc_fix.path), ==, 0);
+        g_assert_cmpint(mkdir(svc_fix.path, 0755), ==, 0);
+        break;
+    }
+}
+
+/*
+ * A host-side fault between two requests: each shape gets an answer
+ * without a chain (and keeps its key), then the chain again once the
+ * blob is back.
+ */
+static void test_service_fault(gconstpointer data)
+{
+    Fault f = GPOINTER_TO_INT(data);
+
+    service_start();
+    if (!ask_ok(SHAPE_CONFIGFS, LX_CHAIN, "before the fault")) {
+        return;
+    }
+    blob_fault(f);
+    if (!ask_ok(SHAPE_CONFIGFS, LX_CHAINLESS, "configfs-tsm after it") ||
+        !ask_ok(SHAPE_SNPGUEST, LX_CHAINLESS, "snpguest after it")) {
+        return;
+    }
+    blob_restore();
+    if (ask_ok(SHAPE_SNPGUEST, LX_CHAIN, "snpguest, the blob restored")) {
+        service_stop();
+    }
+}
+
+/* sev-snp-set-certs: a bad file refused, another blob, and back. */
+static void test_service_set_path(void)
+{
+    g_autofree char *bad = NULL;
+    GError *err = NULL;
+
+    service_start();
+    bad = g_build_filename(svc_fix.dir, "bad.blob", NULL);
+    g_assert(g_file_set_contents(bad, "no blob", -1, NULL));
+    g_assert_false(sevsnp_service_set_path(host.svc, bad, &err));
+    g_clear_error(&err);
+    if (!ask_ok(SHAPE_CONFIGFS, LX_CHAIN, "after the refused file")) {
+        return;
+    }
+    g_assert_cmpmem(caller(0, CALLER_CERTS), g_bytes_get_size(svc_fix.blob),
+                    g_bytes_get_data(svc_fix.blob, NULL),
+                    g_bytes_get_size(svc_fix.blob));
+    g_assert(sevsnp_service_set_path(host.svc, svc_fix.other_path, &err));
+    if (!ask_ok(SHAPE_CONFIGFS, LX_CHAIN, "another blob")) {
+        return;
+    }
+    g_assert_cmpmem(caller(0, CALLER_CERTS),
+                    g_bytes_get_size(svc_fix.other),
+                    g_bytes_get_data(svc_fix.other, NULL),
+                    g_bytes_get_size(svc_fix.other));
+    g_assert(sevsnp_service_set_path(host.svc, svc_fix.path, &err));
+    if (ask_ok(SHAPE_SNPGUEST, LX_CHAIN, "back")) {
+        service_stop();
+    }
+}
+
+/*
+ * An updater holds the exclusive locks for longer than the driver's
+ * budget: BUSY must end in time (QEMU's BUSY bound), with an answer
+ * without a chain.  Real time: as long as the bound, plus a 2 s retry.
+ */
+static void test_service_updater(void)
+{
+    GError *err = NULL;
+    int fd;
+
+    if (!g_test_slow() && !getenv("TEST_LINUX_MODEL_UPDATER")) {
+        g_test_skip("takes as long as the service's BUSY bound (-m slow)");
+        return;
+    }
+    service_start();
+    fd = open(svc_fix.path, O_RDWR);
+    g_assert_cmpint(fd, >=, 0);
+    g_assert(sevsnp_lock_exclusive(fd, 0, &err));
+    if (ask_ok(SHAPE_CONFIGFS, LX_CHAINLESS, "under the updater")) {
+        g_assert_cmpuint(res.t.busy, >, 0);
+        g_assert_cmpuint(res.t.ms, <, SNP_REQ_MAX_RETRY_DURATION_MS);
+        service_stop();
+    }
+    close(fd);
+}
+
 int main(int argc, char **argv)
 {
     void *mem;
+    int ret;
 
     g_test_init(&argc, &argv, NULL);
     console = g_string_new(NULL);
@@ -588,5 +885,26 @@ int main(int argc, char **argv)
     g_test_add_func("/linux-model/wiped", test_wiped);
     g_test_add_func("/linux-model/reissue-refused", test_reissue_refused);
     g_test_add_func("/linux-model/too-large", test_too_large);
-    return g_test_run();
+    g_test_add_func("/linux-model/service/served", test_service_served);
+    g_test_add_data_func("/linux-model/service/fault/delete",
+                         GINT_TO_POINTER(F_DELETE), test_service_fault);
+    g_test_add_data_func("/linux-model/service/fault/corrupt",
+                         GINT_TO_POINTER(F_CORRUPT), test_service_fault);
+    g_test_add_data_func("/linux-model/service/fault/truncate",
+                         GINT_TO_POINTER(F_TRUNCATE), test_service_fault);
+    g_test_add_data_func("/linux-model/service/fault/fifo",
+                         GINT_TO_POINTER(F_FIFO), test_service_fault);
+    g_test_add_data_func("/linux-model/service/fault/directory",
+                         GINT_TO_POINTER(F_DIRECTORY), test_service_fault);
+    g_test_add_func("/linux-model/service/set-path", test_service_set_path);
+    g_test_add_func("/linux-model/service/updater", test_service_updater);
+    ret = g_test_run();
+    if (svc_fix.dir) {
+        g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", svc_fix.dir);
+
+        if (system(cmd) != 0) {
+            fprintf(stderr, "# could not remove %s\n", svc_fix.dir);
+        }
+    }
+    return ret;
 }

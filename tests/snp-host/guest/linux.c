@@ -150,6 +150,8 @@ static const char *vmm_err_name(uint32_t vmm)
     return "unknown";
 }
 
+static void lx_summary(void);
+
 /*
  * snp_disable_vmpck(): the key is gone until the guest reboots.  What a
  * Linux guest then has is a VM that can never attest again: the scenario
@@ -185,6 +187,7 @@ lx_wipe(const char *msg, int rc, uint64_t exitinfo2, bool ext,
          seqno);
     say("INFO linux-model: the guest can no longer attest; ending the "
         "scenario");
+    lx_summary();
     finish();
 }
 
@@ -593,11 +596,11 @@ static void lx_summary(void)
         failed += lx_acct[c].failed;
         recorded += lx_acct[c].recorded;
     }
-    say("INFO linux-model: key kept; answers chain=%lu chainless=%lu "
+    say("INFO linux-model: key %s; answers chain=%lu chainless=%lu "
         "failed=%lu; messages ext=%lu plain=%lu busy=%lu invalid-len=%lu "
-        "ok=%lu; recorded=%lu", chain, chainless, failed, drv.sent.ext,
-        drv.sent.plain, drv.sent.busy, drv.sent.invalid_len, drv.sent.ok,
-        recorded);
+        "ok=%lu; recorded=%lu", drv.vmpck_wiped ? "WIPED" : "kept", chain,
+        chainless, failed, drv.sent.ext, drv.sent.plain, drv.sent.busy,
+        drv.sent.invalid_len, drv.sent.ok, recorded);
 }
 
 static inline lx_outcome served(void)
@@ -636,7 +639,6 @@ static void scenario_faults(void)
         lx_ask(0, steps[i].label, SHAPE_SNPGUEST, want, 0, NULL);
         lx_ask(0, steps[i].label, SHAPE_CONFIGFS, want, 0, NULL);
     }
-    lx_summary();
     host_step("qmp:stats");
 }
 
@@ -675,7 +677,6 @@ static void scenario_busy(void)
               "no BUSY while the updater held the lock: the bound was "
               "never reached");
     }
-    lx_summary();
     host_step("qmp:stats");
 }
 
@@ -700,7 +701,6 @@ static void scenario_setcerts(void)
     }
     lx_ask(0, "back", SHAPE_SNPGUEST, served(), 0, NULL);
     lx_ask(0, "back", SHAPE_CONFIGFS, served(), 0, NULL);
-    lx_summary();
     host_step("qmp:done");
 }
 
@@ -808,7 +808,6 @@ static void scenario_flood(void)
         check(busy > 0, "flood-over-rate-limit",
               "the flood never got BUSY: the rate limit was not reached");
     }
-    lx_summary();
     host_step("qmp:stats");
 }
 
@@ -833,7 +832,6 @@ static void scenario_privdrop(void)
     }
     lx_ask(0, "replaced-readable", SHAPE_SNPGUEST, served(), 0, NULL);
     lx_ask(0, "replaced-readable", SHAPE_CONFIGFS, served(), 0, NULL);
-    lx_summary();
 }
 
 bool scenario_linux(const char *name)
@@ -853,6 +851,7 @@ bool scenario_linux(const char *name)
         if (!strncmp(name, scen[i].name, sizeof(opt.name))) {
             if (lx_init()) {
                 scen[i].fn();
+                lx_summary();
             }
             return true;
         }

@@ -150,10 +150,13 @@ uint64_t map_gpa_range(uint64_t start, uint64_t npages, bool private)
     return 0;
 }
 
+static bool service_step(const char *name);
+
+/* The runner's steps: done by the test when the service answers. */
 bool host_step(const char *name)
 {
     say("INFO host step %s", name);
-    return true;
+    return service_step(name);
 }
 
 void barrier(void)
@@ -206,6 +209,8 @@ static struct {
     SevsnpService *svc;
     KSimMem *mem;
     KSimVcpu vcpu;
+    /* The scripted host as issue 19's policy: an updater's lock held. */
+    bool hold, last_busy;
 } host;
 
 static void host_reset(Answer then)
@@ -306,6 +311,12 @@ static void ext_request(sim_regs *r)
     uint64_t npages = r->rcx;
     Answer a = host.svc ? A_CHAIN : next_answer();
 
+    if (!host.svc && host.hold) {
+        /* BUSY, then (past the bound) an empty table, and again. */
+        host.last_busy = !host.last_busy;
+        a = host.last_busy ? A_BUSY : A_EMPTY;
+    }
+
     g_assert_cmpuint(r->rbx, ==, DRV_CERTS);
     g_assert_cmpuint(r->rdi, ==, DRV_REQ);
     g_assert_cmpuint(r->rsi, ==, DRV_RESP);
@@ -388,6 +399,10 @@ void sim_call(uint32_t op, sim_regs *r)
         r->rax = host.records - 1;
         return;
     case SNP_SIM_OP_MAP_GPA_RANGE:
+        r->rax = 0;
+        return;
+    case SNP_SIM_OP_HOLD_LOCK:
+        host.hold = true;
         r->rax = 0;
         return;
     }
@@ -807,6 +822,108 @@ static void test_service_fault(gconstpointer data)
     }
 }
 
+/* What run-scenarios.py does for the guest's steps, on the service. */
+static bool service_step(const char *name)
+{
+    static const struct {
+        const char *name;
+        Fault f;
+    } faults[] = {
+        { "blob:delete", F_DELETE }, { "blob:corrupt", F_CORRUPT },
+        { "blob:truncate", F_TRUNCATE }, { "blob:fifo", F_FIFO },
+        { "blob:directory", F_DIRECTORY },
+    };
+    g_autofree char *bad = g_build_filename(svc_fix.dir, "bad.blob", NULL);
+    GError *err = NULL;
+    bool ok;
+
+    if (!host.svc) {
+        /* The scripted host answers as issue 19's policy says. */
+        if (g_str_has_prefix(name, "blob:")) {
+            host.then = !strcmp(name, "blob:restore") ||
+                        !strcmp(name, "blob:replace-readable") ?
+                        A_CHAIN : A_EMPTY;
+        }
+        return true;
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(faults); i++) {
+        if (!strcmp(name, faults[i].name)) {
+            blob_fault(faults[i].f);
+            return true;
+        }
+    }
+    if (!strcmp(name, "blob:restore")) {
+        blob_restore();
+        return true;
+    }
+    if (!strcmp(name, "qmp:set-certs-bad")) {
+        g_assert(g_file_set_contents(bad, "no blob", -1, NULL));
+        ok = !sevsnp_service_set_path(host.svc, bad, &err);
+        g_clear_error(&err);
+        return ok;
+    }
+    if (!strcmp(name, "qmp:set-certs-other") ||
+        !strcmp(name, "qmp:set-certs-back")) {
+        ok = sevsnp_service_set_path(host.svc, name[13] == 'o' ?
+                                     svc_fix.other_path : svc_fix.path,
+                                     &err);
+        g_clear_error(&err);
+        return ok;
+    }
+    return !strcmp(name, "qmp:stats") || !strcmp(name, "qmp:done");
+}
+
+/*
+ * A whole scenario of the guest (linux.c), its steps done on the
+ * service: every check passes and the key stays.
+ */
+static void test_service_scenario(gconstpointer data)
+{
+    void (*fn)(void) = data;
+
+    service_start();
+    if (run(fn)) {
+        g_autofree char *line = g_strdup(strstr(console->str,
+                                                "FAIL vmpck-lost"));
+
+        *strchrnul(line, '\n') = 0;
+        service_stop();
+        g_test_fail_printf("the guest lost its VMPCK: %s", line);
+        return;
+    }
+    if (n_fail) {
+        g_test_message("%s", console->str);
+    }
+    g_assert_cmpuint(n_fail, ==, 0);
+    g_assert_true(said("PASS "));
+    service_stop();
+}
+
+/*
+ * The guest's scenarios against the scripted host answering as the
+ * policy of issue 19 says (npages 0: INVALID_LEN with the count; a
+ * host-side fault: an empty table, or nothing for npages 0; an updater:
+ * BUSY, then an empty table): their checks must all pass.  A check of the
+ * scenarios themselves, not of QEMU.
+ */
+static void test_policy_scenario(gconstpointer data)
+{
+    void (*fn)(void) = data;
+
+    model_reset();
+    host_reset(A_CHAIN);
+    opt.busy_ms = 1000;
+    opt.hold_ms = 70000;
+    g_assert_false(run(fn));
+    if (n_fail || g_test_verbose()) {
+        g_test_message("%s", console->str);
+    }
+    g_assert_cmpuint(n_fail, ==, 0);
+    g_assert_true(said("PASS "));
+    g_assert_false(drv.vmpck_wiped);
+    g_assert_cmpuint(host.fw_refused, ==, 0);
+}
+
 /* sev-snp-set-certs: a bad file refused, another blob, and back. */
 static void test_service_set_path(void)
 {
@@ -885,6 +1002,14 @@ int main(int argc, char **argv)
     g_test_add_func("/linux-model/wiped", test_wiped);
     g_test_add_func("/linux-model/reissue-refused", test_reissue_refused);
     g_test_add_func("/linux-model/too-large", test_too_large);
+    g_test_add_data_func("/linux-model/policy/linux-faults",
+                         scenario_faults, test_policy_scenario);
+    g_test_add_data_func("/linux-model/policy/linux-busy",
+                         scenario_busy, test_policy_scenario);
+    g_test_add_data_func("/linux-model/policy/linux-setcerts",
+                         scenario_setcerts, test_policy_scenario);
+    g_test_add_data_func("/linux-model/policy/linux-privdrop",
+                         scenario_privdrop, test_policy_scenario);
     g_test_add_func("/linux-model/service/served", test_service_served);
     g_test_add_data_func("/linux-model/service/fault/delete",
                          GINT_TO_POINTER(F_DELETE), test_service_fault);
@@ -898,6 +1023,10 @@ int main(int argc, char **argv)
                          GINT_TO_POINTER(F_DIRECTORY), test_service_fault);
     g_test_add_func("/linux-model/service/set-path", test_service_set_path);
     g_test_add_func("/linux-model/service/updater", test_service_updater);
+    g_test_add_data_func("/linux-model/service/scenario/linux-faults",
+                         scenario_faults, test_service_scenario);
+    g_test_add_data_func("/linux-model/service/scenario/linux-setcerts",
+                         scenario_setcerts, test_service_scenario);
     ret = g_test_run();
     if (svc_fix.dir) {
         g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", svc_fix.dir);

@@ -23,6 +23,7 @@ void qmp_sev_snp_set_certs(const char *id, const char *certs_path,
                            bool has_timeout, uint32_t timeout,
                            bool has_rate_limit, uint32_t rate_limit,
                            bool has_rate_burst, uint32_t rate_burst,
+                           bool has_busy_limit, uint32_t busy_limit,
                            Error **errp)
 {
     error_setg(errp, "SEV-SNP is not available in this QEMU");

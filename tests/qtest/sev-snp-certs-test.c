@@ -17,6 +17,7 @@
 
 #include "libqtest.h"
 #include "qobject/qdict.h"
+#include "qobject/qjson.h"
 #include "qobject/qlist.h"
 #include "libsevsnp.h"
 #include "ksim.h"
@@ -195,10 +196,18 @@ static void test_req_certs_rows(void)
     check_guest_bytes(qts, blob, BUF_GPA, 2);
     g_assert_false(ksim_lock_blocked(path, true, true));
 
-    /* Hostile input: generic error (EIO), nothing written. */
+    /*
+     * 0 pages, the sev crate's size probe: ENOSPC and the pages needed,
+     * wherever the buffer is, and nothing written.
+     */
     qtest_memset(qts, BUF_GPA - 4096, FILL, 16 * 4096);
+    r = inject(qts, 0, 0xfffffffffffff000ULL, 0, false);
+    g_assert_cmpint(qdict_get_int(r, "ret"), ==, ENOSPC);
+    g_assert_cmpint(qdict_get_int(r, "npages"), ==, 2);
+    qobject_unref(r);
+
+    /* The guest's own bad buffer: generic error (EIO), nothing written. */
     expect_ret(qts, BUF_GPA + 16, 4, EIO);
-    expect_ret(qts, BUF_GPA, 0, EIO);
     expect_ret(qts, 0xfffffffffffff000ULL, 2, EIO);
     /* Not RAM: the 4 GiB - 1 MiB BIOS ROM and the IOAPIC page. */
     expect_ret(qts, 0xfff00000ULL, 2, EIO);
@@ -208,9 +217,9 @@ static void test_req_certs_rows(void)
     expect_ret(qts, 256 * MiB - 4096, 2, EIO);
     check_guest_bytes(qts, g_bytes_new_static("", 0), BUF_GPA, 4);
 
-    g_assert_cmpuint(stat_of(qts, "errors"), ==, 6);
+    g_assert_cmpuint(stat_of(qts, "errors"), ==, 5);
     g_assert_cmpuint(stat_of(qts, "served"), ==, 1);
-    g_assert_cmpuint(stat_of(qts, "too-small"), ==, 1);
+    g_assert_cmpuint(stat_of(qts, "too-small"), ==, 2);
     qtest_quit(qts);
     unlink(path);
 }
@@ -597,6 +606,276 @@ static void test_timeout_bound(void)
     unlink(path);
 }
 
+/*
+ * -global sev-snp-guest.certs-*: the default of every instance, the one a
+ * management layer generates (libvirt: id lsec0, no certs-* property)
+ * included; an explicit property wins; no "global ... not used" or
+ * "invalid class name" warning.
+ */
+static void test_global_defaults(void)
+{
+    g_autoptr(GBytes) blob = milan_blob();
+    g_autofree char *path = write_blob("global.bin", blob);
+    g_autofree char *other = write_blob("explicit.bin", blob);
+    g_autofree char *cmd = NULL;
+    g_autofree char *out = NULL;
+    g_autofree char *err = NULL;
+    const char *qemu = g_getenv("QTEST_QEMU_BINARY");
+    g_auto(GStrv) lines = NULL;
+    char *argv[] = { (char *)"/bin/sh", (char *)"-c", NULL, NULL };
+    int status, answers = 0;
+
+    cmd = g_strdup_printf(
+        "printf '%%s\\n' '{\"execute\": \"qmp_capabilities\"}' "
+        "'{\"execute\": \"query-sev-snp-certs\", \"arguments\": "
+        "{\"id\": \"lsec0\"}}' "
+        "'{\"execute\": \"query-sev-snp-certs\", \"arguments\": "
+        "{\"id\": \"sev1\"}}' '{\"execute\": \"quit\"}' | "
+        "%s -machine q35 -accel qtest -display none -nodefaults -L %s "
+        "-qtest null -qmp stdio "
+        "-global sev-snp-guest.certs-path=%s "
+        "-global sev-snp-guest.certs-timeout=250 "
+        "-object sev-snp-guest,id=lsec0,cbitpos=51,reduced-phys-bits=1 "
+        "-object sev-snp-guest,id=sev1,cbitpos=51,reduced-phys-bits=1,"
+        "certs-path=%s", qemu, firmware_dir(), path, other);
+    argv[2] = cmd;
+    g_assert_true(g_spawn_sync(NULL, argv, NULL, 0, NULL, NULL, &out, &err,
+                               &status, NULL));
+    g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    g_assert_null(strstr(err, "global"));
+    lines = g_strsplit(out, "\n", -1);
+    for (int i = 0; lines[i]; i++) {
+        g_autoptr(QDict) d = NULL;
+        QDict *ret;
+
+        if (lines[i][0]) {
+            d = qobject_to(QDict, qobject_from_json(lines[i], NULL));
+        }
+        if (!d || !qdict_haskey(d, "return") ||
+            !qdict_get_qdict(d, "return") ||
+            !qdict_haskey(qdict_get_qdict(d, "return"), "id")) {
+            continue;
+        }
+        ret = qdict_get_qdict(d, "return");
+        if (!strcmp(qdict_get_str(ret, "id"), "lsec0")) {
+            g_assert_cmpstr(qdict_get_str(ret, "certs-path"), ==, path);
+        } else {
+            g_assert_cmpstr(qdict_get_str(ret, "id"), ==, "sev1");
+            g_assert_cmpstr(qdict_get_str(ret, "certs-path"), ==, other);
+        }
+        g_assert_true(qdict_get_bool(ret, "enabled"));
+        g_assert_cmpint(qdict_get_int(ret, "timeout"), ==, 250);
+        answers++;
+    }
+    g_assert_cmpint(answers, ==, 2);
+    unlink(path);
+    unlink(other);
+}
+
+/* An empty table at @gpa, and nothing else written around it. */
+static void check_empty_table(QTestState *qts, uint64_t gpa)
+{
+    uint8_t got[4096 + 64];
+
+    qtest_memread(qts, gpa - 4096, got, sizeof(got));
+    for (size_t i = 0; i < sizeof(got); i++) {
+        g_assert_cmphex(got[i], ==, i >= 4096 && i < 4096 + 24 ? 0 : FILL);
+    }
+}
+
+/*
+ * A blob that goes missing: the guest gets its report with an empty
+ * table (ret 0), the operator sees the fault in the counters, the last
+ * error and the event; the blob back, the chain again.
+ */
+static void test_host_fault(void)
+{
+    g_autoptr(GBytes) blob = milan_blob();
+    g_autofree char *path = write_blob("fault.bin", blob);
+    g_autofree char *aside = g_strdup_printf("%s.aside", path);
+    QTestState *qts = start(path, "req-certs");
+    g_autoptr(QDict) q = NULL;
+    QDict *r, *ev;
+
+    g_assert_cmpint(rename(path, aside), ==, 0);
+    qtest_memset(qts, BUF_GPA - 4096, FILL, 16 * 4096);
+    r = inject(qts, 0, BUF_GPA, 4, false);
+    g_assert_cmpint(qdict_get_int(r, "ret"), ==, 0);
+    g_assert_cmpstr(qdict_get_str(r, "guest-result"), ==, "ok");
+    qobject_unref(r);
+    check_empty_table(qts, BUF_GPA);
+    ev = qtest_qmp_eventwait_ref(qts, "SEV_SNP_CERTS_ERROR");
+    g_assert_cmpstr(qdict_get_str(qdict_get_qdict(ev, "data"), "reason"), ==,
+                    "host-fault");
+    g_assert_nonnull(strstr(qdict_get_str(qdict_get_qdict(ev, "data"),
+                                          "message"), "No such file"));
+    qobject_unref(ev);
+    /* The size probe: nothing to give, success. */
+    r = inject(qts, 0, BUF_GPA, 0, false);
+    g_assert_cmpint(qdict_get_int(r, "ret"), ==, 0);
+    qobject_unref(r);
+    q = query(qts);
+    g_assert_cmpint(qdict_get_int(qdict_get_qdict(q, "stats"),
+                                  "host-faults"), ==, 2);
+    g_assert_cmpint(qdict_get_int(qdict_get_qdict(q, "stats"), "chainless"),
+                    ==, 2);
+    g_assert_cmpint(qdict_get_int(qdict_get_qdict(q, "stats"), "errors"),
+                    ==, 0);
+    g_assert_nonnull(strstr(qdict_get_str(q, "last-error"), path));
+    g_assert_nonnull(strstr(qdict_get_str(q, "blob-error"),
+                            "No such file"));
+
+    g_assert_cmpint(rename(aside, path), ==, 0);
+    qtest_memset(qts, BUF_GPA - 4096, FILL, 16 * 4096);
+    r = inject(qts, 0, BUF_GPA, 4, false);
+    g_assert_cmpint(qdict_get_int(r, "ret"), ==, 0);
+    qobject_unref(r);
+    check_guest_bytes(qts, blob, BUF_GPA, 4);
+    qtest_quit(qts);
+    unlink(path);
+}
+
+/*
+ * certs-busy-limit: an updater holding the lock for longer gets the guest
+ * an empty table once the limit is reached; the bound is enforced at
+ * start-up and at run time.
+ */
+static void test_busy_limit(void)
+{
+    g_autoptr(GBytes) blob = milan_blob();
+    g_autofree char *path = write_blob("limit.bin", blob);
+    g_autofree char *cmd = NULL;
+    g_autofree char *err = NULL;
+    const char *qemu = g_getenv("QTEST_QEMU_BINARY");
+    g_autoptr(QDict) q = NULL;
+    QTestState *qts;
+    int64_t t0;
+    int rel, status, busy = 0;
+    pid_t pid;
+    QDict *r;
+
+    cmd = g_strdup_printf("%s -machine q35 -accel qtest -display none "
+                          "-nodefaults -L %s -qtest null -object "
+                          "sev-snp-guest,id=sev0,cbitpos=51,"
+                          "reduced-phys-bits=1,certs-path=%s,"
+                          "certs-busy-limit=40001", qemu, firmware_dir(),
+                          path);
+    g_assert_true(g_spawn_command_line_sync(cmd, NULL, &err, &status, NULL));
+    g_assert_false(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    g_assert_nonnull(strstr(err, "certs-busy-limit"));
+    g_assert_nonnull(strstr(err, "exceeds the maximum of 40000 ms"));
+
+    qts = qtest_initf("-machine q35 -accel qtest -m 256M -smp 2 -nodefaults "
+                      "-L %s -object sev-snp-guest,id=sev0,cbitpos=51,"
+                      "reduced-phys-bits=1,certs-path=%s,certs-abi=req-certs,"
+                      "certs-timeout=50,certs-busy-limit=300",
+                      firmware_dir(), path);
+    make_shared(qts, BUF_GPA, 8);
+    q = query(qts);
+    g_assert_cmpint(qdict_get_int(q, "busy-limit"), ==, 300);
+    r = qtest_qmp(qts, "{'execute': 'sev-snp-set-certs', 'arguments': "
+                  "{'busy-limit': 40001}}");
+    g_assert_true(qdict_haskey(r, "error"));
+    qobject_unref(r);
+
+    pid = hold_exclusive(path, &rel);
+    t0 = g_get_monotonic_time();
+    qtest_memset(qts, BUF_GPA - 4096, FILL, 16 * 4096);
+    for (;;) {
+        r = inject(qts, 0, BUF_GPA, 4, false);
+        if (qdict_get_int(r, "ret") != EAGAIN) {
+            break;
+        }
+        qobject_unref(r);
+        busy++;
+        g_assert_cmpint(g_get_monotonic_time() - t0, <, 5 * 1000 * 1000);
+    }
+    g_assert_cmpint(qdict_get_int(r, "ret"), ==, 0);
+    qobject_unref(r);
+    g_assert_cmpint(g_get_monotonic_time() - t0, >=, 300 * 1000);
+    g_assert_cmpint(busy, >=, 2);
+    check_empty_table(qts, BUF_GPA);
+    g_assert_cmpuint(stat_of(qts, "busy-limit"), ==, 1);
+    g_assert_cmpuint(stat_of(qts, "chainless"), ==, 1);
+
+    /* 0 at run time: never BUSY. */
+    qtest_qmp_assert_success(qts, "{'execute': 'sev-snp-set-certs', "
+                             "'arguments': {'busy-limit': 0}}");
+    expect_ret(qts, BUF_GPA, 4, 0);
+    g_assert_cmpuint(stat_of(qts, "busy-limit"), ==, 2);
+    release_exclusive(pid, rel);
+    qtest_memset(qts, BUF_GPA - 4096, FILL, 16 * 4096);
+    expect_ret(qts, BUF_GPA, 4, 0);
+    check_guest_bytes(qts, blob, BUF_GPA, 4);
+    qtest_quit(qts);
+    unlink(path);
+}
+
+/*
+ * A blob larger than the 16 KiB a Linux guest accepts: served, with a
+ * warning at start-up and in the query.
+ */
+static void test_oversize_warning(void)
+{
+    g_autoptr(GBytes) milan = milan_blob();
+    g_autoptr(GBytes) ark = NULL;
+    g_autoptr(GBytes) big = NULL;
+    g_autofree char *path = NULL;
+    g_autofree char *cmd = NULL;
+    g_autofree char *err = NULL;
+    g_autoptr(QDict) q = NULL;
+    const char *qemu = g_getenv("QTEST_QEMU_BINARY");
+    SevsnpCertInput in[12];
+    SevsnpCertTable *t = sevsnp_cert_table_parse(milan, 0, NULL);
+    QTestState *qts;
+    int status;
+
+    /* The chain, and the ARK again under 9 GUIDs nobody knows. */
+    for (guint i = 0; i < 3; i++) {
+        memcpy(in[i].guid, sevsnp_cert_table_entry(t, i)->guid, 16);
+        in[i].der = sevsnp_cert_table_entry_data(t, i);
+    }
+    ark = g_bytes_ref(in[0].der);
+    for (guint i = 3; i < 12; i++) {
+        g_assert_true(sevsnp_guid_parse(
+            "4d696c61-6e41-524b-8000-000000000001", in[i].guid));
+        in[i].guid[15] = i;
+        in[i].der = g_bytes_ref(ark);
+    }
+    big = sevsnp_cert_table_build(in, 12, NULL);
+    for (guint i = 0; i < 12; i++) {
+        g_bytes_unref(in[i].der);
+    }
+    sevsnp_cert_table_unref(t);
+    g_assert_nonnull(big);
+    g_assert_cmpuint(g_bytes_get_size(big), >, 16384);
+    path = write_blob("big.bin", big);
+
+    cmd = g_strdup_printf("printf '%%s\\n' '{\"execute\": "
+                          "\"qmp_capabilities\"}' '{\"execute\": \"quit\"}' "
+                          "| %s -machine q35 -accel qtest -display none "
+                          "-nodefaults -L %s -qtest null -qmp stdio "
+                          "-object sev-snp-guest,id=sev0,cbitpos=51,"
+                          "reduced-phys-bits=1,certs-path=%s", qemu,
+                          firmware_dir(), path);
+    {
+        char *argv[] = { (char *)"/bin/sh", (char *)"-c", cmd, NULL };
+
+        g_assert_true(g_spawn_sync(NULL, argv, NULL, 0, NULL, NULL, NULL,
+                                   &err, &status, NULL));
+    }
+    g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    g_assert_nonnull(strstr(err, "warning"));
+    g_assert_nonnull(strstr(err, "Linux guests get no certificates"));
+
+    qts = start(path, "req-certs");
+    q = query(qts);
+    g_assert_nonnull(strstr(qdict_get_str(qdict_get_qdict(q, "blob"),
+                                          "guest-warning"), "16384"));
+    qtest_quit(qts);
+    unlink(path);
+}
+
 int main(int argc, char **argv)
 {
     int ret;
@@ -613,6 +892,10 @@ int main(int argc, char **argv)
     qtest_add_func("/sev-snp-certs/monitor-never-waits",
                    test_monitor_never_waits);
     qtest_add_func("/sev-snp-certs/timeout-bound", test_timeout_bound);
+    qtest_add_func("/sev-snp-certs/global-defaults", test_global_defaults);
+    qtest_add_func("/sev-snp-certs/host-fault", test_host_fault);
+    qtest_add_func("/sev-snp-certs/busy-limit", test_busy_limit);
+    qtest_add_func("/sev-snp-certs/oversize-warning", test_oversize_warning);
     ret = g_test_run();
     rmdir(tmpdir);
     g_free(tmpdir);

@@ -24,6 +24,7 @@
 #include "qom/object_interfaces.h"
 #include "hw/boards.h"
 #include "hw/core/cpu.h"
+#include "hw/qdev-core.h"
 #include "compat.h"
 #include "system/kvm.h"
 #include "system/qtest.h"
@@ -31,7 +32,6 @@
 #include "monitor/monitor.h"
 #include "monitor/hmp-target.h"
 #include "libsevsnp.h"
-#include "ksim.h"
 #include "sev-snp-certs.h"
 #include "sev-snp-vm.h"
 #include "target/i386/sev-snp.h"
@@ -48,6 +48,7 @@ struct SevSnpCerts {
     uint32_t timeout_ms;
     uint32_t rate;
     uint32_t burst;
+    uint32_t busy_limit_ms;
     SevSnpCertsAbi abi_prop;
 
     /* Resolved at completion and KVM initialisation. */
@@ -81,6 +82,10 @@ static SevSnpCertsErrorReason error_reason(SevsnpReqOutcome outcome)
         return SEV_SNP_CERTS_ERROR_REASON_BUSY;
     case SEVSNP_REQ_RATE_LIMITED:
         return SEV_SNP_CERTS_ERROR_REASON_RATE_LIMITED;
+    case SEVSNP_REQ_HOST_FAULT:
+        return SEV_SNP_CERTS_ERROR_REASON_HOST_FAULT;
+    case SEVSNP_REQ_BUSY_LIMIT:
+        return SEV_SNP_CERTS_ERROR_REASON_BUSY_LIMIT;
     default:
         return SEV_SNP_CERTS_ERROR_REASON_ERROR;
     }
@@ -296,8 +301,22 @@ static bool certs_detect_abi(SevSnpCerts *c, bool kvm, Error **errp)
 int sev_snp_certs_kvm_init(SevSnpCerts *c, int sev_fd, Error **errp)
 {
     bool serving = c->path && *c->path;
+    g_autoptr(GError) gerr = NULL;
 
     if (!certs_detect_abi(c, true, errp)) {
+        return -1;
+    }
+    /*
+     * Before -run-with user=/chroot= drops privileges (os_setup_post()):
+     * the blob's directory and a file description per possible vCPU, so
+     * that a blob only root can read is still served afterwards.
+     */
+    if (serving &&
+        !sevsnp_service_preopen(c->svc,
+                                MACHINE(qdev_get_machine())->smp.max_cpus,
+                                &gerr)) {
+        error_setg(errp, "sev-snp-guest '%s': certs-path: %s", certs_id(c),
+                   gerr->message);
         return -1;
     }
 
@@ -375,6 +394,8 @@ static void get_u32(Object *obj, Visitor *v, const char *name, void *opaque,
 
     if (!strcmp(name, "certs-timeout")) {
         val = c->timeout_ms;
+    } else if (!strcmp(name, "certs-busy-limit")) {
+        val = c->busy_limit_ms;
     } else if (!strcmp(name, "certs-rate-limit")) {
         val = c->rate;
     } else {
@@ -397,6 +418,20 @@ static bool certs_set_timeout(SevSnpCerts *c, uint32_t ms, Error **errp)
     return true;
 }
 
+/* The busy limit, checked against the library's bound. */
+static bool certs_set_busy_limit(SevSnpCerts *c, uint32_t ms, Error **errp)
+{
+    g_autoptr(GError) gerr = NULL;
+
+    if (c->svc ? !sevsnp_service_set_busy_limit(c->svc, ms, &gerr)
+               : !sevsnp_check_busy_limit(ms, &gerr)) {
+        error_setg(errp, "certs-busy-limit: %s", gerr->message);
+        return false;
+    }
+    c->busy_limit_ms = ms;
+    return true;
+}
+
 static void set_u32(Object *obj, Visitor *v, const char *name, void *opaque,
                     Error **errp)
 {
@@ -408,6 +443,10 @@ static void set_u32(Object *obj, Visitor *v, const char *name, void *opaque,
     }
     if (!strcmp(name, "certs-timeout")) {
         certs_set_timeout(c, val, errp);
+        return;
+    }
+    if (!strcmp(name, "certs-busy-limit")) {
+        certs_set_busy_limit(c, val, errp);
         return;
     }
     if (!strcmp(name, "certs-rate-limit")) {
@@ -440,9 +479,15 @@ bool sev_snp_certs_realize(SevSnpCerts *c, Error **errp)
 {
     if (c->path && *c->path) {
         g_autoptr(GError) gerr = NULL;
+        g_autofree char *warning = NULL;
         SevsnpCertStore *store = sevsnp_cert_store_new(c->path, 0);
-        SevsnpCertTable *t = sevsnp_cert_store_load(store, c->timeout_ms,
-                                                    &gerr);
+        /*
+         * At start-up an updater may hold the lock for certs-timeout; an
+         * object created at run time (object-add) holds the BQL: one try.
+         */
+        SevsnpCertTable *t = sevsnp_cert_store_load(
+            store, phase_check(PHASE_MACHINE_READY) ? 0 : c->timeout_ms,
+            &gerr);
 
         sevsnp_cert_store_free(store);
         if (!t) {
@@ -450,9 +495,17 @@ bool sev_snp_certs_realize(SevSnpCerts *c, Error **errp)
                        certs_id(c), gerr->message);
             return false;
         }
+        warning = sevsnp_blob_guest_warning(
+            g_bytes_get_size(sevsnp_cert_table_get_blob(t)));
+        if (warning) {
+            warn_report("sev-snp-guest '%s': certs-path %s: %s",
+                        certs_id(c), c->path, warning);
+        }
         sevsnp_cert_table_unref(t);
     }
     c->svc = sevsnp_service_new(c->path, c->timeout_ms, c->rate, c->burst);
+    /* Checked by the property's setter. */
+    sevsnp_service_set_busy_limit(c->svc, c->busy_limit_ms, NULL);
     sevsnp_service_set_error_notify(c->svc, certs_notify, c);
     sevsnp_service_set_interrupt(c->svc, certs_wait_interrupted, c);
     /*
@@ -490,6 +543,12 @@ void sev_snp_certs_class_init(ObjectClass *oc)
                               set_u32, NULL, NULL);
     object_class_property_set_description(oc, "certs-rate-burst",
             "burst size of the rate limit (0 = the rate)");
+    object_class_property_add(oc, "certs-busy-limit", "uint32", get_u32,
+                              set_u32, NULL, NULL);
+    object_class_property_set_description(oc, "certs-busy-limit",
+            "milliseconds a guest may be told busy before it gets an "
+            "empty certificate table instead (default 20000, at most "
+            "40000, 0 = never busy)");
 }
 
 SevSnpCerts *sev_snp_certs_new(Object *obj, const SevsnpGuestMemOps *mem_ops,
@@ -499,6 +558,7 @@ SevSnpCerts *sev_snp_certs_new(Object *obj, const SevsnpGuestMemOps *mem_ops,
 
     c->obj = obj;
     c->timeout_ms = DEFAULT_CERTS_TIMEOUT_MS;
+    c->busy_limit_ms = SEVSNP_BUSY_LIMIT_DEFAULT_MS;
     c->abi_prop = SEV_SNP_CERTS_ABI_AUTO;
     c->mem_ops = mem_ops;
     c->mem_opaque = mem_opaque;
@@ -556,14 +616,39 @@ static SevSnpCertsChainStatus chain_status(SevsnpChainStatus st)
     }
 }
 
-static SevSnpGuestResult guest_result(SevsnpGuestResult gr)
+/*
+ * What the guest sees of what a mainline kernel reads in ret; false for
+ * a value KVM_RUN would refuse with -EINVAL (a bug of ours).
+ */
+static bool req_certs_guest_result(uint64_t ret, SevSnpGuestResult *gr)
 {
-    switch (gr) {
-    case SEVSNP_GUEST_OK:
+    switch (ret) {
+    case 0:
+        *gr = SEV_SNP_GUEST_RESULT_OK;
+        return true;
+    case ENOSPC:
+        *gr = SEV_SNP_GUEST_RESULT_INVALID_LEN;
+        return true;
+    case EAGAIN:
+        *gr = SEV_SNP_GUEST_RESULT_BUSY;
+        return true;
+    case EIO:
+        *gr = SEV_SNP_GUEST_RESULT_GENERIC;
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* The legacy kernel passes any value on: 1 and 2 mean something. */
+static SevSnpGuestResult vmgexit_guest_result(uint32_t ret)
+{
+    switch (ret) {
+    case SEVSNP_VMGEXIT_RET_OK:
         return SEV_SNP_GUEST_RESULT_OK;
-    case SEVSNP_GUEST_INVALID_LEN:
+    case SEVSNP_VMGEXIT_RET_INVALID_LEN:
         return SEV_SNP_GUEST_RESULT_INVALID_LEN;
-    case SEVSNP_GUEST_BUSY:
+    case SEVSNP_VMGEXIT_RET_BUSY:
         return SEV_SNP_GUEST_RESULT_BUSY;
     default:
         return SEV_SNP_GUEST_RESULT_GENERIC;
@@ -597,6 +682,7 @@ static SevSnpCertsBlobInfo *blob_info(SevsnpCertTable *t)
     }
     b->chain = chain_status(sevsnp_cert_table_verify(t, 0, &why));
     b->chain_detail = g_strdup(why);
+    b->guest_warning = sevsnp_blob_guest_warning(b->size);
     return b;
 }
 
@@ -640,6 +726,7 @@ SevSnpCertsInfo *qmp_query_sev_snp_certs(const char *id, Error **errp)
     sevsnp_service_get_rate_limit(c->svc, &rate, &burst);
     info->rate_limit = rate;
     info->rate_burst = burst;
+    info->busy_limit = sevsnp_service_get_busy_limit(c->svc);
 
     /* One try of the locks: the monitor never waits for an updater. */
     t = sevsnp_service_try_peek(c->svc, &info->blob_busy, &gerr);
@@ -664,6 +751,9 @@ SevSnpCertsInfo *qmp_query_sev_snp_certs(const char *id, Error **errp)
     info->stats->overlapping_requests = s.overlapping_requests;
     info->stats->in_flight = s.in_flight;
     info->stats->interrupted = s.interrupted;
+    info->stats->chainless = s.chainless;
+    info->stats->host_faults = s.host_faults;
+    info->stats->busy_limit = s.busy_limit;
     info->last_error = sevsnp_service_last_error(c->svc);
     return info;
 }
@@ -672,6 +762,7 @@ void qmp_sev_snp_set_certs(const char *id, const char *certs_path,
                            bool has_timeout, uint32_t timeout,
                            bool has_rate_limit, uint32_t rate_limit,
                            bool has_rate_burst, uint32_t rate_burst,
+                           bool has_busy_limit, uint32_t busy_limit,
                            Error **errp)
 {
     SevSnpCerts *c = certs_find(id, errp);
@@ -679,12 +770,23 @@ void qmp_sev_snp_set_certs(const char *id, const char *certs_path,
     if (!c) {
         return;
     }
-    /* The file first: if it fails nothing else changes either. */
+    /* The bounds first, then the file: on failure nothing changes. */
+    if (has_timeout && !sevsnp_check_timeout(timeout, NULL)) {
+        certs_set_timeout(c, timeout, errp);
+        return;
+    }
+    if (has_busy_limit && !sevsnp_check_busy_limit(busy_limit, NULL)) {
+        certs_set_busy_limit(c, busy_limit, errp);
+        return;
+    }
     if (certs_path && !certs_set_path(c, certs_path, errp)) {
         return;
     }
-    if (has_timeout && !certs_set_timeout(c, timeout, errp)) {
-        return;
+    if (has_timeout) {
+        certs_set_timeout(c, timeout, &error_abort);
+    }
+    if (has_busy_limit) {
+        certs_set_busy_limit(c, busy_limit, &error_abort);
     }
     if (has_rate_limit || has_rate_burst) {
         if (has_rate_limit) {
@@ -716,8 +818,7 @@ SevSnpInjectResult *qmp_x_sev_snp_inject_req_certs(const char *id,
     SevSnpCerts *c = test_only("x-sev-snp-inject-req-certs", id, cpu_index,
                                errp);
     SevSnpInjectResult *r;
-    SevsnpGuestResult gr;
-    uint64_t gn;
+    SevSnpGuestResult gr = SEV_SNP_GUEST_RESULT_GENERIC;
     bool pending, accepted;
 
     if (!c) {
@@ -730,7 +831,7 @@ SevSnpInjectResult *qmp_x_sev_snp_inject_req_certs(const char *id,
         };
 
         pending = certs_req_certs(c, cpu_index, &ex);
-        accepted = sevsnp_sim_check_req_certs_ret(&ex, &gr, &gn);
+        accepted = req_certs_guest_result(ex.ret, &gr);
         r->ret = ex.ret;
         r->npages = ex.npages;
         if (pending && !hold) {
@@ -747,7 +848,8 @@ SevSnpInjectResult *qmp_x_sev_snp_inject_req_certs(const char *id,
         ex.req_certs.ret = (uint32_t)POISON_RET;
         ex.req_certs.status = SEVSNP_VMGEXIT_STATUS_PENDING;
         pending = certs_vmgexit(c, cpu_index, &ex);
-        accepted = sevsnp_sim_check_vmgexit_ret(&ex, &gr, &gn);
+        accepted = true;
+        gr = vmgexit_guest_result(ex.req_certs.ret);
         r->ret = ex.req_certs.ret;
         r->npages = ex.req_certs.data_npages;
         if (pending && !hold) {
@@ -764,7 +866,7 @@ SevSnpInjectResult *qmp_x_sev_snp_inject_req_certs(const char *id,
         return NULL;
     }
     r->in_flight = sevsnp_service_in_flight(c->svc, cpu_index);
-    r->guest_result = guest_result(gr);
+    r->guest_result = gr;
     return r;
 }
 
@@ -817,8 +919,9 @@ void hmp_info_sev_snp_certs(Monitor *mon, const QDict *qdict)
     monitor_printf(mon, "  abi: %s (%s: %s)\n", SevSnpCertsAbi_str(info->abi),
                    SevSnpCertsAbiSource_str(info->abi_source),
                    info->abi_detail);
-    monitor_printf(mon, "  timeout: %u ms, rate limit: %u/s (burst %u)\n",
-                   info->timeout, info->rate_limit, info->rate_burst);
+    monitor_printf(mon, "  timeout: %u ms, busy limit: %u ms, rate limit: "
+                   "%u/s (burst %u)\n", info->timeout, info->busy_limit,
+                   info->rate_limit, info->rate_burst);
     if (info->blob) {
         monitor_printf(mon, "  blob: %" PRIu64 " bytes, sha256 %s, chain %s"
                        " (%s)\n", info->blob->size, info->blob->sha256,
@@ -832,6 +935,10 @@ void hmp_info_sev_snp_certs(Monitor *mon, const QDict *qdict)
                            SevSnpCertEntryType_str(e->type),
                            e->guid, e->offset, e->length,
                            e->subject ? e->subject : "");
+        }
+        if (info->blob->guest_warning) {
+            monitor_printf(mon, "  warning: %s\n",
+                           info->blob->guest_warning);
         }
     } else if (info->blob_error) {
         monitor_printf(mon, "  blob: unreadable: %s\n", info->blob_error);
@@ -847,6 +954,9 @@ void hmp_info_sev_snp_certs(Monitor *mon, const QDict *qdict)
                    ", in flight %" PRIu64 ", interrupted %" PRIu64 "\n",
                    s->requests, s->served, s->too_small, s->busy,
                    s->rate_limited, s->errors, s->in_flight, s->interrupted);
+    monitor_printf(mon, "  without a chain %" PRIu64 " (host faults %" PRIu64
+                   ", busy limit %" PRIu64 ")\n", s->chainless,
+                   s->host_faults, s->busy_limit);
     if (info->last_error) {
         monitor_printf(mon, "  last error: %s\n", info->last_error);
     }

@@ -176,6 +176,12 @@ void wait_all_done(void)
 /* The scripted host.                                                  */
 /* ------------------------------------------------------------------ */
 
+/* The files of the service tests (below). */
+static struct {
+    char *dir, *path, *other_path;
+    GBytes *blob, *other;
+} svc_fix;
+
 typedef enum {
     A_CHAIN,            /* success, the table written */
     A_EMPTY,            /* success, the 24-byte empty table */
@@ -211,6 +217,7 @@ static struct {
     KSimVcpu vcpu;
     /* The scripted host as issue 19's policy: an updater's lock held. */
     bool hold, last_busy;
+    int hold_fd;                /* the service's: the updater's descriptor */
 } host;
 
 static void host_reset(Answer then)
@@ -402,6 +409,14 @@ void sim_call(uint32_t op, sim_regs *r)
         r->rax = 0;
         return;
     case SNP_SIM_OP_HOLD_LOCK:
+        if (host.svc) {
+            GError *err = NULL;
+
+            /* An updater: both exclusive locks, until the test ends. */
+            host.hold_fd = open(svc_fix.path, O_RDWR);
+            g_assert_cmpint(host.hold_fd, >=, 0);
+            g_assert(sevsnp_lock_exclusive(host.hold_fd, 0, &err));
+        }
         host.hold = true;
         r->rax = 0;
         return;
@@ -650,11 +665,6 @@ static void test_too_large(void)
 /* Against libsevsnp's service.                                        */
 /* ------------------------------------------------------------------ */
 
-static struct {
-    char *dir, *path, *other_path;
-    GBytes *blob, *other;
-} svc_fix;
-
 /* A firmware's blob, and another valid one (another chip's). */
 static void service_files(void)
 {
@@ -708,11 +718,19 @@ static void service_start(void)
     host.mem = ksim_mem_new(DRV_CERTS, SEV_FW_BLOB_MAX_SIZE / 4096, FILL_BYTE);
     ksim_vcpu_init(&host.vcpu, 0, SEVSNP_ABI_REQ_CERTS, host.mem);
     host.svc = sevsnp_service_new(svc_fix.path, 100, 0, 0);
+    host.hold_fd = -1;
     g_assert(sevsnp_service_set_path(host.svc, svc_fix.path, &err));
+    /* QEMU's certs-busy-limit as run-scenarios.py sets it. */
+    g_assert(sevsnp_service_set_busy_limit(host.svc, 1000, &err));
+    opt.busy_ms = 1000;
+    opt.hold_ms = 70000;
 }
 
 static void service_stop(void)
 {
+    if (host.hold_fd >= 0) {
+        close(host.hold_fd);
+    }
     sevsnp_service_free(host.svc);
     ksim_mem_free(host.mem);
     host.svc = NULL;
@@ -955,32 +973,6 @@ static void test_service_set_path(void)
     }
 }
 
-/*
- * An updater holds the exclusive locks for longer than the driver's
- * budget: BUSY must end in time (QEMU's BUSY bound), with an answer
- * without a chain.  Real time: as long as the bound, plus a 2 s retry.
- */
-static void test_service_updater(void)
-{
-    GError *err = NULL;
-    int fd;
-
-    if (!g_test_slow() && !getenv("TEST_LINUX_MODEL_UPDATER")) {
-        g_test_skip("takes as long as the service's BUSY bound (-m slow)");
-        return;
-    }
-    service_start();
-    fd = open(svc_fix.path, O_RDWR);
-    g_assert_cmpint(fd, >=, 0);
-    g_assert(sevsnp_lock_exclusive(fd, 0, &err));
-    if (ask_ok(SHAPE_CONFIGFS, LX_CHAINLESS, "under the updater")) {
-        g_assert_cmpuint(res.t.busy, >, 0);
-        g_assert_cmpuint(res.t.ms, <, SNP_REQ_MAX_RETRY_DURATION_MS);
-        service_stop();
-    }
-    close(fd);
-}
-
 int main(int argc, char **argv)
 {
     void *mem;
@@ -1022,11 +1014,12 @@ int main(int argc, char **argv)
     g_test_add_data_func("/linux-model/service/fault/directory",
                          GINT_TO_POINTER(F_DIRECTORY), test_service_fault);
     g_test_add_func("/linux-model/service/set-path", test_service_set_path);
-    g_test_add_func("/linux-model/service/updater", test_service_updater);
     g_test_add_data_func("/linux-model/service/scenario/linux-faults",
                          scenario_faults, test_service_scenario);
     g_test_add_data_func("/linux-model/service/scenario/linux-setcerts",
                          scenario_setcerts, test_service_scenario);
+    g_test_add_data_func("/linux-model/service/scenario/linux-busy",
+                         scenario_busy, test_service_scenario);
     ret = g_test_run();
     if (svc_fix.dir) {
         g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", svc_fix.dir);

@@ -357,7 +357,7 @@ class Runner:
             raise ValueError(scenario)
         simlog = os.path.join(d, 'sim.log')
         env = dict(os.environ) if kernel is None else \
-            self.env(kernel, simlog, pairs, lx and lx.blob,
+            self.env(kernel, simlog, pairs, lx and lx.sim_certs(),
                      lx and lx.fwdir)
         args = self.qemu_args(d, kernel, scenario, arg, smp, mem,
                               lx and lx.blob, lx.obj_extra if lx else '',
@@ -791,6 +791,13 @@ class LinuxRun:
 
     def tag(self):
         return f"{self.kernel}/{self.scenario}"
+
+    def sim_certs(self):
+        """SNP_HOST_SIM_CERTS: the files QEMU may serve, the first the
+        one the simulator's updater locks."""
+        if self.scenario == 'linux-setcerts':
+            return f"{self.blob}:{self.other}"
+        return self.blob
 
     def build_other(self):
         """Another valid blob: the same chain, the unknown entry left

@@ -943,22 +943,25 @@ static uint64_t snp_guest_err(uint32_t vmm, uint32_t fw)
  */
 static void check_locks_if_chain(SimVcpu *v)
 {
-    uint8_t first[24];
     static const uint8_t zero[24];
+    /* As much as any blob QEMU serves (SEVSNP_DEFAULT_MAX_BLOB, 1 MiB). */
+    size_t len = MIN(v->certs_npages, 256) * PAGE_SIZE;
+    g_autofree uint8_t *table = NULL;
 
     if (!v->certs_npages) {
         sim_log("lock-skip", "vcpu=%d why=no-buffer", v->id);
         return;
     }
-    if (guest_rw(v->vm, v->certs_gpa, first, sizeof(first), false)) {
+    table = g_malloc(len);
+    if (guest_rw(v->vm, v->certs_gpa, table, len, false)) {
         sim_log("lock-skip", "vcpu=%d why=buffer-unreadable", v->id);
         return;
     }
-    if (!memcmp(first, zero, sizeof(zero))) {
+    if (!memcmp(table, zero, sizeof(zero))) {
         sim_log("lock-skip", "vcpu=%d why=empty-table", v->id);
         return;
     }
-    sim_fw_check_blob_locks(v->id);
+    sim_fw_check_blob_locks(v->id, table, len);
 }
 
 /*

@@ -115,11 +115,14 @@ int sim_fw_report(int vcpu_id, const SimGuestCtx *ctx,
 
 /*
  * The lock check of the locking protocol, done when the firmware signs
- * after a certificate exit: the blob ($SNP_HOST_SIM_CERTS) must be held
- * under a shared OFD lock and a shared flock by somebody (the VMM).
- * Records violations in the log; returns the number found.
+ * after a certificate exit that gave a chain (@table, @len bytes of the
+ * guest's buffer): the blob it came from (the file of
+ * $SNP_HOST_SIM_CERTS, PATH[:PATH...], whose bytes the table starts
+ * with) must be held under a shared OFD lock and a shared flock by
+ * somebody (the VMM).  Records violations in the log; returns the number
+ * found.
  */
-int sim_fw_check_blob_locks(int vcpu_id);
+int sim_fw_check_blob_locks(int vcpu_id, const uint8_t *table, size_t len);
 
 /* SNP_SIM_OP_HOLD_LOCK: 0 once held, or a negative errno. */
 int sim_fw_hold_lock(uint64_t ms);

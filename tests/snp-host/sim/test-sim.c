@@ -830,7 +830,7 @@ static void test_req_mainline(Vm *v)
     request(v, 4, ud);
     g_assert_cmpint(run(v), ==, 0);
     g_assert_cmpint(v->run->exit_reason, ==, KVM_EXIT_SNP_REQ_CERTS);
-    memset(v->ram + BUF_GPA, 0x30, 24);     /* a table: not empty */
+    memcpy(v->ram + BUF_GPA, "blob", 4);    /* the blob, as served */
     lfd = hold_shared();
     v->run->snp_req_certs.ret = 0;
     v->run->immediate_exit = 1;
@@ -846,7 +846,7 @@ static void test_req_mainline(Vm *v)
     bad0 = count_in_log("lock-violation");
     request(v, 4, ud);
     g_assert_cmpint(run(v), ==, 0);
-    memset(v->ram + BUF_GPA, 0x30, 24);
+    memcpy(v->ram + BUF_GPA, "blob", 4);
     v->run->snp_req_certs.ret = 0;
     g_assert_cmphex(run_to_hlt(v, NULL), ==, 0);
     g_assert_cmpuint(count_in_log("lock-violation"), ==, bad0 + 2);

@@ -75,10 +75,14 @@ void spin_unlock(spinlock_t *l)
     l->v = 0;
 }
 
+static GMutex console_lock;
+
 static void vline(const char *fmt, va_list ap)
 {
+    g_mutex_lock(&console_lock);
     g_string_append_vprintf(console, fmt, ap);
     g_string_append_c(console, '\n');
+    g_mutex_unlock(&console_lock);
 }
 
 void say(const char *fmt, ...)
@@ -103,7 +107,7 @@ void fail(const char *name, const char *fmt, ...)
     va_start(ap, fmt);
     why = g_strdup_vprintf(fmt, ap);
     va_end(ap);
-    n_fail++;
+    __atomic_fetch_add(&n_fail, 1, __ATOMIC_SEQ_CST);
     say("FAIL %s: %s", name, why);
 }
 
@@ -159,17 +163,63 @@ bool host_step(const char *name)
     return service_step(name);
 }
 
+/* The APs are threads; barrier() and wait_all_done() as main.c's. */
+static GMutex smp_lock;
+static GCond smp_cond;
+static uint32_t bar_count, bar_gen, cpus_done;
+static GThread *aps[MAX_CPUS];
+static void (*ap_fn)(uint32_t cpu);
+static __thread bool is_ap;
+
 void barrier(void)
 {
+    uint32_t gen;
+
+    g_mutex_lock(&smp_lock);
+    gen = bar_gen;
+    if (++bar_count == ncpus) {
+        bar_count = 0;
+        bar_gen++;
+        g_cond_broadcast(&smp_cond);
+    }
+    while (bar_gen == gen) {
+        g_cond_wait(&smp_cond, &smp_lock);
+    }
+    g_mutex_unlock(&smp_lock);
+}
+
+static gpointer ap_thread(gpointer data)
+{
+    is_ap = true;
+    ap_fn(GPOINTER_TO_UINT(data));
+    return NULL;
 }
 
 bool start_aps(void (*fn)(uint32_t cpu))
 {
-    return false;
+    if (ncpus < 2) {
+        return false;
+    }
+    bar_count = cpus_done = 0;
+    ap_fn = fn;
+    for (uint32_t c = 1; c < ncpus; c++) {
+        aps[c] = g_thread_new("ap", ap_thread, GUINT_TO_POINTER(c));
+    }
+    return true;
 }
 
+/* The APs end here; the BSP waits for them and joins them. */
 void wait_all_done(void)
 {
+    g_mutex_lock(&smp_lock);
+    cpus_done++;
+    g_cond_broadcast(&smp_cond);
+    if (!is_ap) {
+        while (cpus_done < ncpus) {
+            g_cond_wait(&smp_cond, &smp_lock);
+        }
+    }
+    g_mutex_unlock(&smp_lock);
 }
 
 /* ------------------------------------------------------------------ */
@@ -256,12 +306,25 @@ static void write_table(uint8_t *buf)
     memset(buf + 48, 0x30, 64);
 }
 
-/* The firmware: the sequence number, then a report of the user data. */
-static uint64_t firmware(bool bad_seqno)
+/*
+ * The firmware for the request and response pages given: the sequence
+ * number (0: unsequenced, the flooding APs'), then a report of the user
+ * data.
+ */
+static uint64_t firmware_at(uint64_t req, uint64_t resp, bool bad_seqno)
 {
-    struct snp_sim_report_msg *m = (void *)ptr(DRV_REQ);
-    struct snp_sim_report_rsp_msg *r = (void *)ptr(DRV_RESP);
+    struct snp_sim_report_msg *m = (void *)ptr(req);
+    struct snp_sim_report_rsp_msg *r = (void *)ptr(resp);
 
+    if (!m->hdr.msg_seqno) {
+        memset(r, 0, sizeof(*r));
+        r->resp.report_size = SNP_SIM_REPORT_SIZE;
+        r->resp.report[0] = 3;
+        r->resp.report[0x34] = 1;
+        memcpy(r->resp.report + 0x50, m->req.user_data, 64);
+        memset(r->resp.report + SNP_SIM_REPORT_SIG_OFFSET, 0x5c, 144);
+        return 0;
+    }
     if (m->hdr.msg_seqno != host.fw_seqno) {
         host.fw_refused++;
         return SEV_RET_INVALID_PARAM;
@@ -278,6 +341,11 @@ static uint64_t firmware(bool bad_seqno)
     memset(r->resp.report + SNP_SIM_REPORT_SIG_OFFSET, 0x5c, 144);
     host.fw_seqno += 2;
     return 0;
+}
+
+static uint64_t firmware(bool bad_seqno)
+{
+    return firmware_at(DRV_REQ, DRV_RESP, bad_seqno);
 }
 
 /*
@@ -312,8 +380,62 @@ static void service_request(sim_regs *r, uint64_t npages)
     g_assert_not_reached();
 }
 
+/*
+ * A flooding AP's raw request (its own work area), answered by the
+ * service on a ksim vCPU of its own.  A request costs the host some
+ * time, as an exit does.
+ */
+static struct {
+    KSimMem *mem;
+    KSimVcpu vcpu;
+} flood_host[MAX_CPUS];
+
+static void flood_request(sim_regs *r)
+{
+    uint32_t cpu = (r->rbx - WORK_BASE) / WORK_SIZE;
+    uint64_t npages = r->rcx;
+
+    g_assert_cmpuint(cpu, >, 0);
+    g_assert_cmpuint(cpu, <, ncpus);
+    g_assert_cmpuint(npages, <=, 8);
+    if (!flood_host[cpu].mem) {
+        flood_host[cpu].mem = ksim_mem_new(r->rbx, 8, FILL_BYTE);
+        ksim_vcpu_init(&flood_host[cpu].vcpu, cpu, SEVSNP_ABI_REQ_CERTS,
+                       flood_host[cpu].mem);
+    }
+    g_usleep(200);
+    memcpy(ksim_mem_ptr(flood_host[cpu].mem, r->rbx), ptr(r->rbx),
+           npages * 4096);
+    g_assert_cmpint(ksim_guest_roundtrip(&flood_host[cpu].vcpu, host.svc,
+                                         r->rbx, npages), ==, 0);
+    memcpy(ptr(r->rbx), ksim_mem_ptr(flood_host[cpu].mem, r->rbx),
+           npages * 4096);
+    r->rcx = 0;
+    r->rbx = npages;
+    switch (flood_host[cpu].vcpu.guest_result) {
+    case SEVSNP_GUEST_OK:
+        r->rax = firmware_at(r->rdi, r->rsi, false);
+        return;
+    case SEVSNP_GUEST_INVALID_LEN:
+        r->rax = VMM_ERR(SNP_GUEST_VMM_ERR_INVALID_LEN);
+        r->rbx = flood_host[cpu].vcpu.guest_npages;
+        return;
+    case SEVSNP_GUEST_BUSY:
+        r->rax = VMM_ERR(SNP_GUEST_VMM_ERR_BUSY);
+        return;
+    case SEVSNP_GUEST_GENERIC:
+        r->rax = VMM_ERR(SNP_SIM_VMM_ERR_GENERIC);
+        return;
+    }
+}
+
 static void ext_request(sim_regs *r)
 {
+    if (host.svc && r->rbx != DRV_CERTS) {
+        flood_request(r);
+        return;
+    }
+
     uint8_t *buf = ptr(r->rbx);
     uint64_t npages = r->rcx;
     Answer a = host.svc ? A_CHAIN : next_answer();
@@ -402,8 +524,7 @@ void sim_call(uint32_t op, sim_regs *r)
         r->rax = firmware(false);
         return;
     case SNP_SIM_OP_RECORD:
-        host.records++;
-        r->rax = host.records - 1;
+        r->rax = __atomic_fetch_add(&host.records, 1, __ATOMIC_SEQ_CST);
         return;
     case SNP_SIM_OP_MAP_GPA_RANGE:
         r->rax = 0;
@@ -728,6 +849,17 @@ static void service_start(void)
 
 static void service_stop(void)
 {
+    for (uint32_t c = 1; c < ncpus; c++) {
+        if (aps[c]) {
+            g_thread_join(aps[c]);
+            aps[c] = NULL;
+        }
+        if (flood_host[c].mem) {
+            ksim_mem_free(flood_host[c].mem);
+            flood_host[c].mem = NULL;
+        }
+    }
+    ncpus = 1;
     if (host.hold_fd >= 0) {
         close(host.hold_fd);
     }
@@ -942,6 +1074,35 @@ static void test_policy_scenario(gconstpointer data)
     g_assert_cmpuint(host.fw_refused, ==, 0);
 }
 
+/*
+ * linux-flood: three APs flood raw requests over a rate limit of 2/s
+ * while the modelled Linux guest asks: it must be answered within its
+ * budget (the busy limit), the flood must meet the limit.
+ */
+static void test_service_flood(void)
+{
+    service_start();
+    sevsnp_service_set_rate_limit(host.svc, 2, 2);
+    ncpus = 4;
+    opt.need = (g_bytes_get_size(svc_fix.blob) + 4095) / 4096;
+    if (run(scenario_flood)) {
+        g_autofree char *line = g_strdup(strstr(console->str,
+                                                "FAIL vmpck-lost"));
+
+        *strchrnul(line, '\n') = 0;
+        __atomic_store_n(&flood_stop, 1, __ATOMIC_RELEASE);
+        service_stop();
+        g_test_fail_printf("the guest lost its VMPCK: %s", line);
+        return;
+    }
+    if (n_fail || g_test_verbose()) {
+        g_test_message("%s", console->str);
+    }
+    g_assert_cmpuint(n_fail, ==, 0);
+    g_assert_true(said("PASS flood-over-rate-limit"));
+    service_stop();
+}
+
 /* sev-snp-set-certs: a bad file refused, another blob, and back. */
 static void test_service_set_path(void)
 {
@@ -981,10 +1142,12 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     console = g_string_new(NULL);
     /* The model's memory at the guest physical addresses it uses. */
-    mem = mmap((void *)LINUX_BASE, LINUX_SIZE, PROT_READ | PROT_WRITE,
+    /* The APs' work areas (linux-flood) and the model's memory. */
+    mem = mmap((void *)WORK_BASE, LINUX_BASE + LINUX_SIZE - WORK_BASE,
+               PROT_READ | PROT_WRITE,
                MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-    if (mem != (void *)LINUX_BASE) {
-        printf("1..0 # SKIP cannot map 0x%x here\n", LINUX_BASE);
+    if (mem != (void *)WORK_BASE) {
+        printf("1..0 # SKIP cannot map 0x%x here\n", WORK_BASE);
         return 0;
     }
     g_test_add_func("/linux-model/served", test_served);
@@ -1020,6 +1183,8 @@ int main(int argc, char **argv)
                          scenario_setcerts, test_service_scenario);
     g_test_add_data_func("/linux-model/service/scenario/linux-busy",
                          scenario_busy, test_service_scenario);
+    g_test_add_func("/linux-model/service/scenario/linux-flood",
+                    test_service_flood);
     ret = g_test_run();
     if (svc_fix.dir) {
         g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", svc_fix.dir);

@@ -49,6 +49,19 @@ void die_msg(const char *fmt, ...)
     fprintf(stderr, "%s: %s\n", prog, msg);
 }
 
+/*
+ * A blob a Linux guest cannot receive (above 16 KiB): accepted, with a
+ * warning on stderr; the exit status does not change.
+ */
+static void warn_guest_size(const char *name, GBytes *blob)
+{
+    g_autofree char *w = sevsnp_blob_guest_warning(g_bytes_get_size(blob));
+
+    if (w) {
+        fprintf(stderr, "%s: warning: %s: %s\n", prog, name, w);
+    }
+}
+
 /* The exit status a library error stands for. */
 int status_of(const GError *err)
 {
@@ -296,6 +309,7 @@ static int cmd_build(int argc, char **argv)
         die_msg("%s: %s", out, err->message);
         return EXIT_USAGE;
     }
+    warn_guest_size(out, blob);
     return EXIT_OK;
 }
 
@@ -488,6 +502,7 @@ static int cmd_verify(int argc, char **argv)
     if (!t) {
         return status;
     }
+    warn_guest_size(argv[1], sevsnp_cert_table_get_blob(t));
     st = sevsnp_cert_table_verify(t, at, &why);
     sevsnp_cert_table_unref(t);
     switch (st) {
@@ -735,6 +750,7 @@ static int cmd_install(int argc, char **argv)
         die_msg("%s: chain invalid: %s (not installed)", argv[1], why);
         return EXIT_CHECK;
     }
+    warn_guest_size(argv[1], blob);
 
     lock_fd = inherited_lock_fd(target);
     if (lock_fd >= 0) {

@@ -22,7 +22,8 @@ from qemu.machine.qtest import QEMUQtestMachine  # noqa: E402
 
 GPA = 0x100000          # the guest's request buffer, in low RAM
 PAGE = 4096
-ENOSPC, EAGAIN = 28, 11
+ENOSPC, EAGAIN, EIO = 28, 11, 5
+BUSY_LIMIT_MS = 1500    # certs-busy-limit, short for the demo
 
 
 def step(title):
@@ -49,6 +50,11 @@ def read_guest(vm, gpa, size):
     return bytes.fromhex(reply[5:])
 
 
+def qemu_mem_fill(vm, gpa, size):
+    """Fill the guest buffer with 0xa5, to see what a request writes."""
+    vm.qtest(f"memset {gpa:#x} {size:#x} 0xa5")
+
+
 def locks_state(path):
     """What an updater would get right now: try snp-certs lock, no wait."""
     r = subprocess.run([SNP_CERTS, 'lock', '--timeout', '0', path, '--',
@@ -62,7 +68,8 @@ def main():
         '-machine', 'q35', '-m', '256M', '-smp', '2', '-nodefaults',
         '-L', FIRMWARE,
         '-object', 'sev-snp-guest,id=sev0,cbitpos=51,reduced-phys-bits=1,'
-                   f'certs-path={BLOB},certs-timeout=100'],
+                   f'certs-path={BLOB},certs-timeout=100,'
+                   f'certs-busy-limit={BUSY_LIMIT_MS}'],
         base_temp_dir=WORKDIR)
     vm.launch()
     try:
@@ -78,7 +85,13 @@ def main():
         print(f"   hypercall.ret=0; shared {m['shared-bytes']} bytes, "
               f"private {m['private-bytes'] // (1024 * 1024)} MiB")
 
-        step("1. The guest asks with a 1-page buffer: too small")
+        step("1. snpguest's first call: 0 pages, a size probe")
+        r = request(vm, 0)
+        assert r['ret'] == ENOSPC and r['npages'] == need, r
+        print("   INVALID_LEN with the pages needed: a Linux guest re-issues "
+              "a plain request\n   and its caller asks again; nothing was "
+              "written")
+        print("   (with a 1-page buffer, the same:)")
         r = request(vm, 1)
         assert r['ret'] == ENOSPC and r['npages'] == need, r
 
@@ -92,29 +105,62 @@ def main():
         print("   completion (immediate_exit, KVM_RUN -> -EINTR): "
               f"locks {locks_state(BLOB)}")
 
-        step("3. A firmware updater holds the exclusive lock "
-             "(snp-certs lock BLOB -- sleep 2)")
+        step("3. A firmware update holds the exclusive lock for 3 s "
+             "(snp-certs lock BLOB -- sleep 3),\n   longer than "
+             f"certs-busy-limit={BUSY_LIMIT_MS} ms")
         updater = subprocess.Popen([SNP_CERTS, 'lock', BLOB, '--',
-                                    'sleep', '2'])
+                                    'sleep', '3'])
         while locks_state(BLOB) == 'free':
             time.sleep(0.02)
-        r = request(vm, need)
-        assert r['ret'] == EAGAIN, r
-        print("   the guest retries later, as Linux guests do")
+        t0 = time.monotonic()
+        qemu_mem_fill(vm, GPA, need * PAGE)
+        while True:
+            r = request(vm, need)
+            if r['ret'] != EAGAIN:
+                break
+            print("   BUSY: a Linux guest retries in 2 s (the demo: 0.5 s); "
+                  "it gives up after 60 s")
+            time.sleep(0.5)
+        assert r['ret'] == 0, r
+        got = read_guest(vm, GPA, 24)
+        print(f"   after {time.monotonic() - t0:.1f} s: success with an "
+              f"empty table (24 zero bytes: {got == bytes(24)}):\n   the "
+              "report comes without a chain, so it cannot mismatch, and "
+              "the guest keeps its key")
         updater.wait()
 
         step("4. The updater is done: the guest gets its certificates")
+        qemu_mem_fill(vm, GPA, need * PAGE)
         r = request(vm, need)
         assert r['ret'] == 0 and not r['in-flight'], r
         got = read_guest(vm, GPA, need * PAGE)
         received = os.path.join(WORKDIR, 'received.blob')
         with open(received, 'wb') as f:
-            f.write(got)
+            f.write(got[:blob_size])
         with open(BLOB, 'rb') as f:
             same = f.read() == got[:blob_size]
         print(f"   the guest buffer holds the blob byte for byte: {same}; "
-              f"the rest of the {need} pages is zero: "
-              f"{not any(got[blob_size:])}")
+              f"the rest of the {need} pages is untouched: "
+              f"{got[blob_size:] == bytes([0xa5]) * (need * PAGE - blob_size)}")
+
+        step("5. An operator mistake: the blob is moved away")
+        aside = BLOB + '.aside'
+        os.rename(BLOB, aside)
+        qemu_mem_fill(vm, GPA, need * PAGE)
+        r = request(vm, need)
+        assert r['ret'] == 0, r
+        print("   an empty table again (24 zero bytes: "
+              f"{read_guest(vm, GPA, 24) == bytes(24)}), never the generic "
+              "error;\n   the operator sees the fault:")
+        q = vm.qmp('query-sev-snp-certs', {'id': 'sev0'})['return']
+        print(f"   host-faults={q['stats']['host-faults']} "
+              f"chainless={q['stats']['chainless']} "
+              f"last-error: {q.get('last-error')}")
+        os.rename(aside, BLOB)
+        r = request(vm, need)
+        assert r['ret'] == 0, r
+        print("   the blob back: the chain again, byte for byte: "
+              f"{read_guest(vm, GPA, blob_size) == open(BLOB, 'rb').read()}")
 
         step("What the guest received, decoded (snp-certs show)")
         sys.stdout.flush()
@@ -130,14 +176,15 @@ def main():
         print(vm.cmd('human-monitor-command',
                      command_line='info sev-snp-certs'))
 
-        step("5. The guest takes the buffer back private; a request into "
-             "it now fails and nothing is written")
+        step("6. The guest takes the buffer back private: its own mistake, "
+             "the only one\n   that gets the generic error; nothing is "
+             "written")
         r = vm.qmp('x-sev-snp-inject-map-gpa-range', {
             'id': 'sev0', 'gpa': GPA, 'npages': need, 'private': True})
         assert r['return']['ret'] == 0, r
         before = read_guest(vm, GPA, need * PAGE)
         r = request(vm, need)
-        assert r['ret'] == 5, r
+        assert r['ret'] == EIO, r
         print("   guest buffer unchanged: "
               f"{read_guest(vm, GPA, need * PAGE) == before}")
         print(vm.cmd('human-monitor-command',

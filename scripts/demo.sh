@@ -8,7 +8,10 @@
 # firmware are simulated (tests/snp-host/sim).  Where /dev/kvm is
 # unusable it falls back, saying why, to the qtest demo: a guest's
 # extended-request sequence injected under -accel qtest (the same
-# handler code runs for real KVM exits).
+# handler code runs for real KVM exits): snpguest's size probe, the
+# blob, an updater holding the lock past certs-busy-limit (an empty
+# table, never a lost key), the blob moved away and back, and the one
+# answer that costs a Linux guest its key: its own bad buffer.
 set -eu
 BUILD=${BUILD:-build}
 TOP=$(pwd)

@@ -347,6 +347,38 @@ static GBytes *read_exact(int fd, size_t size, const char *path,
     return g_bytes_new_take(g_steal_pointer(&buf), size);
 }
 
+/*
+ * Do the bytes of @fd, from offset 0 to its end, equal @blob?  Compared
+ * a page at a time, without allocating: the common answer, on every
+ * request where times cannot be trusted, is yes.  An error or a file
+ * that changes length under the read answers no (the full read that
+ * follows reports it).
+ */
+static bool fd_equals(int fd, size_t size, GBytes *blob)
+{
+    gsize blen;
+    const uint8_t *b = g_bytes_get_data(blob, &blen);
+    uint8_t buf[4096];
+    size_t off = 0;
+    char extra;
+
+    if (blen != size) {
+        return false;
+    }
+    while (off < size) {
+        ssize_t n = pread(fd, buf, MIN(sizeof(buf), size - off), off);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0 || memcmp(buf, b + off, n)) {
+            return false;
+        }
+        off += n;
+    }
+    return pread(fd, &extra, 1, size) == 0;
+}
+
 GBytes *sevsnp_file_read(const char *path, size_t max_size, GError **err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
@@ -635,6 +667,47 @@ SevsnpCertTable *sevsnp_cert_store_last_table(SevsnpCertStore *store)
     return t;
 }
 
+/*
+ * The blobs validated last by any store of the process, most recent
+ * first.  Validation is a pure function of the bytes (and the size cap),
+ * and the same bytes come back: a file put back in service, an updater
+ * reverting, several stores of one file.  Compared byte for byte, so a
+ * hit is never a different blob.
+ */
+#define VALIDATED_CACHE 4
+static GMutex validated_lock;
+static SevsnpCertTable *validated[VALIDATED_CACHE];
+
+static SevsnpCertTable *validated_lookup(GBytes *blob, size_t max_size)
+{
+    SevsnpCertTable *t = NULL;
+
+    if (g_bytes_get_size(blob) > max_size) {
+        return NULL;
+    }
+    g_mutex_lock(&validated_lock);
+    for (int i = 0; i < VALIDATED_CACHE && validated[i] && !t; i++) {
+        if (g_bytes_equal(blob, sevsnp_cert_table_get_blob(validated[i]))) {
+            t = sevsnp_cert_table_ref(validated[i]);
+        }
+    }
+    g_mutex_unlock(&validated_lock);
+    return t;
+}
+
+static void validated_remember(SevsnpCertTable *t)
+{
+    SevsnpCertTable *old;
+
+    g_mutex_lock(&validated_lock);
+    old = validated[VALIDATED_CACHE - 1];
+    memmove(validated + 1, validated,
+            (VALIDATED_CACHE - 1) * sizeof(validated[0]));
+    validated[0] = sevsnp_cert_table_ref(t);
+    g_mutex_unlock(&validated_lock);
+    sevsnp_cert_table_unref(old);
+}
+
 static bool same_file(const struct stat *a, const struct stat *b)
 {
     return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
@@ -668,33 +741,49 @@ static SevsnpCertTable *table_for_fd(SevsnpCertStore *s, int fd,
         g_mutex_unlock(&s->lock);
         return t;
     }
+    t = s->cached && same_file(st, &s->cached_st) ?
+        sevsnp_cert_table_ref(s->cached) : NULL;
     g_mutex_unlock(&s->lock);
 
     /* Taken before the read: the bytes read are at least this recent. */
     verified_at = realtime_ns();
+    if (t) {
+        /* The same file by its metadata: compare the bytes. */
+        bool equal = fd_equals(fd, st->st_size,
+                               sevsnp_cert_table_get_blob(t));
+
+        g_mutex_lock(&s->lock);
+        s->byte_compares++;
+        if (equal) {
+            s->cache_hits++;
+            if (s->cached == t) {
+                s->cached_at_ns = MAX(s->cached_at_ns, verified_at);
+            }
+            g_mutex_unlock(&s->lock);
+            return t;
+        }
+        g_mutex_unlock(&s->lock);
+        sevsnp_cert_table_unref(t);
+    } else {
+        g_mutex_lock(&s->lock);
+        s->byte_compares++;
+        g_mutex_unlock(&s->lock);
+    }
     blob = read_exact(fd, st->st_size, s->path, err);
     if (!blob) {
         return NULL;
     }
 
-    g_mutex_lock(&s->lock);
-    s->byte_compares++;
-    if (s->cached && same_file(st, &s->cached_st) &&
-        g_bytes_equal(blob, sevsnp_cert_table_get_blob(s->cached))) {
-        t = sevsnp_cert_table_ref(s->cached);
-        s->cache_hits++;
-        s->cached_at_ns = MAX(s->cached_at_ns, verified_at);
-        g_mutex_unlock(&s->lock);
-        return t;
-    }
-    g_mutex_unlock(&s->lock);
-
-    t = sevsnp_cert_table_parse(blob, s->max_size, &perr);
+    t = validated_lookup(blob, s->max_size);
     if (!t) {
-        g_set_error(err, SEVSNP_ERROR, perr->code, "%s: %s", s->path,
-                    perr->message);
-        g_error_free(perr);
-        return NULL;
+        t = sevsnp_cert_table_parse(blob, s->max_size, &perr);
+        if (!t) {
+            g_set_error(err, SEVSNP_ERROR, perr->code, "%s: %s", s->path,
+                        perr->message);
+            g_error_free(perr);
+            return NULL;
+        }
+        validated_remember(t);
     }
 
     g_mutex_lock(&s->lock);
@@ -1128,12 +1217,16 @@ gboolean sevsnp_cert_file_install(const char *path, GBytes *blob,
 {
     gsize len;
     const uint8_t *data = g_bytes_get_data(blob, &len);
-    SevsnpCertTable *t = sevsnp_cert_table_parse(blob, 0, err);
+    SevsnpCertTable *t = validated_lookup(blob, SEVSNP_DEFAULT_MAX_BLOB);
     int64_t t0;
     int fd, r;
 
     if (!t) {
-        return FALSE;
+        t = sevsnp_cert_table_parse(blob, 0, err);
+        if (!t) {
+            return FALSE;
+        }
+        validated_remember(t);
     }
     sevsnp_cert_table_unref(t);
     t0 = g_get_monotonic_time();

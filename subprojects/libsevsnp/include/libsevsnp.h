@@ -607,7 +607,9 @@ SevsnpCertTable *sevsnp_cert_store_load(SevsnpCertStore *store,
  * sevsnp_cert_store_parse_count:
  * @store: a store
  *
- * Returns: how many times the store parsed the file.
+ * Returns: how many times the store validated new bytes of the file:
+ * parsed them, or found them among the last blobs the process validated
+ * (compared byte for byte).
  */
 uint64_t sevsnp_cert_store_parse_count(const SevsnpCertStore *store);
 

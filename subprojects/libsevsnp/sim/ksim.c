@@ -169,6 +169,12 @@ static int mem_write(void *opaque, uint64_t gpa, const void *buf, size_t len)
 
     g_mutex_lock(&m->lock);
     m->writes++;
+    if (len && (!m->written_end || gpa < m->written_lo)) {
+        m->written_lo = gpa;
+    }
+    if (len && gpa + len > m->written_end) {
+        m->written_end = gpa + len;
+    }
     if (!ok) {
         /* A write a real VMM must never make: record it, do not do it. */
         m->violations++;
@@ -184,6 +190,24 @@ const SevsnpGuestMemOps ksim_mem_ops = {
     .is_shared_ram = mem_is_shared_ram,
     .write = mem_write,
 };
+
+void ksim_mem_forget_writes(KSimMem *m)
+{
+    g_mutex_lock(&m->lock);
+    m->written_lo = m->written_end = 0;
+    g_mutex_unlock(&m->lock);
+}
+
+bool ksim_mem_written_within(KSimMem *m, uint64_t gpa, uint64_t len)
+{
+    bool ok;
+
+    g_mutex_lock(&m->lock);
+    ok = !m->written_end ||
+         (m->written_lo >= gpa && m->written_end - gpa <= len);
+    g_mutex_unlock(&m->lock);
+    return ok;
+}
 
 bool ksim_mem_untouched_outside(KSimMem *m, uint64_t gpa, uint64_t len,
                                 uint8_t fill)

@@ -107,6 +107,8 @@ typedef struct KSimMem {
     GMutex lock;
     uint64_t violations;            /* writes outside shared RAM */
     uint64_t writes;
+    /* The extent of the writes since ksim_mem_forget_writes(). */
+    uint64_t written_lo, written_end;   /* written_end 0: none */
 } KSimMem;
 
 /* Create memory of @npages shared pages at @base, filled with @fill. */
@@ -119,6 +121,16 @@ void ksim_mem_set_kind(KSimMem *mem, uint64_t gpa, uint64_t npages,
 
 /* The guest memory interface of the service, over a KSimMem. */
 extern const SevsnpGuestMemOps ksim_mem_ops;
+
+/* Forget the extent of the writes made so far. */
+void ksim_mem_forget_writes(KSimMem *mem);
+
+/*
+ * Did every write since ksim_mem_forget_writes() fall inside
+ * [gpa, gpa+len)?  (True when there was none.)  The cheap form of
+ * ksim_mem_untouched_outside(), which compares every byte.
+ */
+bool ksim_mem_written_within(KSimMem *mem, uint64_t gpa, uint64_t len);
 
 /* Does any byte outside [gpa, gpa+len) differ from @fill? */
 bool ksim_mem_untouched_outside(KSimMem *mem, uint64_t gpa, uint64_t len,

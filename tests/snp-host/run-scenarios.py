@@ -28,7 +28,9 @@ import argparse
 import fcntl
 import json
 import os
+import pwd
 import re
+import select
 import shutil
 import socket
 import struct
@@ -38,8 +40,22 @@ import tempfile
 import time
 
 KERNELS = ['mainline', 'mainline-no-certs', 'legacy']
+# The Linux-guest model's scenarios: the guest asks as Linux's SEV-SNP
+# driver does and loses its VMPCK where Linux would (guest/linux.c).
+LINUX_SCENARIOS = ['linux-faults', 'linux-busy', 'linux-setcerts',
+                   'linux-flood', 'linux-privdrop']
 SCENARIOS = ['certs', 'certs-smp', 'convert', 'fault', 'attest',
-             'stop-wait']
+             'stop-wait'] + LINUX_SCENARIOS
+# linux-busy: an updater holds the blob's lock past the guest's own 60 s
+# budget; QEMU's BUSY bound (certs-busy-limit) is set low so that the
+# scenario is quick.  The guest's retry clock (2 s, 60 s) is never changed.
+LINUX_BUSY_LIMIT_MS = 1000
+LINUX_HOLD_MS = 70000
+# linux-flood: a low rate limit, which the APs' flood keeps exhausted.
+FLOOD_RATE = 2
+FLOOD_BURST = 2
+# linux-privdrop: the user QEMU drops to (-run-with user=).
+PRIVDROP_USER = 'nobody'
 # stop-wait: how long the updater holds the lock, the lock wait allowed
 # (certs-timeout at its bound), when QMP stop comes into the wait and how
 # long it may take.
@@ -116,10 +132,15 @@ def cpuid_cbitpos():
     return regs[1] & 0x3f
 
 
+class QmpError(OSError):
+    """QEMU answered a command with an error."""
+
+
 class Qmp:
     """The QMP monitor, JSON lines over a unix socket."""
 
     def __init__(self, path, timeout=10):
+        self.events = []
         self.sock = socket.socket(socket.AF_UNIX)
         self.sock.settimeout(timeout)
         self.sock.connect(path)
@@ -141,7 +162,9 @@ class Qmp:
             if 'return' in r:
                 return r['return']
             if 'error' in r:
-                raise OSError(f"QMP {cmd}: {r['error'].get('desc')}")
+                raise QmpError(f"QMP {cmd}: {r['error'].get('desc')}")
+            if 'event' in r:
+                self.events.append(r)
 
     def close(self):
         self.sock.close()
@@ -249,21 +272,31 @@ class Runner:
         m = re.search(r"cbitpos check failed, host '(\d+)'", r.stderr)
         return int(m.group(1)) if m else 63
 
-    def env(self, kernel, simlog, pairs=None):
+    def env(self, kernel, simlog, pairs=None, blob=None, fwdir=None):
         e = dict(os.environ)
         e['LD_PRELOAD'] = os.path.abspath(self.a.sim) + \
             (' ' + e['LD_PRELOAD'] if e.get('LD_PRELOAD') else '')
         e['SNP_HOST_SIM_KERNEL'] = kernel
         e['SNP_HOST_SIM_LOG'] = simlog
-        e['SNP_HOST_SIM_CERTS'] = self.blob
-        if self.fwdir:
-            e['SNP_HOST_SIM_FW'] = self.fwdir
+        e['SNP_HOST_SIM_CERTS'] = blob or self.blob
+        if fwdir or self.fwdir:
+            e['SNP_HOST_SIM_FW'] = fwdir or self.fwdir
         if pairs:
             e['SNP_HOST_SIM_PAIRS'] = pairs
         return e
 
+    def qemu_has(self, prop):
+        """Does this QEMU's sev-snp-guest have the property @prop?"""
+        if not hasattr(self, '_props'):
+            r = subprocess.run([self.a.qemu, '-object', 'sev-snp-guest,help'],
+                               capture_output=True, text=True, timeout=60)
+            self._props = r.stdout + r.stderr
+        return re.search(rf'^\s*{re.escape(prop)}=', self._props, re.M) \
+            is not None
+
     # -- one run -------------------------------------------------------
-    def qemu_args(self, d, kernel, scenario, arg, smp, mem):
+    def qemu_args(self, d, kernel, scenario, arg, smp, mem, blob=None,
+                  obj_extra='', extra=()):
         args = [self.a.qemu, '-accel', 'kvm', '-nodefaults', '-display',
                 'none', '-no-user-config', '-m', mem, '-smp', str(smp),
                 '-bios', self.a.guest,
@@ -277,11 +310,12 @@ class Runner:
         # certs-abi is left at auto on every kernel: QEMU must find the
         # ABI from the kernel's KVM_X86_SEV_SNP_REQ_CERTS attribute.
         obj = (f'sev-snp-guest,id=sev0,cbitpos={self.cbit},'
-               f'reduced-phys-bits=1,certs-path={self.blob}')
+               f'reduced-phys-bits=1,certs-path={blob or self.blob}')
         if scenario == 'stop-wait':
             obj += f',certs-timeout={STOP_WAIT_TIMEOUT_MS}'
+        obj += obj_extra
         return args + ['-machine', 'q35,confidential-guest-support=sev0',
-                       '-object', obj]
+                       '-object', obj] + list(extra)
 
     def run(self, kernel, scenario):
         a = self.a
@@ -293,7 +327,7 @@ class Runner:
         empty = kernel == 'mainline-no-certs'
         expect = 'expect=empty' if empty else f'expect=certs,need={self.need}'
         smp, mem, timeout = 1, '256M', a.timeout
-        pairs = None
+        pairs = lx = None
         if scenario == 'boot':
             arg, smp = 'boot', 2
         elif scenario == 'certs':
@@ -314,30 +348,53 @@ class Runner:
             timeout += a.attest_seconds
             pairs = os.path.join(d, 'pairs')
             os.makedirs(pairs)
+        elif scenario in LINUX_SCENARIOS:
+            lx = LinuxRun(self, kernel, scenario, d, expect)
+            if not lx.prepare():
+                return
+            arg, smp, pairs = lx.arg, lx.smp, lx.pairs
         else:
             raise ValueError(scenario)
         simlog = os.path.join(d, 'sim.log')
         env = dict(os.environ) if kernel is None else \
-            self.env(kernel, simlog, pairs)
-        args = self.qemu_args(d, kernel, scenario, arg, smp, mem)
+            self.env(kernel, simlog, pairs, lx and lx.sim_certs(),
+                     lx and lx.fwdir)
+        args = self.qemu_args(d, kernel, scenario, arg, smp, mem,
+                              lx and lx.blob, lx.obj_extra if lx else '',
+                              lx.extra_args if lx else ())
         with open(os.path.join(d, 'cmdline'), 'w') as f:
             f.write(' '.join(args) + '\n')
+        pass_fds = ()
+        if lx:
+            # The simulator's step pipe: requests from it, answers to it.
+            req_r, req_w = os.pipe()
+            ans_r, ans_w = os.pipe()
+            env['SNP_HOST_SIM_STEP_FDS'] = f"{ans_r},{req_w}"
+            pass_fds = (ans_r, req_w)
         t0 = time.monotonic()
         err = open(os.path.join(d, 'qemu.err'), 'w')
         p = subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL,
-                             stdout=err, stderr=err)
+                             stdout=err, stderr=err, pass_fds=pass_fds)
+        for fd in pass_fds:
+            os.close(fd)
         stopped = None
         try:
             if scenario == 'fault':
                 stopped = self.wait_stopped(p, d, timeout)
             elif scenario == 'stop-wait':
                 stopped = self.stop_during_wait(p, d, timeout)
+            elif lx:
+                lx.serve(p, req_r, ans_w, t0 + timeout)
             p.wait(timeout=max(1, timeout - (time.monotonic() - t0)))
             timed_out = False
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait()
             timed_out = True
+        if lx:
+            os.close(req_r)
+            os.close(ans_w)
+            lx.close()
         err.close()
         secs = time.monotonic() - t0
         self.times.append((tag, secs))
@@ -345,6 +402,8 @@ class Runner:
                       f"{p.returncode}")
         self.check_output(tag, d, kernel, scenario, p.returncode, timed_out,
                           stopped, pairs)
+        if lx:
+            lx.check(tag)
 
     def wait_stopped(self, p, d, timeout):
         """fault: once the guest announced it, the VM must stop."""
@@ -525,7 +584,8 @@ class Runner:
             self.tap.ok(False, f"{tag}/sim-log", str(e))
             return
         bad = [ln for ln in log if re.match(
-            r'\S+ \S+ (lock-violation|ret-invalid|ret-poisoned|error) ', ln)]
+            r'\S+ \S+ (lock-violation|ret-invalid|ret-poisoned|error|'
+            r'iv-reuse) ', ln)]
         self.tap.ok(not bad, f"{tag}/sim-log-no-violations",
                     '\n'.join(bad[:10]))
         if scenario == 'fault':
@@ -637,16 +697,401 @@ class Runner:
         n = len([f for f in os.listdir(pairs) if f.endswith('.report')])
         self.tap.ok(n == recorded and n > 0, f"{tag}/pairs-recorded",
                     f"{n} pairs on disk, the guest recorded {recorded}")
-        if n and tag.startswith('mainline-no-certs/'):
-            self.tap.note(f"{tag}: verify-pairs skipped: this host serves "
-                          "no certificate chain to check a report against")
-        elif self.fwdir and self.a.fw_tool and n:
+        if self.fwdir and self.a.fw_tool and n:
+            # Every pair matching (its chain verifies its report) or
+            # chain-less (no chain given, none can mismatch).
             r = subprocess.run([self.a.fw_tool, 'verify-pairs', pairs,
                                 '--quiet'], capture_output=True, text=True)
             self.tap.ok(r.returncode == 0, f"{tag}/pairs-verify",
                         r.stdout + r.stderr)
             if r.stdout.strip():
                 self.tap.note(f"{tag}: {r.stdout.strip()}")
+
+
+class LinuxRun:
+    """One run of a Linux-guest model scenario (guest/linux.c): the
+    host-side steps the guest asks for over the simulator's step pipe
+    (the runner does them: file actions as root, QMP commands), the QMP
+    monitor and its events, and the checks of what the guest received.
+
+    Steps: blob:delete|corrupt|truncate|fifo|directory|restore (the blob
+    in service, changed behind QEMU's back; restore reinstalls it with
+    snp-certs install), blob:replace-unreadable|replace-readable (a valid
+    blob renamed over it, mode 0600 or 0644, root-owned),
+    qmp:set-certs-bad|set-certs-other|set-certs-back (sev-snp-set-certs to
+    a file that is no blob, which must be refused, to another valid blob,
+    and back), qmp:stats|done (query-sev-snp-certs).
+    """
+
+    def __init__(self, runner, kernel, scenario, d, expect):
+        self.r = runner
+        self.tap = runner.tap
+        self.kernel = kernel
+        self.scenario = scenario
+        self.d = d
+        self.expect = expect
+        self.empty = kernel == 'mainline-no-certs'
+        self.blob = runner.blob
+        self.fwdir = runner.fwdir
+        self.pairs = os.path.join(d, 'pairs')
+        self.smp = 1
+        self.obj_extra = ''
+        self.extra_args = ()
+        self.known = {'blob': runner.blob_bytes}
+        self.phases = []        # (step, pairs recorded before it)
+        self.steps = []         # (step, None or why it failed)
+        self.qmp = None
+        self.qmp_why = None
+        self.stats = None
+        self.uid = None
+        self.busy_limit = runner.qemu_has('certs-busy-limit')
+
+    # -- set-up ----------------------------------------------------------
+    def write(self, path, data, mode=0o644):
+        tmp = path + '.tmp'
+        with open(tmp, 'wb') as f:
+            f.write(data)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+
+    def prepare(self):
+        r, sc = self.r, self.scenario
+        os.makedirs(self.pairs)
+        # Each run starts from the blob in service, whatever an earlier
+        # run left behind.
+        self.remove(self.blob)
+        self.write(self.blob, r.blob_bytes)
+        self.orig = os.path.join(self.d, 'orig.blob')
+        self.write(self.orig, r.blob_bytes)
+        args = [self.expect]
+        if sc in ('linux-busy', 'linux-flood'):
+            if self.busy_limit:
+                self.obj_extra += f',certs-busy-limit={LINUX_BUSY_LIMIT_MS}'
+                args.append(f'busy={LINUX_BUSY_LIMIT_MS}')
+            self.tap.ok(self.busy_limit,
+                        f"{self.tag()}/qemu-has-certs-busy-limit",
+                        f"{self.r.a.qemu} has no sev-snp-guest property "
+                        "certs-busy-limit: run with QEMU's default bound")
+        if sc == 'linux-busy':
+            args.append(f'hold={LINUX_HOLD_MS}')
+        if sc == 'linux-flood':
+            self.smp = max(self.r.a.smp, 2)
+            self.obj_extra += (f',certs-rate-limit={FLOOD_RATE},'
+                               f'certs-rate-burst={FLOOD_BURST}')
+        if sc == 'linux-setcerts':
+            self.other = os.path.join(self.d, 'other.blob')
+            if not self.build_other():
+                return False
+            self.bad = os.path.join(self.d, 'bad.blob')
+            self.write(self.bad, b'this is no certificate blob\n' * 64)
+        if sc == 'linux-privdrop':
+            return self.prepare_privdrop(args)
+        self.arg = f"{sc}:{','.join(args)}"
+        return True
+
+    def tag(self):
+        return f"{self.kernel}/{self.scenario}"
+
+    def sim_certs(self):
+        """SNP_HOST_SIM_CERTS: the files QEMU may serve, the first the
+        one the simulator's updater locks."""
+        if self.scenario == 'linux-setcerts':
+            return f"{self.blob}:{self.other}"
+        return self.blob
+
+    def build_other(self):
+        """Another valid blob: the same chain, the unknown entry left
+        out, so its bytes differ."""
+        fw = self.fwdir
+        if not fw:
+            src = [f'--ark={self.r.a.data}/milan-ark.pem',
+                   f'--ask={self.r.a.data}/milan-ask.pem',
+                   f'--vcek={self.r.a.data}/milan-vcek.der']
+        else:
+            src = [f'--ark={fw}/ark.pem', f'--ask={fw}/ask.pem',
+                   f'--vcek={fw}/vcek.der']
+        p = subprocess.run([self.r.a.snp_certs, 'build'] + src +
+                           ['-o', self.other], capture_output=True,
+                           text=True)
+        self.tap.ok(p.returncode == 0, f"{self.tag()}/setup-other-blob",
+                    p.stderr)
+        if p.returncode:
+            return False
+        with open(self.other, 'rb') as f:
+            self.known['other'] = f.read()
+        return True
+
+    def prepare_privdrop(self, args):
+        """QEMU drops to PRIVDROP_USER; the blob is root's, mode 0600.
+        What the simulator itself reads after the drop (its firmware) is
+        made readable, and the pairs directory writable, for that user."""
+        try:
+            pw = pwd.getpwnam(PRIVDROP_USER)
+        except KeyError:
+            self.tap.note(f"{self.tag()}: SKIP: no user {PRIVDROP_USER}")
+            return False
+        if os.geteuid() != 0:
+            self.tap.note(f"{self.tag()}: SKIP: -run-with user= needs root")
+            return False
+        self.target_uid = pw.pw_uid
+        bdir = os.path.join(self.d, 'blob')
+        os.makedirs(bdir)
+        os.chmod(bdir, 0o755)
+        self.blob = os.path.join(bdir, 'certs.blob')
+        self.write(self.blob, self.r.blob_bytes, 0o600)
+        if self.fwdir:
+            self.fwdir = os.path.join(self.d, 'fw')
+            shutil.copytree(self.r.fwdir, self.fwdir)
+            for root, dirs, files in os.walk(self.fwdir):
+                os.chmod(root, 0o755)
+                for f in files:
+                    os.chmod(os.path.join(root, f), 0o644)
+        os.chmod(self.pairs, 0o777)
+        os.chmod(self.d, 0o755)
+        self.extra_args = ('-run-with', f'user={PRIVDROP_USER}')
+        self.arg = f"{self.scenario}:{','.join(args)}"
+        return True
+
+    # -- the steps ---------------------------------------------------------
+    def n_pairs(self):
+        return len([f for f in os.listdir(self.pairs)
+                    if f.endswith('.report')])
+
+    def connect(self, p, deadline):
+        sock = os.path.join(self.d, 'qmp.sock')
+        while p.poll() is None and time.monotonic() < deadline:
+            try:
+                self.qmp = Qmp(sock, timeout=30)
+                return
+            except OSError as e:
+                self.qmp_why = str(e)
+                time.sleep(0.05)
+
+    def serve(self, p, rfd, wfd, deadline):
+        """Until QEMU exits: do each step the guest asks for."""
+        self.pid = p.pid
+        self.connect(p, min(deadline, time.monotonic() + 20))
+        buf = b''
+        while p.poll() is None and time.monotonic() < deadline:
+            ready, _, _ = select.select([rfd], [], [], 0.2)
+            if not ready:
+                continue
+            chunk = os.read(rfd, 4096)
+            if not chunk:
+                break
+            buf += chunk
+            while b'\n' in buf:
+                line, buf = buf.split(b'\n', 1)
+                name = line.decode(errors='replace').removeprefix('step ')
+                self.phases.append((name, self.n_pairs()))
+                try:
+                    why = self.step(name)
+                except (OSError, subprocess.SubprocessError) as e:
+                    why = f"{type(e).__name__}: {e}"
+                self.steps.append((name, why))
+                answer = 'ok' if why is None else \
+                    'fail ' + why.replace('\n', ' ')[:200]
+                os.write(wfd, answer.encode() + b'\n')
+
+    def close(self):
+        if self.qmp:
+            try:
+                self.qmp.close()
+            except OSError:
+                pass
+
+    def step(self, name):
+        """Do @name: None, or why it could not be done."""
+        if self.uid is None:
+            self.uid = self.qemu_uid()
+        kind, _, what = name.partition(':')
+        if kind == 'blob':
+            return self.blob_step(what)
+        if kind == 'qmp':
+            return self.qmp_step(what)
+        return f"unknown step {name!r}"
+
+    def qemu_uid(self):
+        try:
+            with open(f"/proc/{self.pid}/status") as f:
+                m = re.search(r'^Uid:\s+\d+\s+(\d+)', f.read(), re.M)
+            return int(m.group(1)) if m else -1
+        except OSError:
+            return -1
+
+    @staticmethod
+    def remove(path):
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+        elif os.path.lexists(path):
+            os.unlink(path)
+
+    def blob_step(self, what):
+        b = self.blob
+        if what == 'delete':
+            os.unlink(b)
+        elif what == 'corrupt':
+            # In place, same size: some bytes inside the VCEK's DER.
+            n = os.path.getsize(b)
+            with open(b, 'r+b') as f:
+                f.seek(n * 3 // 4)
+                data = f.read(16)
+                f.seek(n * 3 // 4)
+                f.write(bytes(x ^ 0x5a for x in data))
+        elif what == 'truncate':
+            os.truncate(b, os.path.getsize(b) // 2)
+        elif what == 'fifo':
+            os.mkfifo(b + '.fifo')
+            os.replace(b + '.fifo', b)
+        elif what == 'directory':
+            os.unlink(b)
+            os.mkdir(b)
+        elif what == 'restore':
+            # What an operator does: the blob put back with snp-certs.
+            if not os.path.isfile(b) or os.path.islink(b):
+                self.remove(b)
+            r = subprocess.run([self.r.a.snp_certs, 'install', self.orig,
+                                b], capture_output=True, text=True,
+                               timeout=60)
+            if r.returncode:
+                return f"snp-certs install: {r.stderr.strip()}"
+        elif what in ('replace-unreadable', 'replace-readable'):
+            # A new valid blob renamed over the one in service.
+            self.write(b, self.r.blob_bytes,
+                       0o600 if what == 'replace-unreadable' else 0o644)
+        else:
+            return f"unknown blob step {what!r}"
+        return None
+
+    def qmp_step(self, what):
+        if not self.qmp:
+            return f"no QMP monitor: {self.qmp_why}"
+        q = self.qmp
+        if what == 'set-certs-bad':
+            try:
+                q.call('sev-snp-set-certs', {'id': 'sev0',
+                                             'certs-path': self.bad})
+            except QmpError as e:
+                self.refused = str(e)
+                return None
+            return 'sev-snp-set-certs accepted a file that is no blob'
+        if what in ('set-certs-other', 'set-certs-back'):
+            path = self.other if what == 'set-certs-other' else self.blob
+            try:
+                q.call('sev-snp-set-certs', {'id': 'sev0',
+                                             'certs-path': path})
+            except QmpError as e:
+                return str(e)
+            return None
+        if what in ('stats', 'done'):
+            self.stats = q.call('query-sev-snp-certs', {'id': 'sev0'})
+            return None
+        return f"unknown QMP step {what!r}"
+
+    # -- the checks ----------------------------------------------------------
+    def expected(self, step):
+        """What the pairs recorded after @step may hold."""
+        if self.empty:
+            return 'chainless'
+        faults = ('blob:delete', 'blob:corrupt', 'blob:truncate',
+                  'blob:fifo', 'blob:directory', 'blob:replace-unreadable')
+        if step in faults:
+            return 'chainless'
+        if step == 'qmp:set-certs-other':
+            return 'other'
+        if self.scenario in ('linux-busy', 'linux-flood'):
+            return 'any'
+        return 'blob'
+
+    def classify(self, data):
+        """chainless, a known blob's name, or why it is neither."""
+        if not data:
+            return 'chainless'
+        rest = None
+        if data[:24] == bytes(24):
+            kind, rest = 'chainless', data[24:]
+        else:
+            for name, b in self.known.items():
+                if data[:len(b)] == b:
+                    kind, rest = name, data[len(b):]
+                    break
+        if rest is None:
+            return 'a table that is none of the blobs served'
+        if rest != bytes([FILL]) * len(rest):
+            return f"{kind}, but the host wrote past it"
+        return kind
+
+    def check_pairs(self, tag):
+        names = sorted(int(f[:-6]) for f in os.listdir(self.pairs)
+                       if f.endswith('.certs'))
+        bounds = [(n, step) for step, n in self.phases]
+        bad = []
+        count = {}
+        for n in names:
+            step = None
+            for at, st in bounds:
+                if at <= n:
+                    step = st
+            want = self.expected(step)
+            with open(os.path.join(self.pairs, f"{n}.certs"), 'rb') as f:
+                got = self.classify(f.read())
+            count[got] = count.get(got, 0) + 1
+            if got not in ('chainless', 'blob', 'other') or \
+                    (want != 'any' and got != want):
+                bad.append(f"pair {n} (after {step or 'the start'}): "
+                           f"{got}, want {want}")
+        self.tap.note(f"{tag}: pairs by table: " + ', '.join(
+            f"{k} {v}" for k, v in sorted(count.items())))
+        self.tap.ok(names and not bad, f"{tag}/pairs-hold-what-was-served",
+                    '\n'.join(bad[:10]) or 'no pairs')
+
+    def events(self, reason):
+        evs = self.qmp.events if self.qmp else []
+        return [e for e in evs if e.get('event') == 'SEV_SNP_CERTS_ERROR'
+                and e.get('data', {}).get('reason') == reason]
+
+    def check(self, tag):
+        tap = self.tap
+        for i, (name, why) in enumerate(self.steps):
+            tap.ok(why is None, f"{tag}/step-{i + 1}-{name}", why)
+        if os.path.isdir(self.pairs):
+            self.check_pairs(tag)
+        st = (self.stats or {}).get('stats', {})
+        sc = self.scenario
+        if self.stats is not None:
+            tap.note(f"{tag}: query-sev-snp-certs stats: " + ', '.join(
+                f"{k} {v}" for k, v in sorted(st.items())))
+        if sc == 'linux-faults' and not self.empty:
+            tap.ok(st.get('host-faults', 0) >= 5 and
+                   st.get('chainless', 0) >= 5,
+                   f"{tag}/qmp-host-faults-and-chainless-counted",
+                   f"stats {st}: want host-faults and chainless >= 5 (five "
+                   "host-side faults, each answered without a chain)")
+            tap.ok(len(self.events('host-fault')) > 0,
+                   f"{tag}/qmp-event-host-fault",
+                   'no SEV_SNP_CERTS_ERROR with reason host-fault; events: ' +
+                   json.dumps(self.qmp.events if self.qmp else None)[:1500])
+        if sc == 'linux-busy' and not self.empty:
+            tap.ok(st.get('busy-limit', 0) >= 2 and st.get('busy', 0) > 0,
+                   f"{tag}/qmp-busy-limit-counted",
+                   f"stats {st}: want busy-limit >= 2 (two answers after "
+                   "the bound) and busy > 0")
+            tap.ok(len(self.events('busy-limit')) > 0,
+                   f"{tag}/qmp-event-busy-limit",
+                   'no SEV_SNP_CERTS_ERROR with reason busy-limit')
+        if sc == 'linux-flood' and not self.empty:
+            tap.ok(st.get('rate-limited', 0) > 0,
+                   f"{tag}/qmp-rate-limited-counted", f"stats {st}")
+        if sc == 'linux-setcerts':
+            tap.ok(self.stats is not None and
+                   self.stats.get('certs-path') == self.blob,
+                   f"{tag}/qmp-back-to-the-blob",
+                   f"certs-path {(self.stats or {}).get('certs-path')!r}, "
+                   f"want {self.blob!r}")
+        if sc == 'linux-privdrop':
+            want = getattr(self, 'target_uid', None)
+            tap.ok(self.uid == want, f"{tag}/qemu-runs-as-{PRIVDROP_USER}",
+                   f"QEMU's uid {self.uid}, want {want}")
 
 
 def main():

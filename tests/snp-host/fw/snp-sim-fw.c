@@ -5,9 +5,14 @@
  *   snp-sim-fw rotate DIR [--bump]     a firmware/TCB update: new VCEK
  *   snp-sim-fw blob DIR -o FILE        the blob that matches the firmware
  *   snp-sim-fw show DIR                generation, TCB, VCEK fingerprint
+ *   snp-sim-fw report DIR -o FILE      a report signed now (random report
+ *                                      data), as SNP_GUEST_REQUEST gives
  *   snp-sim-fw verify-pairs DIR [--product P]
  *                                      verify every N.report against the
- *                                      N.certs a guest received with it
+ *                                      N.certs a guest received with it;
+ *                                      a pair without a chain (N.certs
+ *                                      empty, or an empty table) cannot
+ *                                      mismatch and is counted apart
  *
  * Test-only (it drives libsevsnp's sim/fwsim.c); the SNP host simulator
  * signs with whatever DIR holds at the moment of signing.  Exit status 0
@@ -38,7 +43,7 @@ static const GOptionEntry entries[] = {
     { "tcb", 0, 0, G_OPTION_ARG_STRING, &opt_tcb,
       "the TCB, bl=N,tee=N,snp=N,ucode=N[,fmc=N]", "TCB" },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &opt_out,
-      "where blob writes", "FILE" },
+      "where blob and report write", "FILE" },
     { "bump", 0, 0, G_OPTION_ARG_NONE, &opt_bump,
       "rotate: raise the SNP SPL by one (a TCB update)", NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &opt_quiet,
@@ -140,6 +145,32 @@ static int cmd_show(const char *dir)
     return 0;
 }
 
+static int cmd_report(const char *dir)
+{
+    GError *err = NULL;
+    g_autoptr(GBytes) rep = NULL;
+    FwSimReportParams p = { .version = 3 };
+    gsize len;
+    const char *data;
+
+    if (!opt_out) {
+        fprintf(stderr, "snp-sim-fw: report needs -o FILE\n");
+        return 2;
+    }
+    for (gsize i = 0; i < sizeof(p.report_data); i++) {
+        p.report_data[i] = g_random_int_range(0, 256);
+    }
+    rep = fwsim_report(dir, &p, &err);
+    if (!rep) {
+        return fail(err);
+    }
+    data = g_bytes_get_data(rep, &len);
+    if (!g_file_set_contents(opt_out, data, len, &err)) {
+        return fail(err);
+    }
+    return 0;
+}
+
 /*
  * The extent of a certificate table inside a guest buffer: the guest
  * received the whole buffer, the table is at its start.  Bytes after the
@@ -172,8 +203,25 @@ static GBytes *table_extent(GBytes *buf)
     return NULL;
 }
 
-static gboolean verify_pair(const char *dir, const char *name,
-                            SevsnpProduct p, char **why)
+typedef enum {
+    PAIR_MATCHING,
+    PAIR_CHAINLESS,
+    PAIR_MISMATCHED,
+} PairVerdict;
+
+/* No chain: no buffer at all, or a table that ends at its first entry. */
+static gboolean chainless(GBytes *buf)
+{
+    static const uint8_t zero[SEVSNP_CERT_ENTRY_SIZE];
+    gsize len;
+    const uint8_t *p = g_bytes_get_data(buf, &len);
+
+    return len == 0 ||
+           (len >= sizeof(zero) && !memcmp(p, zero, sizeof(zero)));
+}
+
+static PairVerdict verify_pair(const char *dir, const char *name,
+                               SevsnpProduct p, char **why)
 {
     g_autofree char *rpath = g_strdup_printf("%s/%s.report", dir, name);
     g_autofree char *cpath = g_strdup_printf("%s/%s.certs", dir, name);
@@ -188,35 +236,39 @@ static gboolean verify_pair(const char *dir, const char *name,
 
     if (!rbytes) {
         *why = g_strdup(err->message);
-        return FALSE;
+        return PAIR_MISMATCHED;
     }
     rdata = g_bytes_get_data(rbytes, &rlen);
     r = sevsnp_report_parse(rdata, rlen, p, &err);
     if (!r) {
         *why = g_strdup_printf("%s: %s", rpath, err->message);
-        return FALSE;
+        return PAIR_MISMATCHED;
     }
     buf = sevsnp_file_read(cpath, 0, &err);
     if (!buf) {
         *why = g_strdup(err->message);
-        return FALSE;
+        return PAIR_MISMATCHED;
+    }
+    if (chainless(buf)) {
+        return PAIR_CHAINLESS;
     }
     blob = table_extent(buf);
     if (!blob) {
         *why = g_strdup_printf("%s: no certificate table", cpath);
-        return FALSE;
+        return PAIR_MISMATCHED;
     }
     t = sevsnp_cert_table_parse(blob, 0, &err);
     if (!t) {
         *why = g_strdup_printf("%s: %s", cpath, err->message);
-        return FALSE;
+        return PAIR_MISMATCHED;
     }
     ok = sevsnp_report_verify(r, t, p, 0, &err);
     sevsnp_cert_table_unref(t);
     if (!ok) {
         *why = g_strdup(err->message);
+        return PAIR_MISMATCHED;
     }
-    return ok;
+    return PAIR_MATCHING;
 }
 
 static int cmd_verify_pairs(const char *dir)
@@ -225,7 +277,7 @@ static int cmd_verify_pairs(const char *dir)
     g_autoptr(GError) err = NULL;
     g_autoptr(GDir) d = g_dir_open(dir, 0, &err);
     g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
-    guint bad = 0;
+    guint bad = 0, none = 0;
     const char *e;
 
     if (!d) {
@@ -240,21 +292,29 @@ static int cmd_verify_pairs(const char *dir)
     for (guint i = 0; i < names->len; i++) {
         g_autofree char *why = NULL;
 
-        if (!verify_pair(dir, names->pdata[i], p, &why)) {
+        switch (verify_pair(dir, names->pdata[i], p, &why)) {
+        case PAIR_MISMATCHED:
             bad++;
             if (!opt_quiet || bad <= 5) {
                 printf("mismatch %s: %s\n", (char *)names->pdata[i], why);
             }
+            break;
+        case PAIR_CHAINLESS:
+            none++;
+            break;
+        case PAIR_MATCHING:
+            break;
         }
     }
-    printf("pairs %u mismatched %u\n", names->len, bad);
+    printf("pairs %u matching %u chainless %u mismatched %u\n", names->len,
+           names->len - none - bad, none, bad);
     return bad ? 1 : 0;
 }
 
 int main(int argc, char **argv)
 {
     g_autoptr(GOptionContext) ctx = g_option_context_new(
-        "create|rotate|blob|show|verify-pairs DIR - the simulated SNP "
+        "create|rotate|blob|show|report|verify-pairs DIR - the simulated SNP "
         "firmware (tests only)");
     g_autoptr(GError) err = NULL;
     const char *cmd, *dir;
@@ -279,6 +339,8 @@ int main(int argc, char **argv)
         return cmd_blob(dir);
     } else if (!strcmp(cmd, "show")) {
         return cmd_show(dir);
+    } else if (!strcmp(cmd, "report")) {
+        return cmd_report(dir);
     } else if (!strcmp(cmd, "verify-pairs")) {
         return cmd_verify_pairs(dir);
     }

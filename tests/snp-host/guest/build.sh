@@ -32,7 +32,7 @@ for s in entry.S; do
     $CC $CFLAGS -D__ASSEMBLER__ -c "$SRC/$s" -o "$o"
     objs="$objs $o"
 done
-for c in lib.c main.c; do
+for c in lib.c report.c main.c linux.c; do
     o=$OBJ/${c%.c}.o
     $CC $CFLAGS -c "$SRC/$c" -o "$o"
     objs="$objs $o"

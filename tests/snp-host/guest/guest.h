@@ -122,7 +122,10 @@ bool fwcfg_find(const char *name, uint16_t *select, uint32_t *size);
 void fwcfg_read(uint16_t select, void *buf, size_t len);
 uint16_t fwcfg_cpu_count(void);
 
-/* The simulator's doorbell (snp-host-abi.h). */
+/*
+ * The simulator's doorbell (snp-host-abi.h): RBX, RCX, RDI, RSI in;
+ * RAX, RBX, RCX out.
+ */
 typedef struct {
     uint64_t rax, rbx, rcx, rdi, rsi;
 } sim_regs;

@@ -40,6 +40,8 @@
 #define MAX_CPUS            16
 #define WORK_BASE           0x400000
 #define WORK_SIZE           0x40000         /* 256 KiB per CPU */
+#define LINUX_BASE          0x800000        /* the Linux model (linux.c) */
+#define LINUX_SIZE          0x200000
 #define SCRATCH_BASE        0xc00000        /* conversion tests */
 #define SCRATCH_SIZE        0x100000
 

@@ -490,6 +490,7 @@ void sim_call(uint32_t op, sim_regs *r)
                  : "memory");
     r->rax = rax;
     r->rbx = rbx;
+    r->rcx = rcx;
 }
 
 static int sim_state;   /* 0 unknown, 1 present, -1 absent */
@@ -519,8 +520,11 @@ void delay_ms(uint64_t ms)
     if (sim_present()) {
         uint64_t end = sim_time_ms() + ms;
 
+        /* A clock read is an exit: a few hundred pauses between them. */
         while (sim_time_ms() < end) {
-            cpu_relax();
+            for (int i = 0; i < 256; i++) {
+                cpu_relax();
+            }
         }
     } else {
         /* No clock: assume at most 4 GHz. */

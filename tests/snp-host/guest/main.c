@@ -12,12 +12,14 @@
  *   EXPECT <status>: why           the next step is meant to stop the VM
  *   DONE pass=N fail=M             last line; then isa-debug-exit
  *
- * Scenarios: certs, certs-smp, convert, fault, attest[:SECONDS], and
- * boot (the guest alone: fw_cfg, e820, SMP; no simulator needed).
+ * Scenarios: certs, certs-smp, convert, fault, attest[:SECONDS], boot
+ * (the guest alone: fw_cfg, e820, SMP; no simulator needed), and the
+ * Linux-guest model's linux-faults, linux-busy, linux-setcerts,
+ * linux-flood and linux-privdrop (linux.c).
  * ARGS (comma-separated): expect=certs|empty (does the host serve
  * certificates), need=N (the pages the blob needs, when the runner knows),
- * loops=N (certs-smp), hold=MS (certs-smp), a bare number (attest: the
- * seconds to run).
+ * loops=N (certs-smp), hold=MS (certs-smp, linux-busy), busy=MS (QEMU's
+ * certs-busy-limit), a bare number (attest: the seconds to run).
  *
  * Copyright (c) 2026 The qemu-snp authors
  *
@@ -28,60 +30,17 @@
 #include <linux/sev-guest.h>
 #include <asm/kvm_para.h>
 
-#include "guest.h"
-#include "snp-host-abi.h"
+#include "scen.h"
 
 #define CERT_PAGES_MAX      32
-#define WORK_CERTS          0x00000
-#define WORK_REQ            0x20000
-#define WORK_RESP           0x21000
 
-/* The attestation report (SEV-SNP ABI, ATTESTATION_REPORT). */
-#define RPT_VERSION         0x000
-#define RPT_VMPL            0x030
-#define RPT_SIG_ALGO        0x034
-#define RPT_REPORT_DATA     0x050
-#define RPT_SIG             SNP_SIM_REPORT_SIG_OFFSET
-#define RPT_SIG_LEN         144             /* r and s, 72 bytes each */
-#define SIG_ALGO_ECDSA_P384 1
-
-/* The GUIDs of the GHCB certificate table, as bytes on the wire. */
-static const uint8_t guid_vcek[16] = {
-    0x63, 0xda, 0x75, 0x8d, 0xe6, 0x64, 0x45, 0x64,
-    0xad, 0xc5, 0xf4, 0xb9, 0x3b, 0xe8, 0xac, 0xcd,
-};
-static const uint8_t guid_vlek[16] = {
-    0xa8, 0x07, 0x4b, 0xc2, 0xa2, 0x5a, 0x48, 0x3e,
-    0xaa, 0xe6, 0x39, 0xc0, 0x45, 0xa0, 0xb8, 0xa1,
-};
-
-
-static struct {
-    char name[64];
-    bool expect_empty;
-    uint32_t need;              /* 0: not told */
-    uint32_t loops;
-    uint32_t hold_ms;
-    uint32_t seconds;
-} opt;
-
-static uint32_t ncpus;
-
-/* Each CPU's work area: certificate buffer, request page, response page. */
-static inline uint8_t *work(uint32_t cpu)
-{
-    return (uint8_t *)(uintptr_t)(WORK_BASE + (uint64_t)cpu * WORK_SIZE);
-}
-
-static inline uint64_t gpa(const void *p)
-{
-    return (uintptr_t)p;        /* identity-mapped */
-}
+scen_opts opt;
+uint32_t ncpus;
 
 /* -------------------------------------------------------------------- */
 /* The doorbell ops. */
 
-static uint64_t map_gpa_range(uint64_t start, uint64_t npages, bool private)
+uint64_t map_gpa_range(uint64_t start, uint64_t npages, bool private)
 {
     sim_regs r = {
         .rbx = start, .rcx = npages,
@@ -110,27 +69,28 @@ typedef struct {
     uint8_t user_data[64];
 } req_result;
 
-static uint64_t req_seq;
+/* The MSG_REPORT_RSP of @cpu's last request. */
+static inline struct snp_sim_report_resp *resp_of(uint32_t cpu)
+{
+    return &((struct snp_sim_report_rsp_msg *)(work(cpu) + WORK_RESP))->resp;
+}
 
+/*
+ * An unsequenced request (message sequence number 0): these scenarios
+ * model no particular guest, and their vCPUs ask concurrently.
+ */
 static void ext_req(uint32_t cpu, uint8_t *certs, uint64_t npages,
                     req_result *res)
 {
-    struct snp_sim_report_req *req = (void *)(work(cpu) + WORK_REQ);
-    struct snp_sim_report_resp *resp = (void *)(work(cpu) + WORK_RESP);
-    uint64_t seq = __atomic_fetch_add(&req_seq, 1, __ATOMIC_RELAXED);
-    uint64_t t = rdtsc();
+    struct snp_sim_report_msg *req = (void *)(work(cpu) + WORK_REQ);
+    struct snp_sim_report_rsp_msg *resp = (void *)(work(cpu) + WORK_RESP);
     sim_regs r = {
         .rbx = gpa(certs), .rcx = npages,
         .rdi = gpa(req), .rsi = gpa(resp),
     };
 
-    memset(req, 0, sizeof(*req));
-    for (int i = 0; i < 64; i++) {
-        req->user_data[i] = (uint8_t)(seq >> (8 * (i & 7))) ^
-                            (uint8_t)(t >> (8 * ((i >> 3) & 7))) ^
-                            (uint8_t)(cpu * 0x3b + i);
-    }
-    memcpy(res->user_data, req->user_data, 64);
+    fresh_user_data(cpu, res->user_data);
+    report_msg_init(req, 0, res->user_data);
     memset(resp, 0, sizeof(*resp));
     sim_call(SNP_SIM_OP_EXT_GUEST_REQ, &r);
     res->rax = r.rax;
@@ -170,81 +130,10 @@ static void say_answer(const char *what, uint64_t npages,
 /* -------------------------------------------------------------------- */
 /* What a successful answer must look like. */
 
-/*
- * A GHCB certificate table in @buf (@size bytes): 24-byte entries up to
- * an all-zero one, each entry's data inside the buffer after the table,
- * DER.  Returns the number of entries, or -1 with @why set.
- */
-static int table_parse(const uint8_t *buf, uint64_t size, bool *has_ek,
-                       char *why, size_t whylen)
-{
-    uint64_t n = 0, end;
-
-    *has_ek = false;
-    for (;; n++) {
-        if ((n + 1) * 24 > size) {
-            snprintf(why, whylen, "no terminator in %lu bytes", size);
-            return -1;
-        }
-        if (mem_is(buf + n * 24, 0, 24)) {
-            break;
-        }
-    }
-    end = (n + 1) * 24;
-    for (uint64_t i = 0; i < n; i++) {
-        const uint8_t *e = buf + i * 24;
-        uint32_t off = e[16] | e[17] << 8 | e[18] << 16 | (uint32_t)e[19] << 24;
-        uint32_t len = e[20] | e[21] << 8 | e[22] << 16 | (uint32_t)e[23] << 24;
-
-        if (off < end || len == 0 || (uint64_t)off + len > size) {
-            snprintf(why, whylen, "entry %lu: data [%u, +%u) outside the "
-                     "buffer after the table (%lu..%lu)", i, off, len, end,
-                     size);
-            return -1;
-        }
-        if (buf[off] != 0x30) {
-            snprintf(why, whylen, "entry %lu: data at %u is not DER "
-                     "(0x%02x)", i, off, buf[off]);
-            return -1;
-        }
-        if (!memcmp(e, guid_vcek, 16) || !memcmp(e, guid_vlek, 16)) {
-            *has_ek = true;
-        }
-    }
-    return n;
-}
-
-/* The response to a MSG_REPORT_REQ: 0 or the failed check in @why. */
 static bool report_ok(uint32_t cpu, const req_result *res, char *why,
                       size_t whylen)
 {
-    const struct snp_sim_report_resp *resp =
-        (const void *)(work(cpu) + WORK_RESP);
-    const uint8_t *rpt = resp->report;
-    uint32_t version = *(const uint32_t *)(rpt + RPT_VERSION);
-    uint32_t vmpl = *(const uint32_t *)(rpt + RPT_VMPL);
-    uint32_t algo = *(const uint32_t *)(rpt + RPT_SIG_ALGO);
-
-    if (resp->status != 0) {
-        snprintf(why, whylen, "MSG_REPORT_RSP status %u", resp->status);
-    } else if (resp->report_size != SNP_SIM_REPORT_SIZE) {
-        snprintf(why, whylen, "report_size %u, not %u", resp->report_size,
-                 SNP_SIM_REPORT_SIZE);
-    } else if (version < 2) {
-        snprintf(why, whylen, "report version %u < 2", version);
-    } else if (memcmp(rpt + RPT_REPORT_DATA, res->user_data, 64)) {
-        snprintf(why, whylen, "report_data does not echo the request's "
-                 "user_data");
-    } else if (vmpl != 0) {
-        snprintf(why, whylen, "vmpl %u, asked 0", vmpl);
-    } else if (algo != SIG_ALGO_ECDSA_P384) {
-        snprintf(why, whylen, "signature_algo %u, not ECDSA P-384", algo);
-    } else if (mem_is(rpt + RPT_SIG, 0, RPT_SIG_LEN)) {
-        snprintf(why, whylen, "no signature");
-    } else {
-        return true;
-    }
-    return false;
+    return report_resp_ok(resp_of(cpu), res->user_data, why, whylen);
 }
 
 /*
@@ -260,9 +149,7 @@ static bool answer_ok(const char *name, uint32_t cpu, uint8_t *certs,
 
     if (print) {
         say_hex("TABLE", certs, npages * PAGE_SIZE);
-        say_hex("REPORT",
-                ((struct snp_sim_report_resp *)(work(cpu) + WORK_RESP))
-                ->report, SNP_SIM_REPORT_SIZE);
+        say_hex("REPORT", resp_of(cpu)->report, SNP_SIM_REPORT_SIZE);
     }
     n = table_parse(certs, npages * PAGE_SIZE, &has_ek, why, sizeof(why));
     if (n < 0) {
@@ -290,7 +177,7 @@ static bool answer_ok(const char *name, uint32_t cpu, uint8_t *certs,
 
 static uint32_t bar_count, bar_gen;
 
-static void barrier(void)
+void barrier(void)
 {
     uint32_t gen = __atomic_load_n(&bar_gen, __ATOMIC_ACQUIRE);
 
@@ -306,7 +193,7 @@ static void barrier(void)
 
 static uint32_t cpus_done;
 
-static bool start_aps(void (*fn)(uint32_t cpu))
+bool start_aps(void (*fn)(uint32_t cpu))
 {
     uint32_t up;
 
@@ -322,7 +209,7 @@ static bool start_aps(void (*fn)(uint32_t cpu))
     return check(up == ncpus, "smp-up", "%u of %u vCPUs came up", up, ncpus);
 }
 
-static void wait_all_done(void)
+void wait_all_done(void)
 {
     __atomic_add_fetch(&cpus_done, 1, __ATOMIC_SEQ_CST);
     while (__atomic_load_n(&cpus_done, __ATOMIC_ACQUIRE) < ncpus) {
@@ -694,7 +581,7 @@ static void attest_worker(uint32_t cpu)
         att[cpu].ok++;
         sim_regs r = {
             .rbx = gpa(certs), .rcx = npages,
-            .rdi = gpa(work(cpu) + WORK_RESP),
+            .rdi = gpa(resp_of(cpu)),
         };
         sim_call(SNP_SIM_OP_RECORD, &r);
         if ((int64_t)r.rax < 0) {
@@ -890,6 +777,37 @@ static void scenario_fault(void)
 }
 
 /* -------------------------------------------------------------------- */
+/* Host-side steps of the runner. */
+
+bool host_step(const char *name)
+{
+    static char buf[SNP_SIM_STEP_NAME_MAX];
+    size_t len = strlen(name);
+    uint64_t t0 = sim_time_ms();
+    sim_regs r = { 0 };
+
+    if (len >= sizeof(buf)) {
+        fail("host-step", "step name '%s' too long", name);
+        return false;
+    }
+    memcpy(buf, name, len + 1);
+    say("INFO host step %s", name);
+    r.rbx = gpa(buf);
+    sim_call(SNP_SIM_OP_HOST_STEP, &r);
+    while (r.rax == 1 && sim_time_ms() - t0 < 120000) {
+        r = (sim_regs) { 0 };
+        sim_call(SNP_SIM_OP_HOST_STEP, &r);
+    }
+    if (r.rax) {
+        fail("host-step", "%s: RAX %ld (1: no answer in 2 minutes; -2: no "
+             "runner; -5: the runner could not do it)", name,
+             (int64_t)r.rax);
+        return false;
+    }
+    return true;
+}
+
+/* -------------------------------------------------------------------- */
 /* Scenario boot: the guest itself, no simulator needed. */
 
 static uint32_t boot_seen;
@@ -974,6 +892,8 @@ static bool parse_scenario(char *buf, uint32_t len)
             opt.loops = parse_u32(tok + 6, tend, &ok);
         } else if (tend - tok > 5 && !strncmp(tok, "hold=", 5)) {
             opt.hold_ms = parse_u32(tok + 5, tend, &ok);
+        } else if (tend - tok > 5 && !strncmp(tok, "busy=", 5)) {
+            opt.busy_ms = parse_u32(tok + 5, tend, &ok);
         } else {
             opt.seconds = parse_u32(tok, tend, &ok);
         }
@@ -1038,6 +958,8 @@ void guest_main(void)
         scenario_stop_wait();
     } else if (!strncmp(opt.name, "attest", sizeof(opt.name))) {
         scenario_attest();
+    } else if (scenario_linux(opt.name)) {
+        /* done */
     } else {
         fail("scenario", "unknown scenario '%s'", opt.name);
     }

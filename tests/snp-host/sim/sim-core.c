@@ -17,6 +17,8 @@
  *   SNP_HOST_SIM_FW      firmware state directory (sim-fw.c)
  *   SNP_HOST_SIM_CERTS   the certificate blob whose locks are checked
  *   SNP_HOST_SIM_PAIRS   directory for SNP_SIM_OP_RECORD
+ *   SNP_HOST_SIM_STEP_FDS  IN,OUT: the pipes to the scenario runner for
+ *                        SNP_SIM_OP_HOST_STEP (answers in, requests out)
  *
  * Log format: one line per event, written with a single write(2):
  *
@@ -42,7 +44,13 @@
  *   fw-report      vcpu= status= vcek=<sha256 of the public key> tcb=
  *   lock-ok        vcpu= (both shared locks were held while signing)
  *   lock-violation vcpu= lock=ofd|flock detail=
- *   kvm-answered   vcpu=: KVM itself served an extended request
+ *   kvm-answered   vcpu=: KVM itself served an extended request (or,
+ *                  kind=guest-request, a plain one)
+ *   lock-skip      vcpu= why=: no lock check, the answer had no chain
+ *                  (no-buffer, empty-table) or no blob is named
+ *   iv-reuse       vcpu= vmpck= seqno=: the guest put a message with a
+ *                  sequence number already used into shared memory
+ *   step           name= result=: a host-side step of the runner
  *   op             vcpu= op=<n> rax=<result> (internal doorbell ops)
  *   error          what went wrong inside the simulator
  *
@@ -58,6 +66,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -70,6 +79,7 @@
 #include <sys/uio.h>
 
 #include "sim.h"
+#include "snp-host-abi.h"
 
 #define SIM_EXPORT __attribute__((visibility("default")))
 
@@ -94,6 +104,17 @@ static GMutex fd_lock;
 static GHashTable *fd_table;        /* fd -> SimFdEntry */
 static int log_fd = -1;
 static struct timespec t0;
+
+/* SNP_SIM_OP_HOST_STEP: the pipes to the runner, one step at a time. */
+typedef struct SimStepPipe {
+    GMutex lock;
+    int fd_in, fd_out;          /* answers in, requests out */
+    bool pending;               /* a step was asked for */
+    char name[SNP_SIM_STEP_NAME_MAX];
+    GString *line;              /* the answer, as far as it came */
+} SimStepPipe;
+
+static SimStepPipe steps = { .fd_in = -1, .fd_out = -1 };
 
 typedef struct SimFdEntry {
     SimFdKind kind;
@@ -146,6 +167,107 @@ const char *sim_kernel_name(SimKernel k)
     return "?";
 }
 
+static void step_init(void)
+{
+    const char *fds = getenv("SNP_HOST_SIM_STEP_FDS");
+    int in, out;
+
+    if (!fds || !*fds) {
+        return;
+    }
+    if (sscanf(fds, "%d,%d", &in, &out) != 2 || in < 0 || out < 0 ||
+        fcntl(in, F_GETFD) < 0 || fcntl(out, F_GETFD) < 0) {
+        fprintf(stderr, "snp-host-sim: SNP_HOST_SIM_STEP_FDS=%s: want two "
+                "open descriptors, IN,OUT\n", fds);
+        _exit(2);
+    }
+    /* Not for QEMU's children. */
+    fcntl(in, F_SETFD, FD_CLOEXEC);
+    fcntl(out, F_SETFD, FD_CLOEXEC);
+    steps.fd_in = in;
+    steps.fd_out = out;
+    steps.line = g_string_new(NULL);
+}
+
+static bool step_name_ok(const char *name)
+{
+    if (!*name) {
+        return false;
+    }
+    for (const char *p = name; *p; p++) {
+        if (!g_ascii_isalnum(*p) && *p != '-' && *p != '_' && *p != '=' &&
+            *p != ',' && *p != '.' && *p != ':') {
+            return false;
+        }
+    }
+    return true;
+}
+
+int sim_host_step_start(int vcpu_id, const char *name)
+{
+    g_autofree char *msg = NULL;
+    int r = 1;
+
+    g_mutex_lock(&steps.lock);
+    if (!step_name_ok(name)) {
+        r = -EINVAL;
+    } else if (steps.fd_in < 0) {
+        r = -ENOENT;
+    } else if (steps.pending) {
+        r = -EBUSY;
+    } else {
+        msg = g_strdup_printf("step %s\n", name);
+        if (write(steps.fd_out, msg, strlen(msg)) != (ssize_t)strlen(msg)) {
+            r = -EPIPE;
+        } else {
+            steps.pending = true;
+            g_strlcpy(steps.name, name, sizeof(steps.name));
+            g_string_truncate(steps.line, 0);
+        }
+    }
+    g_mutex_unlock(&steps.lock);
+    sim_log("step", "vcpu=%d name=%s result=%s", vcpu_id, name,
+            r == 1 ? "started" : g_strerror(-r));
+    return r;
+}
+
+int sim_host_step_poll(int vcpu_id)
+{
+    struct pollfd p = { .events = POLLIN };
+    char buf[256];
+    char *nl;
+    ssize_t n;
+    int r = 1;
+
+    g_mutex_lock(&steps.lock);
+    p.fd = steps.fd_in;
+    /* EINTR (QEMU kicks the vCPU) is just another "still pending". */
+    if (!steps.pending || poll(&p, 1, 20) <= 0) {
+        r = steps.pending ? 1 : -EINVAL;
+        g_mutex_unlock(&steps.lock);
+        return r;
+    }
+    n = read(steps.fd_in, buf, sizeof(buf));
+    if (n <= 0) {
+        r = n < 0 && errno == EINTR ? 1 : -EPIPE;
+    } else {
+        g_string_append_len(steps.line, buf, n);
+    }
+    nl = strchr(steps.line->str, '\n');
+    if (r == 1 && nl) {
+        *nl = 0;
+        r = !strcmp(steps.line->str, "ok") ? 0 : -EIO;
+    }
+    if (r != 1) {
+        sim_log("step", "vcpu=%d name=%s result=%s%s%s", vcpu_id, steps.name,
+                r == 0 ? "done" : r == -EIO ? "failed" : g_strerror(-r),
+                r == -EIO ? " why=" : "", r == -EIO ? steps.line->str : "");
+        steps.pending = false;
+    }
+    g_mutex_unlock(&steps.lock);
+    return r;
+}
+
 __attribute__((constructor))
 static void sim_init(void)
 {
@@ -182,6 +304,7 @@ static void sim_init(void)
     }
     sim_log("start", "kernel=%s pid=%d", sim_kernel_name(sim_kernel),
             (int)getpid());
+    step_init();
 }
 
 void sim_log(const char *event, const char *fmt, ...)

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <linux/ioctl.h>
@@ -30,6 +31,7 @@
 
 #include "sim.h"
 #include "fwsim.h"
+#include "snp-host-abi.h"
 
 static GMutex fw_lock;      /* the PSP runs one command at a time */
 static char *fw_dir;
@@ -180,21 +182,127 @@ int sim_fw_report(int vcpu_id, const SimGuestCtx *ctx,
     return SEV_RET_SUCCESS;
 }
 
-int sim_fw_check_blob_locks(int vcpu_id)
+/*
+ * The blob as it was when the process started, opened before QEMU drops
+ * its privileges (-run-with user=, chroot=): the lock check falls back to
+ * it when the path can no longer be opened but still names that file.
+ */
+static int start_blob_fd = -1;
+
+/* The blob files that may be in service ($SNP_HOST_SIM_CERTS). */
+static char **blob_paths(void)
 {
-    const char *path = getenv("SNP_HOST_SIM_CERTS");
+    const char *env = getenv("SNP_HOST_SIM_CERTS");
+
+    return env && *env ? g_strsplit(env, ":", -1) : NULL;
+}
+
+__attribute__((constructor))
+static void open_start_blob(void)
+{
+    g_auto(GStrv) paths = blob_paths();
+
+    if (paths && *paths[0]) {
+        start_blob_fd = sim_real_open(paths[0], O_RDONLY | O_NONBLOCK |
+                                      O_NOCTTY | O_CLOEXEC, 0);
+    }
+}
+
+/*
+ * A descriptor of the file at @path for the check (-errno if none); *own
+ * tells whether the caller closes it.  Never blocks (a FIFO in place of
+ * the blob).  @first: the path the descriptor of the start belongs to.
+ */
+static int blob_fd_for_check(const char *path, bool first, bool *own,
+                             const char **via)
+{
+    struct stat a, b;
+    int fd = sim_real_open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY |
+                           O_CLOEXEC, 0);
+
+    if (fd >= 0) {
+        *own = true;
+        *via = "path";
+        return fd;
+    }
+    fd = -errno;
+    /* Unreadable after a privilege drop, and still the same file. */
+    if (fd == -EACCES && first && start_blob_fd >= 0 &&
+        fstat(start_blob_fd, &a) == 0 && stat(path, &b) == 0 &&
+        a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+        *own = false;
+        *via = "start-fd";
+        return start_blob_fd;
+    }
+    return fd;
+}
+
+/* Is the regular file @fd (@size bytes) what the table starts with? */
+static bool holds_table(int fd, off_t size, const uint8_t *table,
+                        size_t len)
+{
+    g_autofree uint8_t *buf = NULL;
+
+    if (size <= 0 || (size_t)size > len) {
+        return false;
+    }
+    buf = g_malloc(size);
+    return pread(fd, buf, size, 0) == size && !memcmp(buf, table, size);
+}
+
+/*
+ * The file the chain came from: the one of $SNP_HOST_SIM_CERTS whose
+ * bytes the table is (a VMM may switch files: sev-snp-set-certs).  -1,
+ * and the reason logged, when there is none.
+ */
+static int served_file(int vcpu_id, const uint8_t *table, size_t len,
+                       bool *own, const char **via, char **name)
+{
+    g_auto(GStrv) paths = blob_paths();
+    g_autoptr(GString) why = g_string_new(NULL);
+
+    for (int i = 0; paths && paths[i]; i++) {
+        struct stat st;
+        int fd = blob_fd_for_check(paths[i], i == 0, own, via);
+
+        if (fd < 0) {
+            g_string_append_printf(why, " %s:%s", paths[i],
+                                   g_strerror(-fd));
+            continue;
+        }
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+            holds_table(fd, st.st_size, table, len)) {
+            *name = g_strdup(paths[i]);
+            return fd;
+        }
+        g_string_append_printf(why, " %s:%s", paths[i],
+                               S_ISREG(st.st_mode) ? "other-bytes" :
+                               "not-a-regular-file");
+        if (*own) {
+            sim_real_close(fd);
+        }
+    }
+    sim_log("lock-violation", "vcpu=%d lock=none detail=the chain given is "
+            "in no blob file:%s", vcpu_id, why->str);
+    return -1;
+}
+
+int sim_fw_check_blob_locks(int vcpu_id, const uint8_t *table, size_t len)
+{
     struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+    g_auto(GStrv) paths = blob_paths();
+    g_autofree char *name = NULL;
+    const char *via = "path";
+    bool own = true;
     int fd, bad = 0;
 
-    if (!path || !*path) {
+    if (!paths) {
         sim_log("lock-skip", "vcpu=%d why=SNP_HOST_SIM_CERTS-unset",
                 vcpu_id);
         return 0;
     }
-    fd = sim_real_open(path, O_RDONLY | O_CLOEXEC, 0);
+    fd = served_file(vcpu_id, table, len, &own, &via, &name);
     if (fd < 0) {
-        sim_log("lock-violation", "vcpu=%d lock=none detail=open-%s-%s",
-                vcpu_id, path, g_strerror(errno));
         return 1;
     }
     /* Somebody must hold a shared OFD lock: a write lock would conflict. */
@@ -222,9 +330,11 @@ int sim_fw_check_blob_locks(int vcpu_id)
                 g_strerror(errno));
         bad++;
     }
-    sim_real_close(fd);
+    if (own) {
+        sim_real_close(fd);
+    }
     if (!bad) {
-        sim_log("lock-ok", "vcpu=%d", vcpu_id);
+        sim_log("lock-ok", "vcpu=%d file=%s via=%s", vcpu_id, name, via);
     }
     return bad;
 }
@@ -298,7 +408,8 @@ out:
 
 int sim_fw_hold_lock(uint64_t ms)
 {
-    const char *path = getenv("SNP_HOST_SIM_CERTS");
+    g_auto(GStrv) paths = blob_paths();
+    const char *path = paths ? paths[0] : NULL;
     HoldLock *h;
     GThread *t;
     gint64 deadline;
@@ -308,7 +419,7 @@ int sim_fw_hold_lock(uint64_t ms)
     if (!path || !*path) {
         return -ENOENT;
     }
-    if (ms > 60 * 1000) {
+    if (ms > SNP_SIM_HOLD_MAX_MS) {
         return -EINVAL;
     }
     h = g_new0(HoldLock, 1);

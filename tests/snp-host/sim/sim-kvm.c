@@ -71,6 +71,9 @@
 #define SIM_VMSA_FEATURES               SVM_SEV_FEAT_DEBUG_SWAP
 #define GHCB_VERSION_MAX                2
 
+/* VMPCK0-3: the guest's four message keys (SEV-SNP firmware ABI). */
+#define SIM_VMPCK_COUNT     4
+
 /* ret values of exits QEMU must overwrite. */
 #define SIM_RET_POISON      0xbad0bad0bad0bad0ULL
 #define SIM_RET_POISON32    0xbad0bad0U
@@ -110,6 +113,15 @@ struct SimVm {
     uint64_t hypercall_exit_mask;
     uint8_t digest[48];         /* the launch digest */
     SimGuestCtx ctx;
+    /*
+     * The firmware's guest message state, per VMPCK: the sequence number
+     * the next message must carry, and the last message the guest put in
+     * shared memory (its sequence number and a digest of it), to catch a
+     * sequence number used again for a different message (IV reuse).
+     */
+    uint64_t msg_seqno[SIM_VMPCK_COUNT];
+    uint64_t exposed_seqno[SIM_VMPCK_COUNT];
+    uint8_t exposed_digest[SIM_VMPCK_COUNT][48];
 };
 
 struct SimVcpu {
@@ -122,6 +134,7 @@ struct SimVcpu {
     GMutex lock;
     SimCui cui;
     uint64_t req_gpa, resp_gpa; /* the pending extended request */
+    uint64_t certs_gpa, certs_npages;   /* and its certificate buffer */
     bool access_pending;
     uint64_t access_gpa, access_size, access_flags;
 };
@@ -337,6 +350,9 @@ static SimVm *vm_new(int sys_fd, int fd)
     vm->populated = range_new();
     vm->need_init = true;
     vm->sev_fd = -1;
+    for (int i = 0; i < SIM_VMPCK_COUNT; i++) {
+        vm->msg_seqno[i] = 1;
+    }
     return vm;
 }
 
@@ -920,48 +936,161 @@ static uint64_t snp_guest_err(uint32_t vmm, uint32_t fw)
 }
 
 /*
+ * The lock check, after a certificate exit answered with success: only
+ * when the guest was given a chain.  No buffer (npages 0) or an empty
+ * table (the 24-byte terminator at its start) carries no chain, so no
+ * chain can mismatch the report and no lock is needed.
+ */
+static void check_locks_if_chain(SimVcpu *v)
+{
+    static const uint8_t zero[24];
+    /* As much as any blob QEMU serves (SEVSNP_DEFAULT_MAX_BLOB, 1 MiB). */
+    size_t len = MIN(v->certs_npages, 256) * PAGE_SIZE;
+    g_autofree uint8_t *table = NULL;
+
+    if (!v->certs_npages) {
+        sim_log("lock-skip", "vcpu=%d why=no-buffer", v->id);
+        return;
+    }
+    table = g_malloc(len);
+    if (guest_rw(v->vm, v->certs_gpa, table, len, false)) {
+        sim_log("lock-skip", "vcpu=%d why=buffer-unreadable", v->id);
+        return;
+    }
+    if (!memcmp(table, zero, sizeof(zero))) {
+        sim_log("lock-skip", "vcpu=%d why=empty-table", v->id);
+        return;
+    }
+    sim_fw_check_blob_locks(v->id, table, len);
+}
+
+/*
+ * The guest put a message into shared memory (an extended or a plain
+ * request, whatever the host answers): a sequence number seen before
+ * with a different message, or one the firmware already consumed, is an
+ * IV reused by the guest (AES-GCM with the sequence number as its IV).
+ */
+static void note_exposed(SimVcpu *v, uint64_t req_gpa)
+{
+    SimVm *vm = v->vm;
+    struct snp_sim_report_msg m;
+    uint8_t digest[48];
+    unsigned k;
+
+    if (guest_rw(vm, req_gpa, &m, sizeof(m), false) || !m.hdr.msg_seqno ||
+        m.hdr.msg_vmpck >= SIM_VMPCK_COUNT) {
+        return;
+    }
+    k = m.hdr.msg_vmpck;
+    sim_sha384(&m, sizeof(m), digest);
+    g_mutex_lock(&vm->lock);
+    if (m.hdr.msg_seqno < vm->msg_seqno[k] ||
+        (m.hdr.msg_seqno == vm->exposed_seqno[k] &&
+         memcmp(digest, vm->exposed_digest[k], sizeof(digest)))) {
+        sim_log("iv-reuse", "vcpu=%d vmpck=%u seqno=%llu next=%llu: a "
+                "sequence number used again for %s message", v->id, k,
+                (unsigned long long)m.hdr.msg_seqno,
+                (unsigned long long)vm->msg_seqno[k],
+                m.hdr.msg_seqno < vm->msg_seqno[k] ? "a further" :
+                "a different");
+    }
+    vm->exposed_seqno[k] = m.hdr.msg_seqno;
+    memcpy(vm->exposed_digest[k], digest, sizeof(digest));
+    g_mutex_unlock(&vm->lock);
+}
+
+/*
  * snp_handle_guest_req(): the firmware's SNP_GUEST_REQUEST for the
- * request and response pages the guest named.  Returns 1 (resume the
- * guest, *rax = SW_EXITINFO2) or a negative errno for KVM_RUN.
+ * request and response pages the guest named.  The firmware checks the
+ * message header (type, version, VMPCK, sequence number: SEV-SNP
+ * firmware ABI, SNP_GUEST_REQUEST) and fails the command, without
+ * touching the response page, when it is wrong; KVM then puts the
+ * firmware's error in the low half of SW_EXITINFO2.  Which error code
+ * real firmware gives for each is not modelled: SEV_RET_INVALID_PARAM.
+ * Returns 1 (resume the guest, *rax = SW_EXITINFO2) or a negative errno
+ * for KVM_RUN.
  */
 static int guest_request(SimVcpu *v, bool after_cert_exit, uint64_t *rax)
 {
     SimVm *vm = v->vm;
-    g_autofree uint8_t *req = g_malloc0(PAGE_SIZE);
-    g_autofree uint8_t *resp = g_malloc0(PAGE_SIZE);
-    struct snp_sim_report_req *rq = (void *)req;
-    struct snp_sim_report_resp *rs = (void *)resp;
+    g_autofree struct snp_sim_report_msg *req =
+        g_malloc0(sizeof(*req));
+    g_autofree struct snp_sim_report_rsp_msg *resp =
+        g_malloc0(sizeof(*resp));
     g_autoptr(GError) err = NULL;
+    const char *bad = NULL;
+    uint64_t seqno;
+    unsigned k;
     SimGuestCtx ctx;
     int status;
 
-    if (guest_rw(vm, v->req_gpa, req, PAGE_SIZE, false)) {
+    G_STATIC_ASSERT(sizeof(struct snp_sim_msg_hdr) == SNP_SIM_MSG_HDR_SIZE);
+    if (guest_rw(vm, v->req_gpa, req, sizeof(*req), false)) {
         sim_log("error", "vcpu=%d request page 0x%llx unreadable: KVM_RUN "
                 "fails with EIO", v->id, (unsigned long long)v->req_gpa);
         return -EIO;
+    }
+    seqno = req->hdr.msg_seqno;
+    k = req->hdr.msg_vmpck;
+    if (req->hdr.msg_type != SNP_SIM_MSG_REPORT_REQ ||
+        req->hdr.msg_version != 1 ||
+        req->hdr.hdr_version != SNP_SIM_MSG_HDR_VERSION ||
+        req->hdr.hdr_sz != SNP_SIM_MSG_HDR_SIZE ||
+        req->hdr.msg_sz != sizeof(req->req)) {
+        bad = "header";
+    } else if (k >= SIM_VMPCK_COUNT) {
+        bad = "vmpck";
+    }
+    g_mutex_lock(&vm->lock);
+    if (!bad && seqno && seqno != vm->msg_seqno[k]) {
+        bad = "seqno";
+    }
+    g_mutex_unlock(&vm->lock);
+    if (bad) {
+        sim_log("refused", "vcpu=%d SNP_GUEST_REQUEST why=%s type=%u "
+                "version=%u vmpck=%u seqno=%llu next=%llu: firmware error "
+                "0x%x", v->id, bad, req->hdr.msg_type, req->hdr.msg_version,
+                k, (unsigned long long)seqno,
+                k < SIM_VMPCK_COUNT ?
+                (unsigned long long)vm->msg_seqno[k] : 0ULL,
+                SEV_RET_INVALID_PARAM);
+        *rax = snp_guest_err(0, SEV_RET_INVALID_PARAM);
+        return 1;
     }
     g_mutex_lock(&vm->lock);
     ctx = vm->ctx;
     g_mutex_unlock(&vm->lock);
     if (after_cert_exit) {
-        sim_fw_check_blob_locks(v->id);
+        check_locks_if_chain(v);
     }
-    status = sim_fw_report(v->id, &ctx, rq->user_data, rq->vmpl,
-                           rq->key_sel, rs->report, &err);
+    status = sim_fw_report(v->id, &ctx, req->req.user_data, req->req.vmpl,
+                           req->req.key_sel, resp->resp.report, &err);
     if (status < 0) {
         sim_log("error", "vcpu=%d firmware: %s: KVM_RUN fails with EIO",
                 v->id, err->message);
         return -EIO;
     }
-    rs->status = status;
-    rs->report_size = status ? 0 : SNP_SIM_REPORT_SIZE;
+    resp->resp.status = status;
+    resp->resp.report_size = status ? 0 : SNP_SIM_REPORT_SIZE;
     if (status) {
-        memset(rs->report, 0, sizeof(rs->report));
+        memset(resp->resp.report, 0, sizeof(resp->resp.report));
     }
-    if (guest_rw(vm, v->resp_gpa, resp, PAGE_SIZE, true)) {
+    resp->hdr.msg_seqno = seqno + 1;
+    resp->hdr.hdr_version = SNP_SIM_MSG_HDR_VERSION;
+    resp->hdr.hdr_sz = SNP_SIM_MSG_HDR_SIZE;
+    resp->hdr.msg_type = SNP_SIM_MSG_REPORT_RSP;
+    resp->hdr.msg_version = req->hdr.msg_version;
+    resp->hdr.msg_sz = sizeof(resp->resp);
+    resp->hdr.msg_vmpck = k;
+    if (guest_rw(vm, v->resp_gpa, resp, sizeof(*resp), true)) {
         sim_log("error", "vcpu=%d response page 0x%llx unwritable: KVM_RUN "
                 "fails with EIO", v->id, (unsigned long long)v->resp_gpa);
         return -EIO;
+    }
+    if (seqno) {
+        g_mutex_lock(&vm->lock);
+        vm->msg_seqno[k] = seqno + 2;
+        g_mutex_unlock(&vm->lock);
     }
     *rax = snp_guest_err(0, 0);
     return 1;
@@ -1086,21 +1215,20 @@ static int64_t record_pair(SimVcpu *v, uint64_t buf_gpa, uint64_t npages,
     static gint counter;
     const char *dir = getenv("SNP_HOST_SIM_PAIRS");
     g_autofree uint8_t *certs = NULL;
-    g_autofree uint8_t *resp = g_malloc0(sizeof(struct snp_sim_report_resp));
+    g_autofree struct snp_sim_report_resp *rs = g_malloc0(sizeof(*rs));
     g_autofree char *rpath = NULL, *cpath = NULL;
     g_autoptr(GError) err = NULL;
-    struct snp_sim_report_resp *rs = (void *)resp;
     int n;
 
     if (!dir || !*dir) {
         return -ENOENT;
     }
-    if (!npages || npages > 256) {
+    if (npages > 256) {
         return -EINVAL;
     }
-    certs = g_malloc(npages * PAGE_SIZE);
+    certs = g_malloc(npages * PAGE_SIZE + 1);
     if (guest_rw(v->vm, buf_gpa, certs, npages * PAGE_SIZE, false) ||
-        guest_rw(v->vm, resp_gpa, resp, sizeof(*rs), false)) {
+        guest_rw(v->vm, resp_gpa, rs, sizeof(*rs), false)) {
         return -EFAULT;
     }
     n = g_atomic_int_add(&counter, 1);
@@ -1192,17 +1320,29 @@ static int doorbell(SimVcpu *v, uint32_t op)
 
         v->req_gpa = regs.rdi;
         v->resp_gpa = regs.rsi;
+        v->certs_gpa = gpa;
+        v->certs_npages = npages;
+        note_exposed(v, v->req_gpa);
         g_mutex_lock(&vm->lock);
         certs = vm->certs_enabled;
         g_mutex_unlock(&vm->lock);
+        /* SW_EXITINFO1: 0 unless KVM refuses the request itself. */
+        regs.rcx = 0;
         if (!PAGE_ALIGNED(gpa)) {
             /* request_invalid / abort_request */
-            rax = sim_kernel == SIM_KERNEL_LEGACY ?
-                  snp_guest_err(SNP_SIM_VMM_ERR_GENERIC, 0) :
-                  SNP_SIM_GHCB_ERR | SNP_SIM_GHCB_ERR_INVALID_INPUT;
+            if (sim_kernel == SIM_KERNEL_LEGACY) {
+                rax = snp_guest_err(SNP_SIM_VMM_ERR_GENERIC, 0);
+            } else {
+                regs.rcx = SNP_SIM_GHCB_EXITINFO1_ERR;
+                rax = SNP_SIM_GHCB_ERR_INVALID_INPUT;
+            }
             sim_log("refused", "vcpu=%d EXT_GUEST_REQ gpa=0x%llx unaligned",
                     v->id, (unsigned long long)gpa);
             break;
+        }
+        /* The exits below resume the guest with the registers as now. */
+        if (sim_real_ioctl(v->fd, KVM_SET_REGS, &regs) < 0) {
+            return -errno;
         }
         if (sim_kernel == SIM_KERNEL_LEGACY) {
             struct sevsnp_kvm_user_vmgexit *ex = (void *)&run->hw;
@@ -1249,6 +1389,35 @@ static int doorbell(SimVcpu *v, uint32_t op)
                 (unsigned long long)gpa, (unsigned long long)npages);
         break;
     }
+    case SNP_SIM_OP_GUEST_REQ: {
+        int r;
+
+        /* snp_handle_guest_req(): the firmware, no exit on any kernel. */
+        regs.rcx = 0;
+        v->req_gpa = regs.rdi;
+        v->resp_gpa = regs.rsi;
+        note_exposed(v, v->req_gpa);
+        r = guest_request(v, false, &rax);
+        if (r < 0) {
+            return r;
+        }
+        sim_log("kvm-answered", "vcpu=%d kind=guest-request", v->id);
+        break;
+    }
+    case SNP_SIM_OP_HOST_STEP: {
+        char name[SNP_SIM_STEP_NAME_MAX];
+
+        if (!regs.rbx) {
+            rax = (uint64_t)(int64_t)sim_host_step_poll(v->id);
+        } else if (guest_rw(vm, regs.rbx, name, sizeof(name), false)) {
+            rax = -(uint64_t)EFAULT;
+        } else if (!memchr(name, 0, sizeof(name))) {
+            rax = -(uint64_t)EINVAL;
+        } else {
+            rax = (uint64_t)(int64_t)sim_host_step_start(v->id, name);
+        }
+        break;
+    }
     case SNP_SIM_OP_ACCESS:
         if (!regs.rcx) {
             rax = 0;
@@ -1280,7 +1449,8 @@ static int doorbell(SimVcpu *v, uint32_t op)
         rax = SNP_SIM_RET_BAD_OP;
         break;
     }
-    if (op != SNP_SIM_OP_TIME_MS) {
+    if (op != SNP_SIM_OP_TIME_MS &&
+        !(op == SNP_SIM_OP_HOST_STEP && rax == 1 && !regs.rbx)) {
         sim_log("op", "vcpu=%d op=%u rax=0x%llx", v->id, op,
                 (unsigned long long)rax);
     }

@@ -36,6 +36,13 @@ int sim_real_close(int fd);
  */
 void sim_log(const char *event, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
+/*
+ * SNP_SIM_OP_HOST_STEP (sim-core.c): ask the scenario runner to do a
+ * host-side step, then poll for its answer (snp-host-abi.h).
+ */
+int sim_host_step_start(int vcpu_id, const char *name);
+int sim_host_step_poll(int vcpu_id);
+
 /* Copy from/to this process's memory without faulting: 0 or -EFAULT. */
 int sim_copy_from_user(void *dst, uint64_t uaddr, size_t len);
 int sim_copy_to_user(uint64_t uaddr, const void *src, size_t len);
@@ -108,11 +115,14 @@ int sim_fw_report(int vcpu_id, const SimGuestCtx *ctx,
 
 /*
  * The lock check of the locking protocol, done when the firmware signs
- * after a certificate exit: the blob ($SNP_HOST_SIM_CERTS) must be held
- * under a shared OFD lock and a shared flock by somebody (the VMM).
- * Records violations in the log; returns the number found.
+ * after a certificate exit that gave a chain (@table, @len bytes of the
+ * guest's buffer): the blob it came from (the file of
+ * $SNP_HOST_SIM_CERTS, PATH[:PATH...], whose bytes the table starts
+ * with) must be held under a shared OFD lock and a shared flock by
+ * somebody (the VMM).  Records violations in the log; returns the number
+ * found.
  */
-int sim_fw_check_blob_locks(int vcpu_id);
+int sim_fw_check_blob_locks(int vcpu_id, const uint8_t *table, size_t len);
 
 /* SNP_SIM_OP_HOLD_LOCK: 0 once held, or a negative errno. */
 int sim_fw_hold_lock(uint64_t ms);

@@ -65,6 +65,24 @@
 #define LEGACY_STATUS_DONE 1
 #define LEGACY_RET_INVALID_LEN 1
 
+/*
+ * The guest message header of the request and response pages (SEV-SNP
+ * firmware ABI, "Message Header Format"), restated here so that the
+ * simulator's struct is checked, not reused.
+ */
+#define MSG_HDR_SIZE 0x60
+#define MSG_OFF_SEQNO 0x20
+#define MSG_OFF_HDR_VERSION 0x31
+#define MSG_OFF_HDR_SZ 0x32
+#define MSG_OFF_TYPE 0x34
+#define MSG_OFF_VERSION 0x35
+#define MSG_OFF_SZ 0x36
+#define MSG_OFF_VMPCK 0x3c
+#define MSG_REPORT_REQ 5
+#define MSG_REPORT_RSP 6
+#define REPORT_REQ_SIZE 96              /* MSG_REPORT_REQ */
+#define REPORT_RSP_SIZE (32 + 1184)     /* MSG_REPORT_RSP */
+
 typedef enum { K_MAINLINE, K_NO_CERTS, K_LEGACY } Kernel;
 
 static Kernel kernel;
@@ -288,6 +306,14 @@ static uint64_t guest_rax(Vm *v, uint64_t *rbx)
         *rbx = regs.rbx;
     }
     return regs.rax;
+}
+
+static uint64_t guest_rcx(Vm *v)
+{
+    struct kvm_regs regs;
+
+    g_assert_cmpint(xioctl(v->vcpu, KVM_GET_REGS, &regs), ==, 0);
+    return regs.rcx;
 }
 
 static char *read_log(void)
@@ -737,15 +763,40 @@ static int hold_shared(void)
     return fd;
 }
 
-static void request(Vm *v, uint64_t npages, uint8_t *user_data)
+/* A MSG_REPORT_REQ with sequence number @seqno into the request page. */
+static void put_msg(Vm *v, uint64_t seqno, uint8_t type, uint8_t *user_data)
 {
+    uint8_t *m = v->ram + REQ_GPA;
+    uint16_t u16;
+
     for (int i = 0; i < 64; i++) {
         user_data[i] = g_random_int_range(0, 256);
     }
-    memset(v->ram + REQ_GPA, 0, PAGE);
-    memcpy(v->ram + REQ_GPA, user_data, 64);
+    memset(m, 0, PAGE);
+    memcpy(m + MSG_OFF_SEQNO, &seqno, 8);
+    m[MSG_OFF_HDR_VERSION] = 1;
+    u16 = MSG_HDR_SIZE;
+    memcpy(m + MSG_OFF_HDR_SZ, &u16, 2);
+    m[MSG_OFF_TYPE] = type;
+    m[MSG_OFF_VERSION] = 1;
+    u16 = REPORT_REQ_SIZE;
+    memcpy(m + MSG_OFF_SZ, &u16, 2);
+    m[MSG_OFF_VMPCK] = 0;
+    memcpy(m + MSG_HDR_SIZE, user_data, 64);
     memset(v->ram + RESP_GPA, 0xee, PAGE);
+}
+
+/* An unsequenced extended request (message sequence number 0). */
+static void request(Vm *v, uint64_t npages, uint8_t *user_data)
+{
+    put_msg(v, 0, MSG_REPORT_REQ, user_data);
     ring(v, SNP_SIM_OP_EXT_GUEST_REQ, BUF_GPA, npages, REQ_GPA, RESP_GPA);
+}
+
+/* The MSG_REPORT_RSP after the response page's header. */
+static uint8_t *resp_msg(Vm *v)
+{
+    return v->ram + RESP_GPA + MSG_HDR_SIZE;
 }
 
 static void test_req_mainline(Vm *v)
@@ -779,6 +830,7 @@ static void test_req_mainline(Vm *v)
     request(v, 4, ud);
     g_assert_cmpint(run(v), ==, 0);
     g_assert_cmpint(v->run->exit_reason, ==, KVM_EXIT_SNP_REQ_CERTS);
+    memcpy(v->ram + BUF_GPA, "blob", 4);    /* the blob, as served */
     lfd = hold_shared();
     v->run->snp_req_certs.ret = 0;
     v->run->immediate_exit = 1;
@@ -786,7 +838,7 @@ static void test_req_mainline(Vm *v)
     g_assert_cmpint(errno, ==, EINTR);
     close(lfd);
     g_assert_cmphex(guest_rax(v, NULL), ==, 0);
-    verify_report(v->ram + RESP_GPA, ud);
+    verify_report(resp_msg(v), ud);
     g_assert_cmpuint(count_in_log("lock-ok"), ==, ok0 + 1);
     run_to_hlt(v, NULL);
 
@@ -794,6 +846,7 @@ static void test_req_mainline(Vm *v)
     bad0 = count_in_log("lock-violation");
     request(v, 4, ud);
     g_assert_cmpint(run(v), ==, 0);
+    memcpy(v->ram + BUF_GPA, "blob", 4);
     v->run->snp_req_certs.ret = 0;
     g_assert_cmphex(run_to_hlt(v, NULL), ==, 0);
     g_assert_cmpuint(count_in_log("lock-violation"), ==, bad0 + 2);
@@ -835,7 +888,7 @@ static void test_req_no_certs(Vm *v)
         g_assert_cmpuint(v->ram[BUF_GPA + i], ==, 0);
     }
     g_assert_cmpuint(v->ram[BUF_GPA + 24], ==, 0xaa);
-    verify_report(v->ram + RESP_GPA, ud);
+    verify_report(resp_msg(v), ud);
 }
 
 static void test_req_legacy(Vm *v)
@@ -876,7 +929,7 @@ static void test_req_legacy(Vm *v)
     hw[LEGACY_OFF_FLAGS] = LEGACY_FLAGS_NOTIFY_DONE;
     g_assert_cmpint(run(v), ==, 0);
     g_assert_cmpuint(hw[LEGACY_OFF_STATUS], ==, LEGACY_STATUS_DONE);
-    verify_report(v->ram + RESP_GPA, ud);
+    verify_report(resp_msg(v), ud);
     g_assert_cmphex(run_to_hlt(v, NULL), ==, 0);
 
     /* Without the flag: straight back to the guest. */
@@ -885,7 +938,7 @@ static void test_req_legacy(Vm *v)
     memset(hw + LEGACY_OFF_RET, 0, 4);
     hw[LEGACY_OFF_FLAGS] = 0;
     g_assert_cmphex(run_to_hlt(v, NULL), ==, 0);
-    verify_report(v->ram + RESP_GPA, ud);
+    verify_report(resp_msg(v), ud);
 }
 
 static void test_ext_req(void)
@@ -913,11 +966,11 @@ static void test_ext_req(void)
     request(&v, 1, ud);
     ring(&v, SNP_SIM_OP_EXT_GUEST_REQ, BUF_GPA + 8, 1, REQ_GPA, RESP_GPA);
     g_assert_cmphex(run_to_hlt(&v, NULL), ==, kernel == K_LEGACY ?
-                    0xffffffffULL << 32 :
-                    SNP_SIM_GHCB_ERR | SNP_SIM_GHCB_ERR_INVALID_INPUT);
+                    0xffffffffULL << 32 : 5 /* GHCB_ERR_INVALID_INPUT */);
+    g_assert_cmphex(guest_rcx(&v), ==, kernel == K_LEGACY ? 0 : 2);
     /* A report the firmware refuses: VMPL 4. */
     request(&v, 4, ud);
-    v.ram[REQ_GPA + 64] = 4;
+    v.ram[REQ_GPA + MSG_HDR_SIZE + 64] = 4;
     if (kernel == K_MAINLINE) {
         g_assert_cmpint(run(&v), ==, 0);
         v.run->snp_req_certs.ret = 0;
@@ -926,8 +979,112 @@ static void test_ext_req(void)
         memset((uint8_t *)&v.run->hw + LEGACY_OFF_RET, 0, 5);
     }
     g_assert_cmphex(run_to_hlt(&v, NULL), ==, 0);
-    g_assert_cmpuint(((struct snp_sim_report_resp *)(v.ram + RESP_GPA))
+    g_assert_cmpuint(((struct snp_sim_report_resp *)resp_msg(&v))
                      ->status, ==, SEV_RET_INVALID_PARAM);
+    vm_close(&v);
+}
+
+/*
+ * The plain guest request (KVM straight to the firmware, no exit, on
+ * every kernel) and the firmware's message sequence numbers.
+ */
+static void test_guest_req(void)
+{
+    Vm v;
+    uint8_t ud[64];
+    uint64_t seqno, rbx;
+    uint8_t *rsp;
+    guint reuse0, exits0;
+
+    if (skip_if_no_kvm()) {
+        return;
+    }
+    vm_open(&v, true);
+    vm_launch(&v, kernel == K_MAINLINE);
+    rsp = v.ram + RESP_GPA;
+    exits0 = count_in_log(" exit ");
+
+    /* Unsequenced: served, no check. */
+    put_msg(&v, 0, MSG_REPORT_REQ, ud);
+    ring(&v, SNP_SIM_OP_GUEST_REQ, 0, 0, REQ_GPA, RESP_GPA);
+    v.run->immediate_exit = 0;
+    g_assert_cmphex(run_to_hlt(&v, NULL), ==, 0);
+    g_assert_cmphex(guest_rcx(&v), ==, 0);
+    verify_report(resp_msg(&v), ud);
+
+    /* The first sequence number is 1; the response carries 2. */
+    put_msg(&v, 1, MSG_REPORT_REQ, ud);
+    ring(&v, SNP_SIM_OP_GUEST_REQ, 0, 0, REQ_GPA, RESP_GPA);
+    g_assert_cmphex(run_to_hlt(&v, NULL), ==, 0);
+    verify_report(resp_msg(&v), ud);
+    memcpy(&seqno, rsp + MSG_OFF_SEQNO, 8);
+    g_assert_cmpuint(seqno, ==, 2);
+    g_assert_cmpuint(rsp[MSG_OFF_TYPE], ==, MSG_REPORT_RSP);
+    g_assert_cmpuint(rsp[MSG_OFF_VERSION], ==, 1);
+    g_assert_cmpuint(rsp[MSG_OFF_SZ] | rsp[MSG_OFF_SZ + 1] << 8, ==,
+                     REPORT_RSP_SIZE);
+    g_assert_cmpuint(count_in_log(" exit "), ==, exits0);
+
+    /*
+     * 1 again, for another message: the firmware refuses (an error in
+     * SW_EXITINFO2's low half, the response page untouched), and the
+     * reused IV is logged.
+     */
+    reuse0 = count_in_log(" iv-reuse ");
+    put_msg(&v, 1, MSG_REPORT_REQ, ud);
+    ring(&v, SNP_SIM_OP_GUEST_REQ, 0, 0, REQ_GPA, RESP_GPA);
+    g_assert_cmphex(run_to_hlt(&v, NULL), ==, SEV_RET_INVALID_PARAM);
+    g_assert_cmpuint(rsp[0], ==, 0xee);
+    g_assert_cmpuint(rsp[PAGE - 1], ==, 0xee);
+    g_assert_cmpuint(count_in_log(" iv-reuse "), ==, reuse0 + 1);
+    /* A header the firmware does not take. */
+    put_msg(&v, 3, MSG_REPORT_REQ + 2, ud);
+    ring(&v, SNP_SIM_OP_GUEST_REQ, 0, 0, REQ_GPA, RESP_GPA);
+    g_assert_cmphex(run_to_hlt(&v, NULL), ==, SEV_RET_INVALID_PARAM);
+
+    if (kernel == K_MAINLINE) {
+        /*
+         * INVALID_LEN from the VMM: the firmware never saw message 3, so
+         * the same message re-issued as a plain request is served (and
+         * is no IV reuse).
+         */
+        put_msg(&v, 3, MSG_REPORT_REQ, ud);
+        ring(&v, SNP_SIM_OP_EXT_GUEST_REQ, BUF_GPA, 0, REQ_GPA, RESP_GPA);
+        g_assert_cmpint(run(&v), ==, 0);
+        g_assert_cmpint(v.run->exit_reason, ==, KVM_EXIT_SNP_REQ_CERTS);
+        g_assert_cmpuint(v.run->snp_req_certs.npages, ==, 0);
+        v.run->snp_req_certs.ret = ENOSPC;
+        v.run->snp_req_certs.npages = 2;
+        g_assert_cmphex(run_to_hlt(&v, &rbx), ==,
+                        (uint64_t)SNP_GUEST_VMM_ERR_INVALID_LEN << 32);
+        g_assert_cmpuint(rbx, ==, 2);
+        ring(&v, SNP_SIM_OP_GUEST_REQ, 0, 0, REQ_GPA, RESP_GPA);
+        g_assert_cmphex(run_to_hlt(&v, NULL), ==, 0);
+        verify_report(resp_msg(&v), ud);
+        g_assert_cmpuint(count_in_log(" iv-reuse "), ==, reuse0 + 1);
+
+        /*
+         * A chain-less success (an empty table, or no buffer) needs no
+         * lock: the firmware does not check one.
+         */
+        put_msg(&v, 5, MSG_REPORT_REQ, ud);
+        ring(&v, SNP_SIM_OP_EXT_GUEST_REQ, BUF_GPA, 4, REQ_GPA, RESP_GPA);
+        g_assert_cmpint(run(&v), ==, 0);
+        memset(v.ram + BUF_GPA, 0, 24);
+        v.run->snp_req_certs.ret = 0;
+        reuse0 = count_in_log(" lock-violation ");
+        g_assert_cmphex(run_to_hlt(&v, NULL), ==, 0);
+        g_assert_cmpuint(count_in_log(" lock-violation "), ==, reuse0);
+        g_assert_cmpuint(count_in_log("why=empty-table"), >=, 1);
+        put_msg(&v, 7, MSG_REPORT_REQ, ud);
+        ring(&v, SNP_SIM_OP_EXT_GUEST_REQ, BUF_GPA, 0, REQ_GPA, RESP_GPA);
+        g_assert_cmpint(run(&v), ==, 0);
+        v.run->snp_req_certs.ret = 0;
+        g_assert_cmphex(run_to_hlt(&v, NULL), ==, 0);
+        g_assert_cmpuint(count_in_log(" lock-violation "), ==, reuse0);
+        g_assert_cmpuint(count_in_log("why=no-buffer"), >=, 1);
+        verify_report(resp_msg(&v), ud);
+    }
     vm_close(&v);
 }
 
@@ -1007,6 +1164,26 @@ static void test_ops(void)
     g_assert_cmpuint((uint8_t)certs[clen - 1], ==, 0x11);
     ring(&v, SNP_SIM_OP_RECORD, 0x7fff0000000ULL, 1, RESP_GPA, 0);
     g_assert_cmphex(run_to_hlt(&v, NULL), ==, -(uint64_t)EFAULT);
+    /* No certificates: an empty N.certs. */
+    ring(&v, SNP_SIM_OP_RECORD, BUF_GPA, 0, RESP_GPA, 0);
+    g_assert_cmphex(run_to_hlt(&v, NULL), ==, 1);
+    {
+        g_autofree char *c1 = g_build_filename(pairs, "1.certs", NULL);
+        g_autofree char *e = NULL;
+
+        g_assert(g_file_get_contents(c1, &e, &clen, NULL));
+        g_assert_cmpuint(clen, ==, 0);
+    }
+
+    /* HOST_STEP without a runner, or with a name it cannot pass on. */
+    memcpy(v.ram + BUF_GPA, "blob:delete", 12);
+    ring(&v, SNP_SIM_OP_HOST_STEP, BUF_GPA, 0, 0, 0);
+    g_assert_cmphex(run_to_hlt(&v, NULL), ==, -(uint64_t)ENOENT);
+    memcpy(v.ram + BUF_GPA, "two words", 10);
+    ring(&v, SNP_SIM_OP_HOST_STEP, BUF_GPA, 0, 0, 0);
+    g_assert_cmphex(run_to_hlt(&v, NULL), ==, -(uint64_t)EINVAL);
+    ring(&v, SNP_SIM_OP_HOST_STEP, 0, 0, 0, 0);
+    g_assert_cmphex(run_to_hlt(&v, NULL), ==, -(uint64_t)EINVAL);
 
     /* HOLD_LOCK: an updater holds both exclusive locks for a while. */
     ring(&v, SNP_SIM_OP_HOLD_LOCK, 300, 0, 0, 0);
@@ -1081,6 +1258,7 @@ int main(int argc, char **argv)
     g_test_add_func("/snp-host-sim/launch", test_launch);
     g_test_add_func("/snp-host-sim/run/hypercall", test_hypercall);
     g_test_add_func("/snp-host-sim/run/ext-guest-request", test_ext_req);
+    g_test_add_func("/snp-host-sim/run/guest-request", test_guest_req);
     g_test_add_func("/snp-host-sim/run/memory-fault", test_memory_fault);
     g_test_add_func("/snp-host-sim/run/ops", test_ops);
     ret = g_test_run();

@@ -27,9 +27,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,7 +44,12 @@
  * systems stamp times from a coarse clock, so a rewrite within the same
  * tick can keep size, mtime and ctime (git's "racy" entries).  Inside the
  * window the bytes are compared instead, and a successful comparison
- * counts as a new verification.
+ * counts as a new verification.  The rule compares the file's ctime with
+ * this machine's clock, so it holds only where this kernel stamps the
+ * times (local_clock_fs()); on NFS, FUSE, CIFS and the like the server
+ * stamps them with a clock of its own, and the bytes are compared on
+ * every request.  (statx() has no change cookie for userspace: the
+ * kernel keeps STATX_CHANGE_COOKIE internal.)
  */
 #define RACY_WINDOW_NS (2 * G_GINT64_CONSTANT(1000000000))
 
@@ -71,13 +78,24 @@ struct SevsnpCertStore {
     gint refcount;
     char *path;
     size_t max_size;
+    /*
+     * The directory of @path, opened when the store is created (before a
+     * VMM drops privileges or changes root), and the file's name in it:
+     * every later look-up is relative to it.  -1: look @path up.
+     */
+    int dirfd;
+    char *base;
+    gint retired;               /* atomic: no longer in service */
+    gint trust_ctime;           /* atomic: -1 auto, 0 never, 1 always */
     GMutex lock;                /* protects everything below */
+    GArray *pool;               /* int: descriptions opened in advance */
     GCond cond;                 /* gate changes */
     SevsnpCertTable *cached;
     struct stat cached_st;
     int64_t cached_at_ns;       /* CLOCK_REALTIME of the last verification */
     uint64_t parse_count;
     uint64_t cache_hits;
+    uint64_t byte_compares;     /* reads compared with the cached blob */
     /* The periodic check of path and intent byte. */
     gint64 next_check_us;       /* atomic */
     /* The fairness gate. */
@@ -98,6 +116,7 @@ struct SevsnpCertReader {
     int fd;                     /* -1: not open */
     dev_t dev;
     ino_t ino;
+    bool local_clock;           /* the file's times come from our clock */
     bool locked;
     bool fair;                  /* counted by the fairness gate */
     SevsnpCertTable *table;     /* the table read under the locks */
@@ -385,11 +404,17 @@ int sevsnp_open_locked(const char *path, bool create, bool exclusive,
 SevsnpCertStore *sevsnp_cert_store_new(const char *path, size_t max_size)
 {
     SevsnpCertStore *s = g_new0(SevsnpCertStore, 1);
+    g_autofree char *dir = g_path_get_dirname(path);
 
     s->refcount = 1;
     s->path = g_strdup(path);
     s->max_size = max_size ? max_size : SEVSNP_DEFAULT_MAX_BLOB;
     s->drained_period = -1;
+    s->trust_ctime = -1;
+    s->base = g_path_get_basename(path);
+    /* Without it (a directory we cannot open), @path is looked up. */
+    s->dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    s->pool = g_array_new(FALSE, FALSE, sizeof(int));
     g_mutex_init(&s->lock);
     g_cond_init(&s->cond);
     return s;
@@ -407,10 +432,161 @@ void sevsnp_cert_store_free(SevsnpCertStore *store)
         return;
     }
     sevsnp_cert_table_unref(store->cached);
+    for (guint i = 0; i < store->pool->len; i++) {
+        close(g_array_index(store->pool, int, i));
+    }
+    g_array_free(store->pool, TRUE);
+    if (store->dirfd >= 0) {
+        close(store->dirfd);
+    }
     g_cond_clear(&store->cond);
     g_mutex_clear(&store->lock);
+    g_free(store->base);
     g_free(store->path);
     g_free(store);
+}
+
+void sevsnp_cert_store_retire(SevsnpCertStore *store)
+{
+    g_atomic_int_set(&store->retired, 1);
+    g_cond_broadcast(&store->cond);
+}
+
+bool sevsnp_cert_store_is_retired(SevsnpCertStore *store)
+{
+    return g_atomic_int_get(&store->retired);
+}
+
+void sevsnp_cert_store_trust_ctime(SevsnpCertStore *store, int trust)
+{
+    g_atomic_int_set(&store->trust_ctime, trust);
+}
+
+/* stat() of the path, relative to the directory opened at creation. */
+static int store_stat(SevsnpCertStore *s, struct stat *st)
+{
+    return s->dirfd >= 0 ? fstatat(s->dirfd, s->base, st, 0)
+                         : stat(s->path, st);
+}
+
+static int store_open_path(SevsnpCertStore *s)
+{
+    int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+
+    return s->dirfd >= 0 ? openat(s->dirfd, s->base, flags)
+                         : open(s->path, flags);
+}
+
+/*
+ * A new description of the file the path names now: one opened in
+ * advance when it is still that file, else opened now.  -1 with errno.
+ */
+static int store_open(SevsnpCertStore *s)
+{
+    struct stat now, st;
+    bool have_now = false;
+
+    for (;;) {
+        int fd = -1;
+
+        g_mutex_lock(&s->lock);
+        if (s->pool->len) {
+            fd = g_array_index(s->pool, int, s->pool->len - 1);
+            g_array_set_size(s->pool, s->pool->len - 1);
+        }
+        g_mutex_unlock(&s->lock);
+        if (fd < 0) {
+            return store_open_path(s);
+        }
+        if (!have_now) {
+            if (store_stat(s, &now) < 0) {
+                int e = errno;
+
+                close(fd);
+                errno = e;
+                return -1;
+            }
+            have_now = true;
+        }
+        if (fstat(fd, &st) == 0 && st.st_dev == now.st_dev &&
+            st.st_ino == now.st_ino) {
+            return fd;
+        }
+        /* Opened before the file was replaced: of no use any more. */
+        close(fd);
+    }
+}
+
+gboolean sevsnp_cert_store_preopen(SevsnpCertStore *store, guint n,
+                                   GError **err)
+{
+    g_autoptr(GArray) fds = g_array_new(FALSE, FALSE, sizeof(int));
+    struct stat st;
+
+    if (store->dirfd < 0) {
+        g_autofree char *dir = g_path_get_dirname(store->path);
+
+        g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_IO, "%s: %s", dir,
+                    g_strerror(errno));
+        return FALSE;
+    }
+    for (guint i = 0; i < n; i++) {
+        int fd = store_open_path(store);
+
+        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+            g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_IO, "%s: %s",
+                        store->path, fd < 0 ? g_strerror(errno)
+                                            : "not a regular file");
+            if (fd >= 0) {
+                close(fd);
+            }
+            for (guint j = 0; j < fds->len; j++) {
+                close(g_array_index(fds, int, j));
+            }
+            return FALSE;
+        }
+        g_array_append_val(fds, fd);
+    }
+    g_mutex_lock(&store->lock);
+    g_array_append_vals(store->pool, fds->data, fds->len);
+    g_mutex_unlock(&store->lock);
+    return TRUE;
+}
+
+guint sevsnp_cert_store_preopened(SevsnpCertStore *store)
+{
+    guint n;
+
+    g_mutex_lock(&store->lock);
+    n = store->pool->len;
+    g_mutex_unlock(&store->lock);
+    return n;
+}
+
+/*
+ * Does this kernel stamp the times of @fd's file with its own clock?
+ * Local file systems do; network and FUSE file systems carry the
+ * server's times.  An allow-list: anything not known is not trusted.
+ * (An overlay file system's writable layer is local: a file written
+ * through it is copied up there and stamped by this kernel.)
+ */
+static bool local_clock_fs(int fd)
+{
+    static const long local[] = {
+        EXT4_SUPER_MAGIC, XFS_SUPER_MAGIC, BTRFS_SUPER_MAGIC,
+        TMPFS_MAGIC, RAMFS_MAGIC, F2FS_SUPER_MAGIC, OVERLAYFS_SUPER_MAGIC,
+    };
+    struct statfs fs;
+
+    if (fstatfs(fd, &fs) < 0) {
+        return false;
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(local); i++) {
+        if (fs.f_type == local[i]) {
+            return true;
+        }
+    }
+    return false;
 }
 
 const char *sevsnp_cert_store_get_path(const SevsnpCertStore *store)
@@ -437,6 +613,11 @@ uint64_t sevsnp_cert_store_parse_count(const SevsnpCertStore *store)
 uint64_t sevsnp_cert_store_cache_hits(const SevsnpCertStore *store)
 {
     return locked_read(store, &store->cache_hits);
+}
+
+uint64_t sevsnp_cert_store_byte_compares(const SevsnpCertStore *store)
+{
+    return locked_read(store, &store->byte_compares);
 }
 
 uint64_t sevsnp_cert_store_fair_drains(const SevsnpCertStore *store)
@@ -467,7 +648,8 @@ static bool same_file(const struct stat *a, const struct stat *b)
  * file, from the cache or read and validated now.
  */
 static SevsnpCertTable *table_for_fd(SevsnpCertStore *s, int fd,
-                                     const struct stat *st, GError **err)
+                                     const struct stat *st, bool local_clock,
+                                     GError **err)
 {
     g_autoptr(GBytes) blob = NULL;
     SevsnpCertTable *t;
@@ -479,7 +661,7 @@ static SevsnpCertTable *table_for_fd(SevsnpCertStore *s, int fd,
     }
 
     g_mutex_lock(&s->lock);
-    if (s->cached && same_file(st, &s->cached_st) &&
+    if (local_clock && s->cached && same_file(st, &s->cached_st) &&
         ts_ns(&st->st_ctim) < s->cached_at_ns - RACY_WINDOW_NS) {
         t = sevsnp_cert_table_ref(s->cached);
         s->cache_hits++;
@@ -496,6 +678,7 @@ static SevsnpCertTable *table_for_fd(SevsnpCertStore *s, int fd,
     }
 
     g_mutex_lock(&s->lock);
+    s->byte_compares++;
     if (s->cached && same_file(st, &s->cached_st) &&
         g_bytes_equal(blob, sevsnp_cert_table_get_blob(s->cached))) {
         t = sevsnp_cert_table_ref(s->cached);
@@ -586,7 +769,8 @@ static bool gate_enter(SevsnpCertStore *s, gint64 now, gint64 deadline_us,
            !gate_try_reopen(s, now)) {
         gint64 until;
 
-        if (now >= deadline_us || sevsnp_wait_interrupted(ctl)) {
+        if (now >= deadline_us || sevsnp_wait_interrupted(ctl) ||
+            g_atomic_int_get(&s->retired)) {
             g_mutex_unlock(&s->lock);
             return false;
         }
@@ -666,10 +850,11 @@ void sevsnp_cert_reader_free(SevsnpCertReader *r)
 
 static bool reader_open(SevsnpCertReader *r, GError **err)
 {
+    SevsnpCertStore *s = r->store;
     struct stat st;
+    int trust;
 
-    r->fd = open(r->store->path,
-                 O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    r->fd = store_open(s);
     if (r->fd < 0) {
         g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_IO, "%s: %s",
                     r->store->path, g_strerror(errno));
@@ -683,6 +868,8 @@ static bool reader_open(SevsnpCertReader *r, GError **err)
     }
     r->dev = st.st_dev;
     r->ino = st.st_ino;
+    trust = g_atomic_int_get(&s->trust_ctime);
+    r->local_clock = trust < 0 ? local_clock_fs(r->fd) : trust;
     return true;
 }
 
@@ -695,7 +882,7 @@ static int path_is_ours(SevsnpCertReader *r, GError **err)
 {
     struct stat st;
 
-    if (stat(r->store->path, &st) < 0) {
+    if (store_stat(r->store, &st) < 0) {
         g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_IO, "%s: %s",
                     r->store->path, g_strerror(errno));
         return -1;
@@ -757,7 +944,8 @@ static SevsnpCertTable *locked_table(SevsnpCertReader *r, bool *retry,
     }
     g_mutex_lock(&s->lock);
     known = s->cached && same_file(&st, &s->cached_st);
-    if (known && ts_ns(&st.st_ctim) < s->cached_at_ns - RACY_WINDOW_NS) {
+    if (known && r->local_clock &&
+        ts_ns(&st.st_ctim) < s->cached_at_ns - RACY_WINDOW_NS) {
         /* The common case: unchanged and verified long enough ago. */
         SevsnpCertTable *t = sevsnp_cert_table_ref(s->cached);
 
@@ -778,7 +966,7 @@ static SevsnpCertTable *locked_table(SevsnpCertReader *r, bool *retry,
             return NULL;
         }
     }
-    return table_for_fd(s, r->fd, &st, err);
+    return table_for_fd(s, r->fd, &st, r->local_clock, err);
 }
 
 SevsnpCertTable *sevsnp_cert_reader_lock(SevsnpCertReader *r,
@@ -801,6 +989,12 @@ SevsnpCertTable *sevsnp_cert_reader_lock(SevsnpCertReader *r,
 
         if (sevsnp_wait_interrupted(ctl)) {
             g_propagate_error(err, interrupted_error(s->path));
+            return NULL;
+        }
+        if (g_atomic_int_get(&s->retired)) {
+            /* The VMM put another file in service: the caller restarts. */
+            g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_BUSY,
+                        "%s: no longer in service", s->path);
             return NULL;
         }
         if (r->fd < 0 && !reader_open(r, err)) {

@@ -1,6 +1,20 @@
 /*
  * libsevsnp: the certificate service (request state machine, both ABIs)
  *
+ * The answer policy (docs/system/i386/sev-snp-certs.rst, "What the guest
+ * gets"): a Linux guest wipes its VMPCK for any answer but success,
+ * INVALID_LEN, or BUSY for less than 60 s, so
+ *  - the generic error is given only for the guest's own bad buffer;
+ *  - whatever goes wrong on the host's side (the blob missing, unreadable,
+ *    malformed, a lock call failing) gives an empty certificate table:
+ *    the firmware signs the report, no chain comes with it, and so none
+ *    can mismatch it;
+ *  - BUSY lasts at most the busy limit, per VM and per vCPU; then an
+ *    empty table;
+ *  - a request of 0 pages is a size probe (snpguest starts every
+ *    extended report so): INVALID_LEN with the pages the blob needs, or
+ *    success when there is nothing to give; nothing is written.
+ *
  * Copyright (c) 2026 The qemu-snp authors
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -14,20 +28,29 @@
 #include "sevsnp-internal.h"
 
 /*
+ * How often one request starts again because sevsnp_service_set_path()
+ * put another file in service under it, before it answers BUSY.
+ */
+#define MAX_RESTARTS 8
+
+/*
  * A vCPU's state: its reader (one file description of the blob, kept
  * open across requests), idle or holding the locks of the request in
- * flight.
+ * flight, and since when it has answered nothing but BUSY.
  */
 typedef struct VcpuSlot {
     bool in_flight;
     SevsnpCertReader *held;     /* locked; NULL when serving empty tables */
     SevsnpCertReader *idle;     /* unlocked, for the next request */
+    int64_t busy_since;         /* monotonic us; 0: not answering BUSY */
 } VcpuSlot;
 
 struct SevsnpService {
     GMutex lock;                /* protects everything below */
     SevsnpCertStore *store;     /* NULL: serving is off */
     unsigned timeout_ms;
+    unsigned busy_limit_ms;
+    int64_t busy_since;         /* the VM's BUSY streak; 0: none */
     SevsnpRateLimit rl;
     GHashTable *slots;          /* vcpu index -> VcpuSlot */
     SevsnpStats stats;
@@ -36,6 +59,9 @@ struct SevsnpService {
     void *notify_opaque;
     SevsnpInterruptFn interrupted;
     void *interrupt_opaque;
+    /* Monitors' reads of the blob: one description, kept. */
+    GMutex peek_lock;
+    SevsnpCertReader *peek;
 };
 
 const char *sevsnp_abi_name(SevsnpAbi abi)
@@ -51,9 +77,23 @@ const char *sevsnp_req_outcome_name(SevsnpReqOutcome outcome)
         [SEVSNP_REQ_BUSY] = "busy",
         [SEVSNP_REQ_RATE_LIMITED] = "rate-limited",
         [SEVSNP_REQ_ERROR] = "error",
+        [SEVSNP_REQ_HOST_FAULT] = "host-fault",
+        [SEVSNP_REQ_BUSY_LIMIT] = "busy-limit",
     };
 
-    return outcome <= SEVSNP_REQ_ERROR ? names[outcome] : "?";
+    return outcome <= SEVSNP_REQ_OUTCOME_LAST ? names[outcome] : "?";
+}
+
+char *sevsnp_blob_guest_warning(size_t size)
+{
+    if (size <= SEVSNP_GUEST_BLOB_MAX) {
+        return NULL;
+    }
+    return g_strdup_printf("the blob has %zu bytes, more than the %u a "
+                           "Linux guest can receive (SNP_GET_EXT_REPORT "
+                           "refuses a buffer above SEV_FW_BLOB_MAX_SIZE): "
+                           "Linux guests get no certificates from it",
+                           size, SEVSNP_GUEST_BLOB_MAX);
 }
 
 /* ---- rate limit ---------------------------------------------------- */
@@ -99,6 +139,18 @@ gboolean sevsnp_check_timeout(unsigned timeout_ms, GError **err)
     return TRUE;
 }
 
+gboolean sevsnp_check_busy_limit(unsigned limit_ms, GError **err)
+{
+    if (limit_ms > SEVSNP_BUSY_LIMIT_MAX_MS) {
+        g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_INVALID,
+                    "a busy limit of %u ms exceeds the maximum of %u ms "
+                    "(a Linux guest gives up after 60 s of BUSY)",
+                    limit_ms, SEVSNP_BUSY_LIMIT_MAX_MS);
+        return FALSE;
+    }
+    return TRUE;
+}
+
 static void slot_free(gpointer p)
 {
     VcpuSlot *slot = p;
@@ -114,7 +166,9 @@ SevsnpService *sevsnp_service_new(const char *path, unsigned timeout_ms,
     SevsnpService *svc = g_new0(SevsnpService, 1);
 
     g_mutex_init(&svc->lock);
+    g_mutex_init(&svc->peek_lock);
     svc->timeout_ms = MIN(timeout_ms, SEVSNP_TIMEOUT_MAX_MS);
+    svc->busy_limit_ms = SEVSNP_BUSY_LIMIT_DEFAULT_MS;
     if (path && *path) {
         svc->store = sevsnp_cert_store_new(path, 0);
     }
@@ -130,10 +184,31 @@ void sevsnp_service_free(SevsnpService *svc)
         return;
     }
     g_hash_table_destroy(svc->slots);
+    sevsnp_cert_reader_free(svc->peek);
     sevsnp_cert_store_free(svc->store);
     g_free(svc->last_error);
+    g_mutex_clear(&svc->peek_lock);
     g_mutex_clear(&svc->lock);
     g_free(svc);
+}
+
+gboolean sevsnp_service_preopen(SevsnpService *svc, guint nvcpus,
+                                GError **err)
+{
+    SevsnpCertStore *store = NULL;
+    gboolean ok = TRUE;
+
+    g_mutex_lock(&svc->lock);
+    if (svc->store) {
+        store = sevsnp_cert_store_ref(svc->store);
+    }
+    g_mutex_unlock(&svc->lock);
+    if (store) {
+        /* One more for the monitors' reader. */
+        ok = sevsnp_cert_store_preopen(store, nvcpus + 1, err);
+        sevsnp_cert_store_free(store);
+    }
+    return ok;
 }
 
 gboolean sevsnp_service_set_path(SevsnpService *svc, const char *path,
@@ -154,9 +229,18 @@ gboolean sevsnp_service_set_path(SevsnpService *svc, const char *path,
         sevsnp_cert_table_unref(t);
     }
 
+    /*
+     * The barrier: a request marks itself answered under svc->lock, and
+     * only if its store is still the one in service; the old store is
+     * retired before the lock is dropped, so its waiting readers give up
+     * and start again on the new one.
+     */
     g_mutex_lock(&svc->lock);
     old = svc->store;
     svc->store = store;
+    if (old) {
+        sevsnp_cert_store_retire(old);
+    }
     g_mutex_unlock(&svc->lock);
     /* The vCPUs' readers of the old store go at their next request. */
     sevsnp_cert_store_free(old);
@@ -193,6 +277,28 @@ unsigned sevsnp_service_get_timeout(SevsnpService *svc)
 
     g_mutex_lock(&svc->lock);
     t = svc->timeout_ms;
+    g_mutex_unlock(&svc->lock);
+    return t;
+}
+
+gboolean sevsnp_service_set_busy_limit(SevsnpService *svc, unsigned limit_ms,
+                                       GError **err)
+{
+    if (!sevsnp_check_busy_limit(limit_ms, err)) {
+        return FALSE;
+    }
+    g_mutex_lock(&svc->lock);
+    svc->busy_limit_ms = limit_ms;
+    g_mutex_unlock(&svc->lock);
+    return TRUE;
+}
+
+unsigned sevsnp_service_get_busy_limit(SevsnpService *svc)
+{
+    unsigned t;
+
+    g_mutex_lock(&svc->lock);
+    t = svc->busy_limit_ms;
     g_mutex_unlock(&svc->lock);
     return t;
 }
@@ -265,7 +371,25 @@ SevsnpCertTable *sevsnp_service_try_peek(SevsnpService *svc, bool *busy,
     if (!store) {
         return NULL;
     }
-    t = sevsnp_cert_store_load(store, 0, &e);
+    /*
+     * One try of the locks, on the monitors' own description (opened in
+     * advance, so that it still reads a file only root can open after
+     * the VMM dropped privileges).
+     */
+    g_mutex_lock(&svc->peek_lock);
+    if (svc->peek && sevsnp_cert_reader_get_store(svc->peek) != store) {
+        sevsnp_cert_reader_free(svc->peek);
+        svc->peek = NULL;
+    }
+    if (!svc->peek) {
+        svc->peek = sevsnp_cert_reader_new(store);
+    }
+    t = sevsnp_cert_reader_lock(svc->peek, 0, false, NULL, &e);
+    if (t) {
+        sevsnp_cert_table_ref(t);
+        sevsnp_cert_reader_unlock(svc->peek);
+    }
+    g_mutex_unlock(&svc->peek_lock);
     if (!t && e->code == SEVSNP_ERROR_BUSY) {
         /* Answer from what is known: the last table validated. */
         *busy = true;
@@ -342,38 +466,57 @@ static void reader_put_back(SevsnpService *svc, uint32_t vcpu,
     sevsnp_cert_reader_free(r);
 }
 
-/* Record a failed request's outcome; called with svc->lock held. */
-static void count_failure(SevsnpService *svc, SevsnpReqOutcome outcome,
-                          const char *msg)
+/* The vCPU, and so the VM, answered something else than BUSY. */
+static void streak_end(SevsnpService *svc, VcpuSlot *slot)
 {
+    svc->busy_since = 0;
+    slot->busy_since = 0;
+}
+
+/*
+ * Count an answer other than OK, keep its message, and tell the VMM
+ * (events, traces) about anything but TOO_SMALL.
+ */
+static SevsnpReqResult answer(SevsnpService *svc, uint32_t vcpu,
+                              SevsnpReqOutcome outcome, GError *e,
+                              GError **err)
+{
+    SevsnpReqResult r = { .outcome = outcome };
+    SevsnpErrorNotify notify;
+    void *opaque;
+    VcpuSlot *slot;
+
+    g_mutex_lock(&svc->lock);
+    slot = slot_get(svc, vcpu);
     switch (outcome) {
     case SEVSNP_REQ_TOO_SMALL:
         svc->stats.too_small++;
-        return;
+        break;
     case SEVSNP_REQ_BUSY:
         svc->stats.busy++;
         break;
     case SEVSNP_REQ_RATE_LIMITED:
         svc->stats.rate_limited++;
         break;
+    case SEVSNP_REQ_HOST_FAULT:
+        svc->stats.chainless++;
+        svc->stats.host_faults++;
+        break;
+    case SEVSNP_REQ_BUSY_LIMIT:
+        svc->stats.chainless++;
+        svc->stats.busy_limit++;
+        break;
     default:
         svc->stats.errors++;
         break;
     }
-    g_free(svc->last_error);
-    svc->last_error = g_strdup(msg);
-}
-
-static SevsnpReqResult fail(SevsnpService *svc, uint32_t vcpu,
-                            SevsnpReqOutcome outcome, GError *e,
-                            GError **err)
-{
-    SevsnpReqResult r = { .outcome = outcome };
-    SevsnpErrorNotify notify;
-    void *opaque;
-
-    g_mutex_lock(&svc->lock);
-    count_failure(svc, outcome, e->message);
+    if (outcome != SEVSNP_REQ_BUSY && outcome != SEVSNP_REQ_RATE_LIMITED) {
+        streak_end(svc, slot);
+    }
+    if (outcome != SEVSNP_REQ_TOO_SMALL) {
+        g_free(svc->last_error);
+        svc->last_error = g_strdup(e->message);
+    }
     notify = svc->notify;
     opaque = svc->notify_opaque;
     g_mutex_unlock(&svc->lock);
@@ -384,14 +527,13 @@ static SevsnpReqResult fail(SevsnpService *svc, uint32_t vcpu,
     return r;
 }
 
-/* Reject what a guest must never get us to do; NULL when acceptable. */
+/*
+ * The guest's own buffer: what only the guest can get wrong.  NULL when
+ * acceptable.  A request of 0 pages writes nothing and is not checked.
+ */
 static GError *check_range(uint64_t gpa, uint64_t npages,
                            const SevsnpGuestMemOps *mem, void *opaque)
 {
-    if (npages == 0) {
-        return g_error_new(SEVSNP_ERROR, SEVSNP_ERROR_INVALID,
-                           "guest buffer of 0 pages at gpa 0x%" PRIx64, gpa);
-    }
     if (gpa & (SEVSNP_PAGE_SIZE - 1)) {
         return g_error_new(SEVSNP_ERROR, SEVSNP_ERROR_INVALID,
                            "guest buffer gpa 0x%" PRIx64
@@ -411,25 +553,149 @@ static GError *check_range(uint64_t gpa, uint64_t npages,
     return NULL;
 }
 
+/*
+ * Since when the VM or the vCPU (the older of the two) has answered
+ * nothing but BUSY; @start when neither is answering BUSY.  Called with
+ * svc->lock held.
+ */
+static int64_t streak_start(SevsnpService *svc, VcpuSlot *slot,
+                            int64_t start)
+{
+    int64_t since = start;
+
+    if (svc->busy_since && svc->busy_since < since) {
+        since = svc->busy_since;
+    }
+    if (slot->busy_since && slot->busy_since < since) {
+        since = slot->busy_since;
+    }
+    return since;
+}
+
+/* Mark the request in flight: its locks stay until the completion. */
+static void mark_answered(SevsnpService *svc, VcpuSlot *slot,
+                          SevsnpCertReader *reader, SevsnpCertReader **stale)
+{
+    if (slot->in_flight) {
+        /* A racing request on the same vCPU: only a broken caller. */
+        svc->stats.overlapping_requests++;
+        svc->stats.in_flight--;
+        *stale = slot->held;
+    }
+    slot->held = reader;
+    slot->in_flight = true;
+    svc->stats.in_flight++;
+}
+
+/*
+ * An empty certificate table for a request whose blob cannot be served
+ * (@outcome HOST_FAULT or BUSY_LIMIT, @e the reason): written (nothing,
+ * for a size probe), answered as success, the completion pending as
+ * after any success.
+ */
+static SevsnpReqResult chainless(SevsnpService *svc, uint32_t vcpu,
+                                 uint64_t gpa, uint64_t npages,
+                                 const SevsnpGuestMemOps *mem, void *opaque,
+                                 SevsnpReqOutcome outcome, GError *e,
+                                 GError **err)
+{
+    static const uint8_t empty[SEVSNP_CERT_ENTRY_SIZE];
+    SevsnpCertReader *stale = NULL;
+    SevsnpReqResult r;
+    VcpuSlot *slot;
+    int wr;
+
+    if (npages) {
+        wr = mem->write(opaque, gpa, empty, sizeof(empty));
+        if (wr < 0) {
+            g_error_free(e);
+            e = g_error_new(SEVSNP_ERROR, SEVSNP_ERROR_IO,
+                            "writing an empty table at gpa 0x%" PRIx64
+                            " failed: %s", gpa, g_strerror(-wr));
+            return answer(svc, vcpu, SEVSNP_REQ_ERROR, e, err);
+        }
+    }
+    r = answer(svc, vcpu, outcome, e, err);
+    g_mutex_lock(&svc->lock);
+    slot = slot_get(svc, vcpu);
+    mark_answered(svc, slot, NULL, &stale);
+    g_mutex_unlock(&svc->lock);
+    reader_put_back(svc, vcpu, stale);
+    r.completion_pending = true;
+    return r;
+}
+
+/*
+ * A request that would be answered BUSY (@outcome BUSY or RATE_LIMITED,
+ * @e why): an empty table instead once the VM or the vCPU has answered
+ * nothing but BUSY for the busy limit, from the start of the request
+ * that began the streak.
+ */
+static SevsnpReqResult busy_or_limit(SevsnpService *svc, uint32_t vcpu,
+                                     int64_t start, uint64_t gpa,
+                                     uint64_t npages,
+                                     const SevsnpGuestMemOps *mem,
+                                     void *opaque, SevsnpReqOutcome outcome,
+                                     GError *e, GError **err)
+{
+    int64_t now = g_get_monotonic_time(), since;
+    unsigned limit;
+    VcpuSlot *slot;
+    GError *why;
+
+    g_mutex_lock(&svc->lock);
+    slot = slot_get(svc, vcpu);
+    since = streak_start(svc, slot, start);
+    limit = svc->busy_limit_ms;
+    if (now - since >= (int64_t)limit * 1000) {
+        g_mutex_unlock(&svc->lock);
+        why = g_error_new(SEVSNP_ERROR, SEVSNP_ERROR_BUSY,
+                          "vCPU %u: BUSY for %" PRId64 " ms, the busy "
+                          "limit is %u ms: an empty table instead (%s)",
+                          vcpu, (now - since) / 1000, limit, e->message);
+        g_error_free(e);
+        return chainless(svc, vcpu, gpa, npages, mem, opaque,
+                         SEVSNP_REQ_BUSY_LIMIT, why, err);
+    }
+    if (!svc->busy_since) {
+        svc->busy_since = start;
+    }
+    if (!slot->busy_since) {
+        slot->busy_since = start;
+    }
+    g_mutex_unlock(&svc->lock);
+    return answer(svc, vcpu, outcome, e, err);
+}
+
+/*
+ * How long this request may wait for the locks: the lock timeout, cut
+ * where the streak would reach the busy limit.
+ */
+static unsigned wait_ms(SevsnpService *svc, VcpuSlot *slot, int64_t start)
+{
+    int64_t bound = streak_start(svc, slot, start) +
+                    (int64_t)svc->busy_limit_ms * 1000;
+    int64_t wait = (int64_t)svc->timeout_ms * 1000;
+
+    if (bound > start && bound - start < wait) {
+        wait = bound - start;
+    }
+    return (wait + 999) / 1000;
+}
+
 SevsnpReqResult sevsnp_service_request(SevsnpService *svc, uint32_t vcpu,
                                        uint64_t gpa, uint64_t npages,
                                        const SevsnpGuestMemOps *mem,
                                        void *opaque, GError **err)
 {
     SevsnpReqResult r = { .outcome = SEVSNP_REQ_OK };
-    SevsnpCertReader *reader = NULL, *stale = NULL, *extra = NULL;
-    SevsnpCertStore *store = NULL;
+    SevsnpCertReader *stale = NULL;
     SevsnpWaitCtl ctl = { .vcpu = vcpu };
-    g_autoptr(GBytes) empty = NULL;
-    SevsnpCertTable *t;
-    GBytes *blob;
+    int64_t start = g_get_monotonic_time();
+    bool probe = npages == 0;
     GError *e = NULL;
-    unsigned timeout;
-    gsize len;
-    const void *data;
     VcpuSlot *slot;
     bool limited;
-    int wr;
 
     g_mutex_lock(&svc->lock);
     svc->stats.requests++;
@@ -443,108 +709,141 @@ SevsnpReqResult sevsnp_service_request(SevsnpService *svc, uint32_t vcpu,
         slot->in_flight = false;
     }
     limited = svc->rl.rate &&
-              !sevsnp_rate_limit_take(&svc->rl, g_get_monotonic_time());
-    if (svc->store) {
-        store = sevsnp_cert_store_ref(svc->store);
-        /* This vCPU's descriptor, kept from its last request. */
-        reader = slot->idle;
-        slot->idle = NULL;
-        if (reader && sevsnp_cert_reader_get_store(reader) != store) {
-            extra = reader;
-            reader = NULL;
-        }
-    }
-    timeout = svc->timeout_ms;
+              !sevsnp_rate_limit_take(&svc->rl, start);
     ctl.interrupted = svc->interrupted;
     ctl.opaque = svc->interrupt_opaque;
     g_mutex_unlock(&svc->lock);
+    /* A stale request's reader, unlocked, serves the vCPU from now on. */
+    reader_put_back(svc, vcpu, stale);
+    stale = NULL;
 
-    /* A stale request's reader, unlocked, serves this one. */
-    sevsnp_cert_reader_unlock(stale);
-    if (stale && store && !reader &&
-        sevsnp_cert_reader_get_store(stale) == store) {
-        reader = g_steal_pointer(&stale);
+    if (!probe) {
+        e = check_range(gpa, npages, mem, opaque);
+        if (e) {
+            return answer(svc, vcpu, SEVSNP_REQ_ERROR, e, err);
+        }
     }
-    sevsnp_cert_reader_free(stale);
-    sevsnp_cert_reader_free(extra);
-
-    e = check_range(gpa, npages, mem, opaque);
-    if (!e && limited) {
+    if (limited) {
         e = g_error_new(SEVSNP_ERROR, SEVSNP_ERROR_BUSY,
                         "vCPU %u: over the certificate request rate limit",
                         vcpu);
-    }
-    if (e) {
-        reader_put_back(svc, vcpu, reader);
-        sevsnp_cert_store_free(store);
-        return fail(svc, vcpu, limited && e->code == SEVSNP_ERROR_BUSY ?
-                    SEVSNP_REQ_RATE_LIMITED : SEVSNP_REQ_ERROR, e, err);
+        return busy_or_limit(svc, vcpu, start, gpa, npages, mem, opaque,
+                             SEVSNP_REQ_RATE_LIMITED, e, err);
     }
 
-    if (store) {
-        if (!reader) {
-            reader = sevsnp_cert_reader_new(store);
-        }
-        sevsnp_cert_store_free(store);
-        t = sevsnp_cert_reader_lock(reader, timeout, true, &ctl, &e);
-        if (!t) {
-            bool busy = e->code == SEVSNP_ERROR_BUSY;
+    for (int restarts = 0;; restarts++) {
+        g_autoptr(GBytes) empty = NULL;
+        SevsnpCertReader *reader = NULL, *extra = NULL;
+        SevsnpCertStore *store = NULL;
+        SevsnpCertTable *t;
+        unsigned wait;
+        GBytes *blob;
+        const void *data;
+        gsize len;
+        int wr;
 
-            reader_put_back(svc, vcpu, reader);
-            if (busy && sevsnp_wait_interrupted(&ctl)) {
-                g_mutex_lock(&svc->lock);
-                svc->stats.interrupted++;
-                g_mutex_unlock(&svc->lock);
+        g_mutex_lock(&svc->lock);
+        slot = slot_get(svc, vcpu);
+        if (svc->store) {
+            store = sevsnp_cert_store_ref(svc->store);
+            /* This vCPU's descriptor, kept from its last request. */
+            reader = slot->idle;
+            slot->idle = NULL;
+            if (reader && sevsnp_cert_reader_get_store(reader) != store) {
+                extra = reader;
+                reader = NULL;
             }
-            return fail(svc, vcpu, busy ? SEVSNP_REQ_BUSY : SEVSNP_REQ_ERROR,
-                        e, err);
         }
-        blob = sevsnp_cert_table_get_blob(t);
-    } else {
-        empty = sevsnp_cert_table_empty_blob();
-        blob = empty;
-    }
+        wait = wait_ms(svc, slot, start);
+        g_mutex_unlock(&svc->lock);
+        sevsnp_cert_reader_free(extra);
 
-    data = g_bytes_get_data(blob, &len);
-    if (len > npages << SEVSNP_PAGE_SHIFT) {
-        reader_put_back(svc, vcpu, reader);
-        r = fail(svc, vcpu, SEVSNP_REQ_TOO_SMALL,
-                 g_error_new(SEVSNP_ERROR, SEVSNP_ERROR_INVALID,
-                             "guest buffer of %" PRIu64 " pages is too "
-                             "small for %zu bytes", npages, (size_t)len),
-                 err);
-        r.required_npages = (len + SEVSNP_PAGE_SIZE - 1) >> SEVSNP_PAGE_SHIFT;
+        if (store) {
+            if (!reader) {
+                reader = sevsnp_cert_reader_new(store);
+            }
+            t = sevsnp_cert_reader_lock(reader, wait, true, &ctl, &e);
+            if (!t) {
+                bool busy = e->code == SEVSNP_ERROR_BUSY;
+                bool retired = sevsnp_cert_store_is_retired(store);
+
+                sevsnp_cert_store_free(store);
+                reader_put_back(svc, vcpu, reader);
+                if (retired && restarts < MAX_RESTARTS) {
+                    /* Another file went into service: ask it. */
+                    g_clear_error(&e);
+                    continue;
+                }
+                if (!busy) {
+                    return chainless(svc, vcpu, gpa, npages, mem, opaque,
+                                     SEVSNP_REQ_HOST_FAULT, e, err);
+                }
+                if (sevsnp_wait_interrupted(&ctl)) {
+                    g_mutex_lock(&svc->lock);
+                    svc->stats.interrupted++;
+                    g_mutex_unlock(&svc->lock);
+                }
+                return busy_or_limit(svc, vcpu, start, gpa, npages, mem,
+                                     opaque, SEVSNP_REQ_BUSY, e, err);
+            }
+            sevsnp_cert_store_free(store);
+            blob = sevsnp_cert_table_get_blob(t);
+        } else {
+            empty = sevsnp_cert_table_empty_blob();
+            blob = empty;
+        }
+
+        data = g_bytes_get_data(blob, &len);
+        if (probe && !reader) {
+            /* A size probe with nothing to give: success, nothing written. */
+        } else if (len > npages << SEVSNP_PAGE_SHIFT) {
+            reader_put_back(svc, vcpu, reader);
+            r = answer(svc, vcpu, SEVSNP_REQ_TOO_SMALL,
+                       g_error_new(SEVSNP_ERROR, SEVSNP_ERROR_INVALID,
+                                   "guest buffer of %" PRIu64 " pages is "
+                                   "too small for %zu bytes", npages,
+                                   (size_t)len), err);
+            r.required_npages = (len + SEVSNP_PAGE_SIZE - 1) >>
+                                SEVSNP_PAGE_SHIFT;
+            return r;
+        } else {
+            wr = mem->write(opaque, gpa, data, len);
+            if (wr < 0) {
+                reader_put_back(svc, vcpu, reader);
+                e = g_error_new(SEVSNP_ERROR, SEVSNP_ERROR_IO,
+                                "writing %zu bytes at gpa 0x%" PRIx64
+                                " failed: %s", (size_t)len, gpa,
+                                g_strerror(-wr));
+                return answer(svc, vcpu, SEVSNP_REQ_ERROR, e, err);
+            }
+        }
+
+        g_mutex_lock(&svc->lock);
+        slot = slot_get(svc, vcpu);
+        if (reader && sevsnp_cert_reader_get_store(reader) != svc->store) {
+            /*
+             * sevsnp_service_set_path() put another file in service
+             * after this one was read: never answer with the old one.
+             */
+            g_mutex_unlock(&svc->lock);
+            reader_put_back(svc, vcpu, reader);
+            if (restarts < MAX_RESTARTS) {
+                continue;
+            }
+            e = g_error_new(SEVSNP_ERROR, SEVSNP_ERROR_BUSY,
+                            "vCPU %u: the certificate file changed %d "
+                            "times during the request", vcpu, restarts + 1);
+            return busy_or_limit(svc, vcpu, start, gpa, npages, mem, opaque,
+                                 SEVSNP_REQ_BUSY, e, err);
+        }
+        mark_answered(svc, slot, reader, &stale);
+        svc->stats.served++;
+        streak_end(svc, slot);
+        g_mutex_unlock(&svc->lock);
+        reader_put_back(svc, vcpu, stale);
+        r.completion_pending = true;
         return r;
     }
-
-    wr = mem->write(opaque, gpa, data, len);
-    if (wr < 0) {
-        reader_put_back(svc, vcpu, reader);
-        e = g_error_new(SEVSNP_ERROR, SEVSNP_ERROR_IO,
-                        "writing %zu bytes at gpa 0x%" PRIx64 " failed: %s",
-                        (size_t)len, gpa, g_strerror(-wr));
-        return fail(svc, vcpu, SEVSNP_REQ_ERROR, e, err);
-    }
-
-    g_mutex_lock(&svc->lock);
-    slot = slot_get(svc, vcpu);
-    if (slot->in_flight) {
-        /* A racing request on the same vCPU: only a broken caller. */
-        svc->stats.overlapping_requests++;
-        svc->stats.in_flight--;
-        stale = slot->held;
-    } else {
-        stale = NULL;
-    }
-    slot->held = reader;
-    slot->in_flight = true;
-    svc->stats.served++;
-    svc->stats.in_flight++;
-    g_mutex_unlock(&svc->lock);
-    reader_put_back(svc, vcpu, stale);
-
-    r.completion_pending = true;
-    return r;
 }
 
 bool sevsnp_service_complete(SevsnpService *svc, uint32_t vcpu)
@@ -582,6 +881,8 @@ bool sevsnp_handle_req_certs_exit(SevsnpService *svc, uint32_t vcpu,
 
     switch (r.outcome) {
     case SEVSNP_REQ_OK:
+    case SEVSNP_REQ_HOST_FAULT:
+    case SEVSNP_REQ_BUSY_LIMIT:
         ex->ret = 0;
         break;
     case SEVSNP_REQ_TOO_SMALL:
@@ -609,7 +910,7 @@ bool sevsnp_handle_vmgexit_exit(SevsnpService *svc, uint32_t vcpu,
         GError *e = g_error_new(SEVSNP_ERROR, SEVSNP_ERROR_INVALID,
                                 "vCPU %u: unknown KVM_EXIT_VMGEXIT type %u",
                                 vcpu, ex->type);
-        fail(svc, vcpu, SEVSNP_REQ_ERROR, e, NULL);
+        answer(svc, vcpu, SEVSNP_REQ_ERROR, e, NULL);
         ex->req_certs.ret = SEVSNP_VMGEXIT_RET_GENERIC;
         return false;
     }
@@ -621,7 +922,7 @@ bool sevsnp_handle_vmgexit_exit(SevsnpService *svc, uint32_t vcpu,
         GError *e = g_error_new(SEVSNP_ERROR, SEVSNP_ERROR_INVALID,
                                 "vCPU %u: unknown REQ_CERTS status %u",
                                 vcpu, ex->req_certs.status);
-        fail(svc, vcpu, SEVSNP_REQ_ERROR, e, NULL);
+        answer(svc, vcpu, SEVSNP_REQ_ERROR, e, NULL);
         ex->req_certs.ret = SEVSNP_VMGEXIT_RET_GENERIC;
         return false;
     }
@@ -630,6 +931,8 @@ bool sevsnp_handle_vmgexit_exit(SevsnpService *svc, uint32_t vcpu,
                                ex->req_certs.data_npages, mem, opaque, NULL);
     switch (r.outcome) {
     case SEVSNP_REQ_OK:
+    case SEVSNP_REQ_HOST_FAULT:
+    case SEVSNP_REQ_BUSY_LIMIT:
         ex->req_certs.ret = SEVSNP_VMGEXIT_RET_OK;
         break;
     case SEVSNP_REQ_TOO_SMALL:

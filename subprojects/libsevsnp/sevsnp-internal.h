@@ -20,6 +20,32 @@ SevsnpCertTable *sevsnp_cert_store_last_table(SevsnpCertStore *store);
 /* How many fairness gaps the store's readers made. */
 uint64_t sevsnp_cert_store_fair_drains(const SevsnpCertStore *store);
 
+/* How many reads the store compared with its cached blob. */
+uint64_t sevsnp_cert_store_byte_compares(const SevsnpCertStore *store);
+
+/*
+ * Take the store out of service: its readers stop waiting for the locks
+ * (SEVSNP_ERROR_BUSY) and the service restarts their requests.
+ */
+void sevsnp_cert_store_retire(SevsnpCertStore *store);
+bool sevsnp_cert_store_is_retired(SevsnpCertStore *store);
+
+/*
+ * Open @n descriptions of the file now (see sevsnp_service_preopen());
+ * readers take them before opening the path themselves.
+ */
+gboolean sevsnp_cert_store_preopen(SevsnpCertStore *store, guint n,
+                                   GError **err);
+guint sevsnp_cert_store_preopened(SevsnpCertStore *store);
+
+/*
+ * Whether the racy-window rule may trust the file's ctime (the file
+ * system stamps it with this machine's clock): -1 decide from the file
+ * system type (the default), 0 never (compare the bytes on every
+ * request, as on NFS or FUSE), 1 always.  For tests.
+ */
+void sevsnp_cert_store_trust_ctime(SevsnpCertStore *store, int trust);
+
 /* What a waiting request checks to know it must give up. */
 typedef struct SevsnpWaitCtl {
     SevsnpInterruptFn interrupted;  /* NULL: never */

@@ -17,6 +17,7 @@
 
 #include "libqtest.h"
 #include "qobject/qdict.h"
+#include "qobject/qjson.h"
 #include "qobject/qlist.h"
 #include "libsevsnp.h"
 #include "ksim.h"
@@ -597,6 +598,72 @@ static void test_timeout_bound(void)
     unlink(path);
 }
 
+/*
+ * -global sev-snp-guest.certs-*: the default of every instance, the one a
+ * management layer generates (libvirt: id lsec0, no certs-* property)
+ * included; an explicit property wins; no "global ... not used" or
+ * "invalid class name" warning.
+ */
+static void test_global_defaults(void)
+{
+    g_autoptr(GBytes) blob = milan_blob();
+    g_autofree char *path = write_blob("global.bin", blob);
+    g_autofree char *other = write_blob("explicit.bin", blob);
+    g_autofree char *cmd = NULL;
+    g_autofree char *out = NULL;
+    g_autofree char *err = NULL;
+    const char *qemu = g_getenv("QTEST_QEMU_BINARY");
+    g_auto(GStrv) lines = NULL;
+    char *argv[] = { (char *)"/bin/sh", (char *)"-c", NULL, NULL };
+    int status, answers = 0;
+
+    cmd = g_strdup_printf(
+        "printf '%%s\\n' '{\"execute\": \"qmp_capabilities\"}' "
+        "'{\"execute\": \"query-sev-snp-certs\", \"arguments\": "
+        "{\"id\": \"lsec0\"}}' "
+        "'{\"execute\": \"query-sev-snp-certs\", \"arguments\": "
+        "{\"id\": \"sev1\"}}' '{\"execute\": \"quit\"}' | "
+        "%s -machine q35 -accel qtest -display none -nodefaults -L %s "
+        "-qtest null -qmp stdio "
+        "-global sev-snp-guest.certs-path=%s "
+        "-global sev-snp-guest.certs-timeout=250 "
+        "-object sev-snp-guest,id=lsec0,cbitpos=51,reduced-phys-bits=1 "
+        "-object sev-snp-guest,id=sev1,cbitpos=51,reduced-phys-bits=1,"
+        "certs-path=%s", qemu, firmware_dir(), path, other);
+    argv[2] = cmd;
+    g_assert_true(g_spawn_sync(NULL, argv, NULL, 0, NULL, NULL, &out, &err,
+                               &status, NULL));
+    g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    g_assert_null(strstr(err, "global"));
+    lines = g_strsplit(out, "\n", -1);
+    for (int i = 0; lines[i]; i++) {
+        g_autoptr(QDict) d = NULL;
+        QDict *ret;
+
+        if (lines[i][0]) {
+            d = qobject_to(QDict, qobject_from_json(lines[i], NULL));
+        }
+        if (!d || !qdict_haskey(d, "return") ||
+            !qdict_get_qdict(d, "return") ||
+            !qdict_haskey(qdict_get_qdict(d, "return"), "id")) {
+            continue;
+        }
+        ret = qdict_get_qdict(d, "return");
+        if (!strcmp(qdict_get_str(ret, "id"), "lsec0")) {
+            g_assert_cmpstr(qdict_get_str(ret, "certs-path"), ==, path);
+        } else {
+            g_assert_cmpstr(qdict_get_str(ret, "id"), ==, "sev1");
+            g_assert_cmpstr(qdict_get_str(ret, "certs-path"), ==, other);
+        }
+        g_assert_true(qdict_get_bool(ret, "enabled"));
+        g_assert_cmpint(qdict_get_int(ret, "timeout"), ==, 250);
+        answers++;
+    }
+    g_assert_cmpint(answers, ==, 2);
+    unlink(path);
+    unlink(other);
+}
+
 int main(int argc, char **argv)
 {
     int ret;
@@ -613,6 +680,7 @@ int main(int argc, char **argv)
     qtest_add_func("/sev-snp-certs/monitor-never-waits",
                    test_monitor_never_waits);
     qtest_add_func("/sev-snp-certs/timeout-bound", test_timeout_bound);
+    qtest_add_func("/sev-snp-certs/global-defaults", test_global_defaults);
     ret = g_test_run();
     rmdir(tmpdir);
     g_free(tmpdir);

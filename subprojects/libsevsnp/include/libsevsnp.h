@@ -148,6 +148,24 @@ GQuark sevsnp_error_quark(void);
 #define SEVSNP_GUID_SIZE            16
 #define SEVSNP_DEFAULT_MAX_BLOB     (1024 * 1024)
 
+/*
+ * The largest certificate blob a Linux guest can receive: its
+ * SNP_GET_EXT_REPORT refuses a certs_len above SEV_FW_BLOB_MAX_SIZE of
+ * linux/psp-sev.h (tests/unit/test-uapi.c checks the value), and
+ * configfs-tsm asks with a buffer of that size.  Bigger blobs are
+ * accepted and served, with a warning.
+ */
+#define SEVSNP_GUEST_BLOB_MAX       16384
+
+/**
+ * sevsnp_blob_guest_warning:
+ * @size: a blob's size in bytes
+ *
+ * Returns: NULL when a Linux guest can receive a blob of @size bytes,
+ * else a newly allocated sentence saying why it cannot.
+ */
+char *sevsnp_blob_guest_warning(size_t size);
+
 /**
  * SevsnpCertType:
  *
@@ -722,6 +740,18 @@ bool sevsnp_rate_limit_take(SevsnpRateLimit *rl, int64_t now_us);
  */
 #define SEVSNP_TIMEOUT_MAX_MS       10000u
 
+/*
+ * The busy limit: once a VM, or one of its vCPUs, has answered nothing
+ * but BUSY for this long, the next request that would be answered BUSY
+ * gets an empty certificate table instead.  A Linux guest retries BUSY
+ * every 2 s for 60 s from its request's start and then wipes its VMPCK;
+ * its last BUSY arrives at most busy limit + lock wait after that start,
+ * so the maximum (40 s, plus at most 10 s of lock wait) keeps 10 s of
+ * its budget in reserve.
+ */
+#define SEVSNP_BUSY_LIMIT_DEFAULT_MS 20000u
+#define SEVSNP_BUSY_LIMIT_MAX_MS    40000u
+
 /**
  * sevsnp_check_timeout:
  * @timeout_ms: a lock wait in milliseconds
@@ -731,6 +761,16 @@ bool sevsnp_rate_limit_take(SevsnpRateLimit *rl, int64_t now_us);
  * FALSE with SEVSNP_ERROR_INVALID saying the bound.
  */
 gboolean sevsnp_check_timeout(unsigned timeout_ms, GError **err);
+
+/**
+ * sevsnp_check_busy_limit:
+ * @limit_ms: a busy limit in milliseconds
+ * @err: return location for a GError
+ *
+ * Returns: TRUE when @limit_ms is at most SEVSNP_BUSY_LIMIT_MAX_MS, else
+ * FALSE with SEVSNP_ERROR_INVALID saying the bound.
+ */
+gboolean sevsnp_check_busy_limit(unsigned limit_ms, GError **err);
 
 /**
  * SevsnpAbi:
@@ -842,21 +882,42 @@ typedef struct SevsnpGuestMemOps {
 /**
  * SevsnpReqOutcome:
  *
- * The outcome of one request, in ABI-neutral terms.
+ * The outcome of one request, in ABI-neutral terms, and what a Linux
+ * guest makes of it (docs/system/i386/sev-snp-certs.rst):
+ *
+ * - OK: the blob's table written (or nothing, for a request of 0 pages
+ *   when serving is off); success;
+ * - TOO_SMALL: the pages needed are reported (INVALID_LEN); the guest
+ *   re-issues a plain request and asks again with a bigger buffer;
+ * - BUSY, RATE_LIMITED: the guest retries every 2 s, for at most 60 s;
+ * - HOST_FAULT: the blob cannot be served (missing, unreadable, not a
+ *   regular file, malformed, a lock call failing): an empty table (or
+ *   nothing, for 0 pages) and success; the report comes without a
+ *   chain, which therefore cannot mismatch;
+ * - BUSY_LIMIT: BUSY went on for the busy limit: an empty table, as for
+ *   HOST_FAULT;
+ * - ERROR: the guest's own bad buffer (not entirely shared RAM, an
+ *   overflowing range): the generic error, which costs a Linux guest its
+ *   VMPCK.  Nothing a host does leads to it.
  */
 typedef enum {
     SEVSNP_REQ_OK,          /* table written; completion pending */
     SEVSNP_REQ_TOO_SMALL,   /* required page count reported */
     SEVSNP_REQ_BUSY,        /* lock not obtained in time */
     SEVSNP_REQ_RATE_LIMITED,/* over the per-VM rate limit (BUSY) */
-    SEVSNP_REQ_ERROR,       /* anything else (generic error) */
+    SEVSNP_REQ_ERROR,       /* the guest's own bad buffer (generic) */
+    SEVSNP_REQ_HOST_FAULT,  /* blob not servable: empty table, success */
+    SEVSNP_REQ_BUSY_LIMIT,  /* BUSY for too long: empty table, success */
 } SevsnpReqOutcome;
+
+#define SEVSNP_REQ_OUTCOME_LAST SEVSNP_REQ_BUSY_LIMIT
 
 /**
  * sevsnp_req_outcome_name:
  * @outcome: an outcome
  *
- * Returns: "ok", "too-small", "busy", "rate-limited", "error".
+ * Returns: "ok", "too-small", "busy", "rate-limited", "error",
+ * "host-fault", "busy-limit".
  */
 const char *sevsnp_req_outcome_name(SevsnpReqOutcome outcome);
 
@@ -877,6 +938,9 @@ typedef struct SevsnpStats {
     uint64_t overlapping_requests; /* request while one was in flight */
     uint64_t in_flight;         /* requests holding locks right now */
     uint64_t interrupted;       /* waits ended by the interrupt check */
+    uint64_t chainless;         /* empty tables for a fault or the limit */
+    uint64_t host_faults;       /* of which: the blob could not be served */
+    uint64_t busy_limit;        /* of which: BUSY lasted the busy limit */
 } SevsnpStats;
 
 /**
@@ -895,7 +959,7 @@ typedef struct SevsnpService SevsnpService;
 typedef struct SevsnpReqResult {
     SevsnpReqOutcome outcome;
     uint64_t required_npages;   /* with SEVSNP_REQ_TOO_SMALL */
-    bool completion_pending;    /* locks held until completion */
+    bool completion_pending;    /* ret 0: completion step to perform */
 } SevsnpReqResult;
 
 /**
@@ -918,6 +982,26 @@ SevsnpService *sevsnp_service_new(const char *path, unsigned timeout_ms,
                                   uint32_t rate, uint32_t burst);
 
 /**
+ * sevsnp_service_preopen:
+ * @svc: the service
+ * @nvcpus: how many vCPUs the VM can have
+ * @err: return location for a GError
+ *
+ * Open now what the service will need to read the blob file in service:
+ * its directory, and a file description for each of @nvcpus vCPUs and
+ * one for monitors.  A VMM calls it before it drops privileges
+ * (QEMU's -run-with user=, chroot=): a blob only root can read is then
+ * still served, in-place updates included, and the path is looked up
+ * relative to the directory opened now.  A blob replaced later (by
+ * rename) by one the VMM can no longer open is a host-side fault
+ * (SEVSNP_REQ_HOST_FAULT).  No-op when serving is off.
+ *
+ * Returns: TRUE, or FALSE with @err naming the file.
+ */
+gboolean sevsnp_service_preopen(SevsnpService *svc, guint nvcpus,
+                                GError **err);
+
+/**
  * sevsnp_service_free:
  * @svc: the service, or NULL
  *
@@ -935,7 +1019,11 @@ void sevsnp_service_free(SevsnpService *svc);
  * Replace the blob file at run time.  The new file is read and validated
  * first, with a single try of the shared locks, so that a caller on a
  * main loop never waits: a file an updater holds fails at once with
- * SEVSNP_ERROR_BUSY.  Requests in flight keep the locks they hold.
+ * SEVSNP_ERROR_BUSY.  When it returns TRUE no request serves the old
+ * file any more: a request waiting for the old file's locks, or that
+ * read it but has not been answered yet, starts again on the new one.
+ * Requests already answered keep the old file's locks until their
+ * completion, so an updater of the old file still waits for them.
  *
  * Returns: TRUE when the new file is in service; FALSE with @err set and
  * the old file still in service.
@@ -972,6 +1060,30 @@ gboolean sevsnp_service_set_timeout(SevsnpService *svc, unsigned timeout_ms,
  * Returns: the lock wait in milliseconds.
  */
 unsigned sevsnp_service_get_timeout(SevsnpService *svc);
+
+/**
+ * sevsnp_service_set_busy_limit:
+ * @svc: the service
+ * @limit_ms: the new busy limit, at most SEVSNP_BUSY_LIMIT_MAX_MS; 0
+ *   means that BUSY is never answered (a lock wait that times out, or
+ *   a request over the rate limit, gets an empty table)
+ * @err: return location for a GError
+ *
+ * Change the busy limit (see SEVSNP_BUSY_LIMIT_DEFAULT_MS) at run time.
+ *
+ * Returns: TRUE; FALSE with SEVSNP_ERROR_INVALID (and nothing changed)
+ * for a value above SEVSNP_BUSY_LIMIT_MAX_MS.
+ */
+gboolean sevsnp_service_set_busy_limit(SevsnpService *svc, unsigned limit_ms,
+                                       GError **err);
+
+/**
+ * sevsnp_service_get_busy_limit:
+ * @svc: the service
+ *
+ * Returns: the busy limit in milliseconds.
+ */
+unsigned sevsnp_service_get_busy_limit(SevsnpService *svc);
 
 /**
  * sevsnp_service_set_rate_limit:
@@ -1091,12 +1203,17 @@ bool sevsnp_service_in_flight(SevsnpService *svc, uint32_t vcpu);
  * @err: (optional) return location for a GError
  *
  * Handle one certificate request of vCPU @vcpu for the guest buffer
- * [@gpa, @gpa + @npages * 4096).  Hostile values are answered with
- * SEVSNP_REQ_ERROR and nothing is written; nothing is ever written outside
- * the buffer.  On SEVSNP_REQ_OK the locks stay held until
- * sevsnp_service_complete() for this vCPU.  A request while one is in
- * flight on the same vCPU releases the stale one first and is counted.
- * @err, if not NULL, gets the reason of a failure.
+ * [@gpa, @gpa + @npages * 4096), with the answer policy of
+ * SevsnpReqOutcome: only the guest's own bad buffer (a range that
+ * overflows or is not entirely shared guest RAM) is SEVSNP_REQ_ERROR,
+ * and nothing is written then; nothing is ever written outside the
+ * buffer.  @npages 0 is a size probe: nothing is written and @gpa is not
+ * looked at; the pages the blob needs are reported (SEVSNP_REQ_TOO_SMALL),
+ * or success when there is no blob to give.  On SEVSNP_REQ_OK the locks
+ * stay held until sevsnp_service_complete() for this vCPU.  A request
+ * while one is in flight on the same vCPU releases the stale one first
+ * and is counted.  @err, if not NULL, gets the reason of anything but
+ * SEVSNP_REQ_OK.
  *
  * Returns: the outcome.
  */

@@ -19,6 +19,8 @@
 #include "hw/boards.h"
 #include "hw/core/cpu.h"
 #include "hw/i386/sev-snp-memory.h"
+#include "hw/qdev-core.h"
+#include "hw/qdev-properties.h"
 #include "system/confidential-guest-support.h"
 #include "system/qtest.h"
 #include "compat.h"
@@ -133,6 +135,18 @@ SevSnpVm *sev_snp_vm_new(Object *obj)
     vm->certs = sev_snp_certs_new(obj, &guest_mem_ops, vm);
     vm->mem = sev_snp_memory_new(obj);
     return vm;
+}
+
+void sev_snp_vm_apply_globals(Object *obj)
+{
+    /*
+     * -global sev-snp-guest.certs-path=... gives every instance its
+     * defaults, the one libvirt generates included; explicit properties
+     * are set after this and win.  A bad value stops QEMU at start-up,
+     * as for devices, and is a warning for an instance created later.
+     */
+    object_apply_user_globals(obj, phase_check(PHASE_MACHINE_READY) ?
+                                   NULL : &error_fatal);
 }
 
 void sev_snp_vm_free(SevSnpVm *vm)

@@ -31,6 +31,13 @@ void sev_snp_vm_class_init(ObjectClass *oc);
 
 /* From sev-snp-guest's instance_init and instance_finalize. */
 SevSnpVm *sev_snp_vm_new(Object *obj);
+
+/*
+ * Apply -global sev-snp-guest.* to @obj; instance_init calls it once the
+ * object's SevSnpVm is in place.
+ */
+void sev_snp_vm_apply_globals(Object *obj);
+
 void sev_snp_vm_free(SevSnpVm *vm);
 
 /* From sev-snp-guest's KVM initialisation, before any vCPU exists. */

@@ -51,6 +51,7 @@
 
 import argparse
 import base64
+import fcntl
 import glob
 import hashlib
 import importlib.util
@@ -279,7 +280,7 @@ class Machine:
                     pass
         after = snapshot()
         diff = differences(before, after)
-        if not diff:
+        if not diff and os.path.exists(self.state_file):
             os.unlink(self.state_file)
         elif not quiet:
             for r in log:
@@ -969,6 +970,15 @@ def main():
         if not shutil.which(tool):
             return skip(f"no {tool}")
 
+    # One run at a time on a machine (from any worktree): packages are
+    # global.  The lock is on the /run/lock directory itself, so that no
+    # lock file is left behind.
+    lock = os.open('/run/lock', os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        tap.note('another libvirt-check runs on this machine: waiting')
+        fcntl.flock(lock, fcntl.LOCK_EX)
     machine = Machine(os.path.join(work, 'installed.json'), tap,
                       os.path.join(work, 'apt-archives'))
     lv = Daemon(os.path.join(work, 'root'), tap)

@@ -748,14 +748,21 @@ class Test:
                 self.last_report = bytes.fromhex(rest)
         return lines, tables, reports
 
-    def check_first_request(self, lv, chip_id):
-        tag = 'first-request'
+    def first_request_xml(self):
+        """The SNP domain of step 5, also kept as build/libvirt/domain.xml
+        (written as soon as the host is set up, so a SKIP keeps it too)."""
         console = os.path.join(self.run_dir, 'console.log')
-        need = self.r.need
-        xml = self.domain_xml(DOMAIN, 1, f"certs:expect=certs,need={need}",
+        xml = self.domain_xml(DOMAIN, 1,
+                              f"certs:expect=certs,need={self.r.need}",
                               console)
         with open(os.path.join(self.work, 'domain.xml'), 'w') as f:
             f.write(xml)
+        return xml, console
+
+    def check_first_request(self, lv, chip_id):
+        tag = 'first-request'
+        need = self.r.need
+        xml, console = self.first_request_xml()
         mark = os.path.getsize(self.simlog)
         self.last_report = None
         pid = self.start(lv, DOMAIN, xml)
@@ -1027,6 +1034,7 @@ def main():
 
         # 2. libvirt's daemon, of our own.
         t.setup_host()
+        t.first_request_xml()
         lv.configure()
         if not lv.start():
             skipped = (f"{lv.name} did not start:\n" + lv.log_tail())

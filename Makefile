@@ -1,7 +1,8 @@
 # qemu-snp: the userspace half of AMD SEV-SNP certificate requests,
 # as an overlay on Debian's QEMU source packages.  See README.md.
 
-.PHONY: all setup qemu snp check demo bench stress fuzz clean attest-race
+.PHONY: all setup qemu snp check demo bench stress fuzz clean attest-race \
+	deb libvirt-check
 
 all: qemu snp
 
@@ -43,6 +44,21 @@ attest-race: all
 # Each fuzzer for FUZZ_SECONDS (default 300).
 fuzz: snp
 	sh scripts/fuzz.sh $${FUZZ_SECONDS:-300}
+
+# Debian binary packages of the built tree, with dpkg-buildpackage and
+# debhelper (packaging/debian/): build/deb/qemu-system-x86-snp_*.deb
+# (the QEMU binaries under their -snp names) and build/deb/snp-certs_*.deb;
+# lintian's findings in build/deb/lintian.txt.  docs/devel/packaging.rst.
+deb: all
+	sh scripts/build-deb.sh
+
+# The operators' stack for real (root; installs and removes packages):
+# the package from make deb next to Debian's QEMU, Debian's libvirt from
+# bookworm-backports, a virtqemud of the test's own, a domain with
+# <launchSecurity type='sev-snp'> on the simulated SNP host; the machine
+# is left as it was.  Keeps the domain XML in build/libvirt/domain.xml.
+libvirt-check: all
+	sh scripts/libvirt-check.sh
 
 clean:
 	rm -rf build

@@ -562,6 +562,9 @@ SIM_EXPORT int ioctl(int fd, unsigned long req, ...)
     kind = sim_fd_get(fd, &obj);
     switch (kind) {
     case SIM_FD_NONE:
+        if (sim_sev_untracked_ioctl(fd, req, arg, &ret)) {
+            return ret;
+        }
         break;
     case SIM_FD_SEV:
         return sim_sev_ioctl(fd, req, arg);

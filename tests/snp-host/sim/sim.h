@@ -73,6 +73,11 @@ void sim_kvm_close(int fd, SimFdKind kind, void *obj);
 int sim_sev_ioctl(int fd, unsigned long req, void *arg);
 /* Number of SNP guests the firmware knows (SNP_PLATFORM_STATUS). */
 void sim_sev_guest_count_add(int delta);
+/*
+ * An ioctl on a descriptor the simulator does not track: true when it
+ * answered (KVM_MEMORY_ENCRYPT_OP(NULL) on a plain VM), with *ret set.
+ */
+bool sim_sev_untracked_ioctl(int fd, unsigned long req, void *arg, int *ret);
 
 /*
  * The firmware (sim-fw.c).  Its state (chip id, TCB, endorsement keys) is

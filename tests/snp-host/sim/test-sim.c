@@ -440,6 +440,189 @@ static void test_sev_device(void)
     close(fd);
 }
 
+/*
+ * SEV_PDH_CERT_EXPORT and the plain-VM KVM_MEMORY_ENCRYPT_OP(NULL), the
+ * answers QEMU's query-sev-capabilities (libvirt's SEV probe) needs.
+ * The certificate layout is restated from the SEV API (AMD 55766,
+ * appendix C.1), not taken from the simulator.
+ */
+#define CERT_SIZE 0x824
+#define CERT_SIGNED 0x414
+
+static uint32_t cert_u32(const uint8_t *c, size_t off)
+{
+    uint32_t v;
+
+    memcpy(&v, c + off, 4);
+    return GUINT32_FROM_LE(v);
+}
+
+/* The P-384 public key of an SEV certificate (qx, qy little-endian). */
+static EVP_PKEY *cert_key(const uint8_t *c)
+{
+    static const uint8_t zero[24];
+    uint8_t pt[97];
+    const uint8_t *q;
+    g_autofree uint8_t *der = NULL;
+    /* SubjectPublicKeyInfo prefix of an uncompressed P-384 point. */
+    static const uint8_t spki[] = {
+        0x30, 0x76, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d,
+        0x02, 0x01, 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22, 0x03, 0x62,
+        0x00,
+    };
+
+    g_assert_cmpuint(cert_u32(c, 0x10), ==, 2);         /* P-384 */
+    pt[0] = 4;
+    for (int i = 0; i < 48; i++) {
+        pt[1 + i] = c[0x14 + 47 - i];
+        pt[49 + i] = c[0x14 + 72 + 47 - i];
+    }
+    g_assert(!memcmp(c + 0x14 + 48, zero, sizeof(zero)));
+    der = g_malloc(sizeof(spki) + sizeof(pt));
+    memcpy(der, spki, sizeof(spki));
+    memcpy(der + sizeof(spki), pt, sizeof(pt));
+    q = der;
+    return d2i_PUBKEY(NULL, &q, sizeof(spki) + sizeof(pt));
+}
+
+/* Does signature @slot of @c verify (ECDSA SHA-256) with @key? */
+static bool cert_sig_ok(const uint8_t *c, int slot, EVP_PKEY *key)
+{
+    size_t off = slot ? 0x624 : 0x41c;
+    ECDSA_SIG *sig = ECDSA_SIG_new();
+    BIGNUM *r = BN_lebin2bn(c + off, 72, NULL);
+    BIGNUM *s = BN_lebin2bn(c + off + 72, 72, NULL);
+    unsigned char *der = NULL;
+    int len;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    bool ok;
+
+    g_assert(sig && r && s && ECDSA_SIG_set0(sig, r, s));
+    len = i2d_ECDSA_SIG(sig, &der);
+    ok = len > 0 && EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL,
+                                         key) == 1 &&
+         EVP_DigestVerify(md, der, len, c, CERT_SIGNED) == 1;
+    EVP_MD_CTX_free(md);
+    OPENSSL_free(der);
+    ECDSA_SIG_free(sig);
+    return ok;
+}
+
+static void check_cert(const uint8_t *c, uint32_t usage, uint32_t algo)
+{
+    g_assert_cmpuint(cert_u32(c, 0x0), ==, 1);          /* version */
+    g_assert_cmphex(cert_u32(c, 0x8), ==, usage);
+    g_assert_cmphex(cert_u32(c, 0xc), ==, algo);
+}
+
+static void test_sev_pdh_export(void)
+{
+    struct sev_user_data_pdh_cert_export ex = { 0 };
+    struct sev_issue_cmd cmd = { .cmd = SEV_PDH_CERT_EXPORT };
+    g_autofree uint8_t *pdh = g_malloc(2 * CERT_SIZE);
+    g_autofree uint8_t *chain = g_malloc(4 * CERT_SIZE);
+    g_autofree uint8_t *pdh2 = g_malloc(CERT_SIZE);
+    const uint8_t *pek_c = chain, *oca_c = chain + CERT_SIZE;
+    const uint8_t *cek_c = chain + 2 * CERT_SIZE;
+    EVP_PKEY *pek, *oca, *cek;
+    int fd = open("/dev/sev", O_RDWR);
+
+    g_assert_cmpint(fd, >=, 0);
+    cmd.data = (uintptr_t)&ex;
+
+    /* QEMU's length probe: all zero. */
+    cmd.error = 0xdead;
+    fails_with(fd, SEV_ISSUE_CMD, &cmd, EIO);
+    g_assert_cmpuint(cmd.error, ==, SEV_RET_INVALID_LEN);
+    g_assert_cmpuint(ex.pdh_cert_len, ==, CERT_SIZE);
+    g_assert_cmpuint(ex.cert_chain_len, ==, 3 * CERT_SIZE);
+
+    /* Buffers one byte short: the same, nothing written. */
+    memset(pdh, 0xa5, 2 * CERT_SIZE);
+    memset(chain, 0xa5, 4 * CERT_SIZE);
+    ex.pdh_cert_address = (uintptr_t)pdh;
+    ex.cert_chain_address = (uintptr_t)chain;
+    ex.pdh_cert_len = CERT_SIZE;
+    ex.cert_chain_len = 3 * CERT_SIZE - 1;
+    fails_with(fd, SEV_ISSUE_CMD, &cmd, EIO);
+    g_assert_cmpuint(cmd.error, ==, SEV_RET_INVALID_LEN);
+    g_assert_cmpuint(ex.cert_chain_len, ==, 3 * CERT_SIZE);
+    g_assert_cmpuint(pdh[0], ==, 0xa5);
+    g_assert_cmpuint(chain[0], ==, 0xa5);
+
+    /* Above the driver's SEV_FW_BLOB_MAX_SIZE (16 KiB): -EFAULT. */
+    ex.pdh_cert_len = 0x4001;
+    fails_with(fd, SEV_ISSUE_CMD, &cmd, EFAULT);
+
+    /* Larger than needed: served, the lengths written back. */
+    ex.pdh_cert_len = 2 * CERT_SIZE;
+    ex.cert_chain_len = 4 * CERT_SIZE;
+    g_assert_cmpint(xioctl(fd, SEV_ISSUE_CMD, &cmd), ==, 0);
+    g_assert_cmpuint(cmd.error, ==, SEV_RET_SUCCESS);
+    g_assert_cmpuint(ex.pdh_cert_len, ==, CERT_SIZE);
+    g_assert_cmpuint(ex.cert_chain_len, ==, 3 * CERT_SIZE);
+    g_assert_cmpuint(pdh[CERT_SIZE], ==, 0xa5);
+    g_assert_cmpuint(chain[3 * CERT_SIZE], ==, 0xa5);
+
+    check_cert(pdh, 0x1003, 0x3);                       /* PDH, ECDH */
+    check_cert(pek_c, 0x1002, 0x2);                     /* PEK, ECDSA */
+    check_cert(oca_c, 0x1001, 0x2);                     /* OCA */
+    check_cert(cek_c, 0x1004, 0x2);                     /* CEK */
+    pek = cert_key(pek_c);
+    oca = cert_key(oca_c);
+    cek = cert_key(cek_c);
+    g_assert(pek && oca && cek);
+    /* The PDH signed by the PEK; the PEK by the OCA and the CEK. */
+    g_assert_cmphex(cert_u32(pdh, 0x414), ==, 0x1002);
+    g_assert(cert_sig_ok(pdh, 0, pek));
+    g_assert_cmphex(cert_u32(pdh, 0x61c), ==, 0x1000);  /* no 2nd */
+    g_assert_cmphex(cert_u32(pek_c, 0x414), ==, 0x1001);
+    g_assert(cert_sig_ok(pek_c, 0, oca));
+    g_assert_cmphex(cert_u32(pek_c, 0x61c), ==, 0x1004);
+    g_assert(cert_sig_ok(pek_c, 1, cek));
+    g_assert(cert_sig_ok(oca_c, 0, oca));
+    g_assert(!cert_sig_ok(pdh, 0, oca));                /* a wrong key */
+    /* No AMD SEV signing key (ASK) in the simulator: the CEK unsigned. */
+    g_assert_cmphex(cert_u32(cek_c, 0x414), ==, 0x1000);
+    /* A changed certificate does not verify. */
+    pdh[0x20] ^= 1;
+    g_assert(!cert_sig_ok(pdh, 0, pek));
+    pdh[0x20] ^= 1;
+
+    /* The platform identity stays: the same PDH key again. */
+    ex.pdh_cert_address = (uintptr_t)pdh2;
+    ex.pdh_cert_len = CERT_SIZE;
+    g_assert_cmpint(xioctl(fd, SEV_ISSUE_CMD, &cmd), ==, 0);
+    g_assert(!memcmp(pdh2, pdh, 0x414));
+    EVP_PKEY_free(pek);
+    EVP_PKEY_free(oca);
+    EVP_PKEY_free(cek);
+    close(fd);
+}
+
+/* KVM_MEMORY_ENCRYPT_OP(NULL): 0 on a plain VM, nothing else answered. */
+static void test_plain_vm_encrypt_probe(void)
+{
+    struct kvm_sev_cmd cmd = { .id = KVM_SEV_INIT2 };
+    int null = open("/dev/null", O_RDWR), kvm, vm;
+
+    g_assert_cmpint(null, >=, 0);
+    fails_with(null, KVM_MEMORY_ENCRYPT_OP, NULL, ENOTTY);
+    close(null);
+    if (skip_if_no_kvm()) {
+        return;
+    }
+    kvm = open("/dev/kvm", O_RDWR);
+    g_assert_cmpint(kvm, >=, 0);
+    vm = ioctl(kvm, KVM_CREATE_VM, (void *)(long)KVM_X86_DEFAULT_VM);
+    g_assert_cmpint(vm, >=, 0);
+    g_assert_cmpint(xioctl(vm, KVM_MEMORY_ENCRYPT_OP, NULL), ==, 0);
+    /* Commands go to the real KVM, which has no SEV. */
+    g_assert_cmpint(xioctl(vm, KVM_MEMORY_ENCRYPT_OP, &cmd), <, 0);
+    close(vm);
+    close(kvm);
+}
+
 static void test_memory_attributes(void)
 {
     Vm v;
@@ -1252,6 +1435,9 @@ int main(int argc, char **argv)
     }
 
     g_test_add_func("/snp-host-sim/sev-device", test_sev_device);
+    g_test_add_func("/snp-host-sim/sev-pdh-export", test_sev_pdh_export);
+    g_test_add_func("/snp-host-sim/plain-vm-encrypt-probe",
+                    test_plain_vm_encrypt_probe);
     g_test_add_func("/snp-host-sim/dev-attrs", test_dev_attrs);
     g_test_add_func("/snp-host-sim/memory-attributes",
                     test_memory_attributes);

@@ -20,31 +20,41 @@
 #include "qobject/qjson.h"
 #include "qobject/qlist.h"
 #include "libsevsnp.h"
-#include "ksim.h"
 
 #define BUF_GPA ((uint64_t)0x200000)
 #define FILL    0xcc
 
 static char *tmpdir;
 
-/* The real AMD Milan chain as a blob. */
+/* The real AMD Milan chain (DER, tests/data) as a blob. */
 static GBytes *milan_blob(void)
 {
-    const char *dir = g_getenv("QEMU_SNP_TESTDATA");
-    g_autofree char *ark = g_build_filename(dir, "milan-ark.pem", NULL);
-    g_autofree char *ask = g_build_filename(dir, "milan-ask.pem", NULL);
-    g_autofree char *vcek = g_build_filename(dir, "milan-vcek.der", NULL);
-    const SevsnpCertFile files[] = {
-        { SEVSNP_CERT_ARK, NULL, ark },
-        { SEVSNP_CERT_ASK, NULL, ask },
-        { SEVSNP_CERT_VCEK, NULL, vcek },
+    static const char *const names[] = {
+        "milan-ark.der", "milan-ask.der", "milan-vcek.der",
     };
+    static const SevsnpCertType types[] = {
+        SEVSNP_CERT_ARK, SEVSNP_CERT_ASK, SEVSNP_CERT_VCEK,
+    };
+    const char *dir = g_getenv("QEMU_SNP_TESTDATA");
+    SevsnpCertInput in[3];
     GError *err = NULL;
     GBytes *b;
 
     g_assert_nonnull(dir);
-    b = sevsnp_cert_table_build_files(files, 3, &err);
+    for (int i = 0; i < 3; i++) {
+        g_autofree char *path = g_build_filename(dir, names[i], NULL);
+        gchar *der;
+        gsize len;
+
+        g_assert_true(g_file_get_contents(path, &der, &len, NULL));
+        memcpy(in[i].guid, sevsnp_cert_type_guid(types[i]), 16);
+        in[i].der = g_bytes_new_take(der, len);
+    }
+    b = sevsnp_cert_table_build(in, 3, &err);
     g_assert_no_error(err);
+    for (int i = 0; i < 3; i++) {
+        g_bytes_unref(in[i].der);
+    }
     return b;
 }
 
@@ -136,11 +146,28 @@ static uint64_t stat_of(QTestState *qts, const char *name)
     return qdict_get_int(qdict_get_qdict(q, "stats"), name);
 }
 
+/*
+ * Would an updater's exclusive lock of this family be refused on @path
+ * right now?  Tried on a file description of the test's own.
+ */
+static bool lock_blocked(const char *path, bool ofd)
+{
+    struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+    int fd = open(path, O_RDWR);
+    bool blocked;
+
+    g_assert_cmpint(fd, >=, 0);
+    blocked = ofd ? fcntl(fd, F_OFD_SETLK, &fl) < 0
+                  : flock(fd, LOCK_EX | LOCK_NB) < 0;
+    close(fd);
+    return blocked;
+}
+
 /* Both lock families are held (or free) on @path right now. */
 static void assert_locks(const char *path, bool held)
 {
-    g_assert_cmpint(ksim_lock_blocked(path, true, true), ==, held);
-    g_assert_cmpint(ksim_lock_blocked(path, true, false), ==, held);
+    g_assert_cmpint(lock_blocked(path, true), ==, held);
+    g_assert_cmpint(lock_blocked(path, false), ==, held);
 }
 
 /* The held request of @cpu holds the locks until its completion. */
@@ -194,7 +221,7 @@ static void test_req_certs_rows(void)
     g_assert_cmpstr(qdict_get_str(r, "guest-result"), ==, "ok");
     qobject_unref(r);
     check_guest_bytes(qts, blob, BUF_GPA, 2);
-    g_assert_false(ksim_lock_blocked(path, true, true));
+    g_assert_false(lock_blocked(path, true));
 
     /*
      * 0 pages, the sev crate's size probe: ENOSPC and the pages needed,

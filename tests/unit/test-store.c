@@ -255,6 +255,29 @@ static void test_file_read(void)
     unlink(path);
 }
 
+/*
+ * tests/data has the Milan ARK and ASK as PEM (as AMD publishes them)
+ * and as DER (for the qtests, which link no PEM reader): the same
+ * certificates.
+ */
+static void test_data_der_matches_pem(void)
+{
+    static const struct {
+        SevsnpCertType type;
+        const char *der;
+    } certs[] = {
+        { SEVSNP_CERT_ARK, "milan-ark.der" },
+        { SEVSNP_CERT_ASK, "milan-ask.der" },
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(certs); i++) {
+        g_autoptr(GBytes) from_pem = test_milan(certs[i].type);
+        g_autoptr(GBytes) der = test_data(certs[i].der);
+
+        g_assert_true(g_bytes_equal(from_pem, der));
+    }
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -266,5 +289,6 @@ int main(int argc, char **argv)
                     test_missing_oversized_malformed);
     g_test_add_func("/store/leases-independent", test_leases_independent);
     g_test_add_func("/store/file-read", test_file_read);
+    g_test_add_func("/store/test-data-der", test_data_der_matches_pem);
     return g_test_run();
 }

@@ -37,7 +37,7 @@ typedef struct Piece {
 } Piece;
 
 typedef struct Region {
-    const char *name;           /* in the same allocation as @bits */
+    const char *name;
     uint64_t gfn;               /* first page */
     uint64_t npages;
     uint64_t backing;           /* where its first page lives (caller's) */
@@ -45,10 +45,16 @@ typedef struct Region {
     uint64_t *bits;
 } Region;
 
+/* Every region, sorted by gfn, with its bits and name: one allocation. */
+typedef struct Regions {
+    guint len;
+    Region r[];
+} Regions;
+
 struct SevsnpPageTracker {
     GMutex convert;
     GRWLock lock;
-    GArray *regions;            /* Region, sorted by gfn */
+    Regions *regions;
     SevsnpPageStats stats;      /* totals are computed on demand */
     char last_error[512];       /* a refusal allocates nothing */
     GArray *scratch;            /* Piece; conversions only (@convert) */
@@ -60,17 +66,9 @@ SevsnpPageTracker *sevsnp_pages_new(void)
 
     g_mutex_init(&t->convert);
     g_rw_lock_init(&t->lock);
-    t->regions = g_array_new(FALSE, TRUE, sizeof(Region));
+    t->regions = g_new0(Regions, 1);
     t->scratch = g_array_new(FALSE, FALSE, sizeof(Piece));
     return t;
-}
-
-static void regions_free(GArray *regions)
-{
-    for (guint i = 0; i < regions->len; i++) {
-        g_free(g_array_index(regions, Region, i).bits);
-    }
-    g_array_free(regions, TRUE);
 }
 
 void sevsnp_pages_free(SevsnpPageTracker *t)
@@ -78,7 +76,7 @@ void sevsnp_pages_free(SevsnpPageTracker *t)
     if (!t) {
         return;
     }
-    regions_free(t->regions);
+    g_free(t->regions);
     g_array_free(t->scratch, TRUE);
     g_rw_lock_clear(&t->lock);
     g_mutex_clear(&t->convert);
@@ -220,63 +218,6 @@ static bool region_args_ok(const char *name, uint64_t gpa, uint64_t size,
     return true;
 }
 
-static Region region_make(const char *name, uint64_t gpa, uint64_t size,
-                          uint64_t backing)
-{
-    Region r = {
-        .gfn = gpa >> SEVSNP_PAGE_SHIFT,
-        .npages = size >> SEVSNP_PAGE_SHIFT,
-        .backing = backing,
-    };
-    size_t words = (r.npages + BITS_PER_WORD - 1) / BITS_PER_WORD;
-    size_t len = strlen(name) + 1;
-
-    /* One allocation: the bits, then the name. */
-    r.bits = g_malloc0(words * sizeof(uint64_t) + len);
-    r.name = memcpy(r.bits + words, name, len);
-    return r;
-}
-
-gboolean sevsnp_pages_add_region(SevsnpPageTracker *t, const char *name,
-                                 uint64_t gpa, uint64_t size, bool private,
-                                 GError **err)
-{
-    uint64_t gfn = gpa >> SEVSNP_PAGE_SHIFT;
-    uint64_t end = gfn + (size >> SEVSNP_PAGE_SHIFT);
-    Region r;
-    guint at;
-
-    if (!region_args_ok(name, gpa, size, err)) {
-        return FALSE;
-    }
-    g_mutex_lock(&t->convert);
-    for (at = 0; at < t->regions->len; at++) {
-        Region *o = &g_array_index(t->regions, Region, at);
-
-        if (gfn < region_end(o) && o->gfn < end) {
-            g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_INVALID,
-                        "region %s [0x%" G_GINT64_MODIFIER "x, +0x%"
-                        G_GINT64_MODIFIER "x) overlaps region %s", name, gpa,
-                        size, o->name);
-            g_mutex_unlock(&t->convert);
-            return FALSE;
-        }
-        if (o->gfn > gfn) {
-            break;
-        }
-    }
-    r = region_make(name, gpa, size, gpa);
-    if (private) {
-        bits_set(r.bits, 0, r.npages, true);
-        r.nprivate = r.npages;
-    }
-    g_rw_lock_writer_lock(&t->lock);
-    g_array_insert_val(t->regions, at, r);
-    g_rw_lock_writer_unlock(&t->lock);
-    g_mutex_unlock(&t->convert);
-    return TRUE;
-}
-
 static gint region_cmp(gconstpointer a, gconstpointer b)
 {
     const Region *x = a, *y = b;
@@ -284,29 +225,52 @@ static gint region_cmp(gconstpointer a, gconstpointer b)
     return x->gfn < y->gfn ? -1 : x->gfn > y->gfn;
 }
 
-gboolean sevsnp_pages_set_regions(SevsnpPageTracker *t,
-                                  const SevsnpRegionSpec *specs, guint n,
-                                  GError **err)
+/*
+ * The regions of @specs (and @extra, when not NULL), sorted, checked not
+ * to overlap, all their pages private.  NULL with @err set on bad input.
+ */
+static Regions *regions_build(const SevsnpRegionSpec *specs, guint n,
+                              const SevsnpRegionSpec *extra, GError **err)
 {
-    GArray *regions = g_array_sized_new(FALSE, TRUE, sizeof(Region), n);
-    GArray *old;
+    guint total = n + !!extra;
+    size_t size = sizeof(Regions) + total * sizeof(Region), words = 0;
+    Regions *rs;
+    uint64_t *bits;
+    char *names;
 
-    for (guint i = 0; i < n; i++) {
-        Region r;
+    for (guint i = 0; i < total; i++) {
+        const SevsnpRegionSpec *sp = i < n ? &specs[i] : extra;
 
-        if (!region_args_ok(specs[i].name, specs[i].gpa, specs[i].size,
-                            err)) {
-            regions_free(regions);
-            return FALSE;
+        if (!region_args_ok(sp->name, sp->gpa, sp->size, err)) {
+            return NULL;
         }
-        r = region_make(specs[i].name, specs[i].gpa, specs[i].size,
-                        specs[i].backing);
-        g_array_append_val(regions, r);
+        words += ((sp->size >> SEVSNP_PAGE_SHIFT) + BITS_PER_WORD - 1) /
+                 BITS_PER_WORD;
+        size += strlen(sp->name) + 1;
     }
-    g_array_sort(regions, region_cmp);
-    for (guint i = 1; i < regions->len; i++) {
-        Region *a = &g_array_index(regions, Region, i - 1);
-        Region *b = &g_array_index(regions, Region, i);
+    rs = g_malloc(size + words * sizeof(uint64_t));
+    rs->len = total;
+    bits = (uint64_t *)&rs->r[total];
+    names = (char *)(bits + words);
+    for (guint i = 0; i < total; i++) {
+        const SevsnpRegionSpec *sp = i < n ? &specs[i] : extra;
+        Region *r = &rs->r[i];
+        size_t len = strlen(sp->name) + 1;
+
+        r->gfn = sp->gpa >> SEVSNP_PAGE_SHIFT;
+        r->npages = sp->size >> SEVSNP_PAGE_SHIFT;
+        r->backing = sp->backing;
+        r->nprivate = r->npages;
+        r->bits = bits;
+        bits += (r->npages + BITS_PER_WORD - 1) / BITS_PER_WORD;
+        r->name = memcpy(names, sp->name, len);
+        names += len;
+        memset(r->bits, 0, (bits - r->bits) * sizeof(uint64_t));
+        bits_set(r->bits, 0, r->npages, true);
+    }
+    qsort(rs->r, total, sizeof(Region), region_cmp);
+    for (guint i = 1; i < total; i++) {
+        Region *a = &rs->r[i - 1], *b = &rs->r[i];
 
         if (region_end(a) > b->gfn) {
             g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_INVALID,
@@ -314,23 +278,27 @@ gboolean sevsnp_pages_set_regions(SevsnpPageTracker *t,
                         G_GINT64_MODIFIER "x) overlaps region %s",
                         b->name, b->gfn << SEVSNP_PAGE_SHIFT,
                         b->npages << SEVSNP_PAGE_SHIFT, a->name);
-            regions_free(regions);
-            return FALSE;
+            g_free(rs);
+            return NULL;
         }
     }
+    return rs;
+}
 
-    g_mutex_lock(&t->convert);
-    /*
-     * New pages start private, as KVM's memory attributes of a new
-     * guest_memfd memory slot; a page that was there before with the same
-     * backing keeps its state.
-     */
-    for (guint i = 0; i < regions->len; i++) {
-        Region *r = &g_array_index(regions, Region, i);
+/*
+ * Make @rs the regions, with @convert held: a page that was RAM before
+ * with the same backing keeps its state, a new one stays private, as
+ * KVM's memory attributes of a new guest_memfd memory slot.
+ */
+static void regions_replace(SevsnpPageTracker *t, Regions *rs)
+{
+    Regions *old = t->regions;
 
-        bits_set(r->bits, 0, r->npages, true);
-        for (guint k = 0; k < t->regions->len; k++) {
-            Region *o = &g_array_index(t->regions, Region, k);
+    for (guint i = 0; i < rs->len; i++) {
+        Region *r = &rs->r[i];
+
+        for (guint k = 0; k < old->len; k++) {
+            Region *o = &old->r[k];
             uint64_t s = MAX(o->gfn, r->gfn);
             uint64_t e = MIN(region_end(o), region_end(r));
 
@@ -342,11 +310,61 @@ gboolean sevsnp_pages_set_regions(SevsnpPageTracker *t,
         r->nprivate = bits_count(r->bits, 0, r->npages);
     }
     g_rw_lock_writer_lock(&t->lock);
-    old = t->regions;
-    t->regions = regions;
+    t->regions = rs;
     g_rw_lock_writer_unlock(&t->lock);
+    g_free(old);
+}
+
+gboolean sevsnp_pages_add_region(SevsnpPageTracker *t, const char *name,
+                                 uint64_t gpa, uint64_t size, bool private,
+                                 GError **err)
+{
+    SevsnpRegionSpec *specs, extra = { name, gpa, size, gpa };
+    Regions *rs;
+    Region *r = NULL;
+
+    g_mutex_lock(&t->convert);
+    specs = g_new(SevsnpRegionSpec, t->regions->len);
+    for (guint i = 0; i < t->regions->len; i++) {
+        Region *o = &t->regions->r[i];
+
+        specs[i].name = o->name;
+        specs[i].gpa = o->gfn << SEVSNP_PAGE_SHIFT;
+        specs[i].size = o->npages << SEVSNP_PAGE_SHIFT;
+        specs[i].backing = o->backing;
+    }
+    rs = regions_build(specs, t->regions->len, &extra, err);
+    g_free(specs);
+    if (!rs) {
+        g_mutex_unlock(&t->convert);
+        return FALSE;
+    }
+    for (guint i = 0; !private && i < rs->len; i++) {
+        if (rs->r[i].gfn == gpa >> SEVSNP_PAGE_SHIFT) {
+            r = &rs->r[i];
+        }
+    }
+    if (r) {
+        /* A new region, so its state is not carried over: all shared. */
+        bits_set(r->bits, 0, r->npages, false);
+    }
+    regions_replace(t, rs);
     g_mutex_unlock(&t->convert);
-    regions_free(old);
+    return TRUE;
+}
+
+gboolean sevsnp_pages_set_regions(SevsnpPageTracker *t,
+                                  const SevsnpRegionSpec *specs, guint n,
+                                  GError **err)
+{
+    Regions *rs = regions_build(specs, n, NULL, err);
+
+    if (!rs) {
+        return FALSE;
+    }
+    g_mutex_lock(&t->convert);
+    regions_replace(t, rs);
+    g_mutex_unlock(&t->convert);
     return TRUE;
 }
 
@@ -373,7 +391,7 @@ void sevsnp_pages_region(SevsnpPageTracker *t, guint i, SevsnpPageRegion *out)
 {
     g_rw_lock_reader_lock(&t->lock);
     g_assert(i < t->regions->len);
-    region_describe(&g_array_index(t->regions, Region, i), out);
+    region_describe(&t->regions->r[i], out);
     g_rw_lock_reader_unlock(&t->lock);
 }
 
@@ -391,7 +409,7 @@ GArray *sevsnp_pages_get_regions(SevsnpPageTracker *t)
     for (guint i = 0; i < t->regions->len; i++) {
         SevsnpPageRegion d;
 
-        region_describe(&g_array_index(t->regions, Region, i), &d);
+        region_describe(&t->regions->r[i], &d);
         d.name = g_strdup(d.name);
         g_array_append_val(a, d);
     }
@@ -407,7 +425,7 @@ static guint first_region_after(SevsnpPageTracker *t, uint64_t gfn)
     while (lo < hi) {
         guint mid = lo + (hi - lo) / 2;
 
-        if (region_end(&g_array_index(t->regions, Region, mid)) <= gfn) {
+        if (region_end(&t->regions->r[mid]) <= gfn) {
             lo = mid + 1;
         } else {
             hi = mid;
@@ -429,7 +447,7 @@ static bool split(SevsnpPageTracker *t, uint64_t gfn, uint64_t end,
     bool covered = true;
 
     for (guint i = first_region_after(t, gfn); i < t->regions->len; i++) {
-        Region *r = &g_array_index(t->regions, Region, i);
+        Region *r = &t->regions->r[i];
         uint64_t s, e, have;
         Piece p;
 
@@ -478,7 +496,7 @@ static bool range_all(SevsnpPageTracker *t, uint64_t gpa, uint64_t len,
         if (i >= t->regions->len) {
             return false;
         }
-        r = &g_array_index(t->regions, Region, i);
+        r = &t->regions->r[i];
         if (r->gfn > gfn) {
             return false;           /* a hole */
         }
@@ -565,7 +583,7 @@ static int undo(SevsnpPageTracker *t, GArray *pieces, guint upto,
 
     for (guint k = upto + 1; k-- > 0;) {
         Piece *p = &g_array_index(pieces, Piece, k);
-        Region *r = &g_array_index(t->regions, Region, p->idx);
+        Region *r = &t->regions->r[p->idx];
         uint64_t end = p->first + p->n;
         uint64_t s = bits_find(r->bits, p->first, end, !to_private);
 
@@ -635,7 +653,7 @@ gboolean sevsnp_pages_convert(SevsnpPageTracker *t, uint64_t gpa,
     /* The memory attributes of every piece, or of none. */
     for (guint k = 0; ops && ops->set_attributes && k < pieces->len; k++) {
         Piece *p = &g_array_index(pieces, Piece, k);
-        Region *r = &g_array_index(t->regions, Region, p->idx);
+        Region *r = &t->regions->r[p->idx];
         uint64_t pgpa = (r->gfn + p->first) << SEVSNP_PAGE_SHIFT;
         uint64_t ugpa = 0, ulen = 0;
         int ret, uret;
@@ -667,7 +685,7 @@ gboolean sevsnp_pages_convert(SevsnpPageTracker *t, uint64_t gpa,
     g_rw_lock_writer_lock(&t->lock);
     for (guint k = 0; k < pieces->len; k++) {
         Piece *p = &g_array_index(pieces, Piece, k);
-        Region *r = &g_array_index(t->regions, Region, p->idx);
+        Region *r = &t->regions->r[p->idx];
 
         bits_set(r->bits, p->first, p->n, to_private);
         if (to_private) {
@@ -689,7 +707,7 @@ gboolean sevsnp_pages_convert(SevsnpPageTracker *t, uint64_t gpa,
     /* The backing no longer used; the conversion stands whatever happens. */
     for (guint k = 0; ops && ops->release && k < pieces->len; k++) {
         Piece *p = &g_array_index(pieces, Piece, k);
-        Region *r = &g_array_index(t->regions, Region, p->idx);
+        Region *r = &t->regions->r[p->idx];
 
         released += ops->release(opaque, (r->gfn + p->first) <<
                                  SEVSNP_PAGE_SHIFT, p->n << SEVSNP_PAGE_SHIFT,
@@ -725,7 +743,7 @@ void sevsnp_pages_get_stats(SevsnpPageTracker *t, SevsnpPageStats *s)
     s->private_bytes = 0;
     s->shared_bytes = 0;
     for (guint i = 0; i < t->regions->len; i++) {
-        Region *r = &g_array_index(t->regions, Region, i);
+        Region *r = &t->regions->r[i];
 
         s->private_bytes += r->nprivate << SEVSNP_PAGE_SHIFT;
         s->shared_bytes += (r->npages - r->nprivate) << SEVSNP_PAGE_SHIFT;

@@ -37,11 +37,7 @@
  * feedback from them (it would only steer libFuzzer by the oracle's own
  * loops, and cost a callback per comparison), sanitizers still on.
  */
-#ifdef __clang__
 #define MODEL __attribute__((no_sanitize("coverage"), noinline))
-#else
-#define MODEL
-#endif
 #define P SEVSNP_PAGE_SIZE
 #define GFN_LIMIT (1ULL << 52)
 #define TOP (GFN_LIMIT - 5)
@@ -92,7 +88,7 @@ static inline int uidx(uint64_t gfn)
     return -1;
 }
 
-MODEL static void layout_model(const Layout *l)
+static MODEL void layout_model(const Layout *l)
 {
     bool was[U];
     uint64_t old_delta[U];
@@ -118,7 +114,7 @@ MODEL static void layout_model(const Layout *l)
     lay = l;
 }
 
-MODEL static int set_cb(void *opaque, uint64_t gpa, uint64_t len, bool priv)
+static MODEL int set_cb(void *opaque, uint64_t gpa, uint64_t len, bool priv)
 {
     int call = cv.calls++;
     uint64_t n = len / P, first = gpa / P;
@@ -149,7 +145,7 @@ MODEL static int set_cb(void *opaque, uint64_t gpa, uint64_t len, bool priv)
     return fail ? -5 : 0;
 }
 
-MODEL static uint64_t release_cb(void *opaque, uint64_t gpa, uint64_t len,
+static MODEL uint64_t release_cb(void *opaque, uint64_t gpa, uint64_t len,
                            bool priv, uint64_t changed)
 {
     int k = cv.released++;
@@ -166,7 +162,7 @@ static const SevsnpConvertOps ops = {
 };
 
 /* The pieces of [gfn, gfn + npages) in the map, and their changes. */
-MODEL static void ref_pieces(uint64_t gfn, uint64_t npages, bool priv)
+static MODEL void ref_pieces(uint64_t gfn, uint64_t npages, bool priv)
 {
     cv.npieces = 0;
     for (int k = 0; k < lay->n; k++) {
@@ -187,7 +183,7 @@ MODEL static void ref_pieces(uint64_t gfn, uint64_t npages, bool priv)
 }
 
 /* Would the tracker accept the request (before any callback)? */
-MODEL static bool ref_valid(uint64_t gpa, uint64_t npages, bool priv)
+static MODEL bool ref_valid(uint64_t gpa, uint64_t npages, bool priv)
 {
     uint64_t gfn = gpa / P, in = 0;
 
@@ -201,7 +197,7 @@ MODEL static bool ref_valid(uint64_t gpa, uint64_t npages, bool priv)
     return !priv || in == npages;
 }
 
-MODEL static bool ref_all(uint64_t gpa, uint64_t len, bool priv)
+static MODEL bool ref_all(uint64_t gpa, uint64_t len, bool priv)
 {
     uint64_t first, last;
 
@@ -223,7 +219,7 @@ MODEL static bool ref_all(uint64_t gpa, uint64_t len, bool priv)
     return true;
 }
 
-MODEL static uint64_t get64(const uint8_t *p)
+static MODEL uint64_t get64(const uint8_t *p)
 {
     uint64_t v;
 
@@ -231,7 +227,7 @@ MODEL static uint64_t get64(const uint8_t *p)
     return v;
 }
 
-MODEL static int mark(void *opaque)
+static MODEL int mark(void *opaque)
 {
     *(int *)opaque = 1;
     return 0;
@@ -242,7 +238,7 @@ MODEL static int mark(void *opaque)
  * all in that state for the tracker (so every page is checked), the
  * regions and totals match, and the memory attributes are the state.
  */
-MODEL static void check_all(SevsnpPageTracker *t, uint64_t expect_rejected)
+static MODEL void check_all(SevsnpPageTracker *t, uint64_t expect_rejected)
 {
     SevsnpPageStats st;
     uint64_t total = 0;

@@ -199,13 +199,16 @@ static void apply_pending(SevSnpPages *p)
 /* Apply a pending map for as long as @convert is free. */
 static void try_apply(SevSnpPages *p)
 {
-    /* Pairs with the barrier of sev_snp_pages_set_map(). */
+    /*
+     * Unlocked @convert (or set has_pending) before reading has_pending:
+     * of two threads doing each, one sees the other.
+     */
     smp_mb();
     while (qatomic_read(&p->has_pending) &&
            qemu_mutex_trylock(&p->convert) == 0) {
         apply_pending(p);
         qemu_mutex_unlock(&p->convert);
-        smp_mb();
+        smp_mb();       /* unlock, then read has_pending, as above */
     }
 }
 

@@ -547,13 +547,25 @@ int sevsnp_pages_with_shared(SevsnpPageTracker *t, uint64_t gpa,
 
 /* ---- conversions ---- */
 
+/* Count a request of @origin. */
+static void count_request(SevsnpPageTracker *t, SevsnpConvertOrigin origin)
+{
+    if (origin == SEVSNP_CONVERT_EXPLICIT) {
+        t->stats.explicit_requests++;
+    } else {
+        t->stats.implicit_requests++;
+    }
+}
+
 /*
- * Count a refusal and keep its message (in the tracker's own buffer: a
- * guest sending bad requests flat out costs no allocation); @err, when
- * not NULL, gets it too.
+ * Count a request of @origin refused and keep the message (in the
+ * tracker's own buffer: a guest sending bad requests flat out costs no
+ * allocation); @err, when not NULL, gets it too.
  */
-static void G_GNUC_PRINTF(4, 5) refuse(SevsnpPageTracker *t, GError **err,
-                                       int code, const char *fmt, ...)
+static void G_GNUC_PRINTF(5, 6) refuse(SevsnpPageTracker *t,
+                                       SevsnpConvertOrigin origin,
+                                       GError **err, int code,
+                                       const char *fmt, ...)
 {
     va_list ap;
 
@@ -561,6 +573,7 @@ static void G_GNUC_PRINTF(4, 5) refuse(SevsnpPageTracker *t, GError **err,
     va_start(ap, fmt);
     g_vsnprintf(t->last_error, sizeof(t->last_error), fmt, ap);
     va_end(ap);
+    count_request(t, origin);
     t->stats.rejected++;
     if (err) {
         g_set_error_literal(err, SEVSNP_ERROR, code, t->last_error);
@@ -617,25 +630,18 @@ gboolean sevsnp_pages_convert(SevsnpPageTracker *t, uint64_t gpa,
     gboolean ok = FALSE;
 
     g_mutex_lock(&t->convert);
-    g_rw_lock_writer_lock(&t->lock);
-    if (origin == SEVSNP_CONVERT_EXPLICIT) {
-        t->stats.explicit_requests++;
-    } else {
-        t->stats.implicit_requests++;
-    }
-    g_rw_lock_writer_unlock(&t->lock);
     if (npages == 0) {
-        refuse(t, err, SEVSNP_ERROR_INVALID, "to %s at 0x%"
+        refuse(t, origin, err, SEVSNP_ERROR_INVALID, "to %s at 0x%"
                G_GINT64_MODIFIER "x: 0 pages", dir, gpa);
         goto out;
     }
     if (gpa & (SEVSNP_PAGE_SIZE - 1)) {
-        refuse(t, err, SEVSNP_ERROR_INVALID, "to %s at 0x%"
+        refuse(t, origin, err, SEVSNP_ERROR_INVALID, "to %s at 0x%"
                G_GINT64_MODIFIER "x: address not 4 KiB aligned", dir, gpa);
         goto out;
     }
     if (npages > GFN_LIMIT - gfn) {
-        refuse(t, err, SEVSNP_ERROR_INVALID, "to %s at 0x%"
+        refuse(t, origin, err, SEVSNP_ERROR_INVALID, "to %s at 0x%"
                G_GINT64_MODIFIER "x: %" G_GUINT64_FORMAT " pages go past "
                "the end of the address space", dir, gpa, npages);
         goto out;
@@ -643,7 +649,7 @@ gboolean sevsnp_pages_convert(SevsnpPageTracker *t, uint64_t gpa,
     g_array_set_size(pieces, 0);
     if (!split(t, gfn, gfn + npages, to_private, pieces, &gap) &&
         to_private) {
-        refuse(t, err, SEVSNP_ERROR_INVALID, "to private: page 0x%"
+        refuse(t, origin, err, SEVSNP_ERROR_INVALID, "to private: page 0x%"
                G_GINT64_MODIFIER "x of [0x%" G_GINT64_MODIFIER "x, +%"
                G_GUINT64_FORMAT " pages) is not RAM", gap << SEVSNP_PAGE_SHIFT,
                gpa, npages);
@@ -665,17 +671,17 @@ gboolean sevsnp_pages_convert(SevsnpPageTracker *t, uint64_t gpa,
         }
         uret = undo(t, pieces, k, to_private, ops, opaque, &ugpa, &ulen);
         if (!uret) {
-            refuse(t, err, SEVSNP_ERROR_IO, "to %s: [0x%" G_GINT64_MODIFIER
-                   "x, +%" G_GUINT64_FORMAT " pages) of %s failed: %s; "
-                   "nothing was converted", dir, pgpa, p->n, r->name,
-                   g_strerror(-ret));
+            refuse(t, origin, err, SEVSNP_ERROR_IO, "to %s: [0x%"
+                   G_GINT64_MODIFIER "x, +%" G_GUINT64_FORMAT " pages) of %s "
+                   "failed: %s; nothing was converted", dir, pgpa, p->n,
+                   r->name, g_strerror(-ret));
         } else {
-            refuse(t, err, SEVSNP_ERROR_IO, "to %s: [0x%" G_GINT64_MODIFIER
-                   "x, +%" G_GUINT64_FORMAT " pages) of %s failed: %s; "
-                   "undoing [0x%" G_GINT64_MODIFIER "x, +%" G_GUINT64_FORMAT
-                   " pages) failed too (%s): its memory attributes disagree "
-                   "with the page state", dir, pgpa, p->n, r->name,
-                   g_strerror(-ret), ugpa, ulen >> SEVSNP_PAGE_SHIFT,
+            refuse(t, origin, err, SEVSNP_ERROR_IO, "to %s: [0x%"
+                   G_GINT64_MODIFIER "x, +%" G_GUINT64_FORMAT " pages) of %s "
+                   "failed: %s; undoing [0x%" G_GINT64_MODIFIER "x, +%"
+                   G_GUINT64_FORMAT " pages) failed too (%s): its memory "
+                   "attributes disagree with the page state", dir, pgpa, p->n,
+                   r->name, g_strerror(-ret), ugpa, ulen >> SEVSNP_PAGE_SHIFT,
                    g_strerror(-uret));
         }
         goto out;
@@ -683,6 +689,7 @@ gboolean sevsnp_pages_convert(SevsnpPageTracker *t, uint64_t gpa,
 
     /* The new state. */
     g_rw_lock_writer_lock(&t->lock);
+    count_request(t, origin);
     for (guint k = 0; k < pieces->len; k++) {
         Piece *p = &g_array_index(pieces, Piece, k);
         Region *r = &t->regions->r[p->idx];
@@ -726,14 +733,7 @@ out:
 void sevsnp_pages_reject(SevsnpPageTracker *t, SevsnpConvertOrigin origin,
                          const char *msg)
 {
-    g_rw_lock_writer_lock(&t->lock);
-    if (origin == SEVSNP_CONVERT_EXPLICIT) {
-        t->stats.explicit_requests++;
-    } else {
-        t->stats.implicit_requests++;
-    }
-    g_rw_lock_writer_unlock(&t->lock);
-    refuse(t, NULL, SEVSNP_ERROR_INVALID, "%s", msg);
+    refuse(t, origin, NULL, SEVSNP_ERROR_INVALID, "%s", msg);
 }
 
 void sevsnp_pages_get_stats(SevsnpPageTracker *t, SevsnpPageStats *s)

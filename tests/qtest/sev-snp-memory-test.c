@@ -316,9 +316,18 @@ static void mch_write(QTestState *qts, uint8_t reg, uint8_t val)
  */
 static void test_follows_memory_map(void)
 {
-    QTestState *qts = start(NULL);
-    uint64_t before = mem_stat(qts, "private-bytes");
+    g_autofree char *blob = g_build_filename(tmpdir, "pam.blob", NULL);
+    g_autoptr(GBytes) table = sevsnp_cert_table_empty_blob();
+    g_autofree char *extra = g_strdup_printf(",certs-path=%s", blob);
+    g_autoptr(QDict) r = NULL;
+    QTestState *qts;
+    uint64_t before;
     const uint64_t pam = 0xc0000;
+
+    g_assert_true(g_file_set_contents(blob, g_bytes_get_data(table, NULL),
+                                      g_bytes_get_size(table), NULL));
+    qts = start(extra);
+    before = mem_stat(qts, "private-bytes");
 
     g_assert_cmphex(map(qts, 0x200000, 2, false), ==, 0);
     /* Not RAM yet (PCI: option ROMs): refused to private. */
@@ -335,6 +344,11 @@ static void test_follows_memory_map(void)
     g_assert_cmpuint(region_shared(qts, pam), ==, 2 * P);
     g_assert_cmphex(map(qts, pam, 4, false), ==, 0);
     g_assert_cmpuint(mem_stat(qts, "shared-bytes"), ==, 6 * P);
+    /* A certificate buffer there is served. */
+    r = qtest_qmp_assert_success_ref(qts,
+        "{'execute': 'x-sev-snp-inject-req-certs', 'arguments': {"
+        "'cpu-index': 0, 'gpa': %" PRIu64 ", 'npages': 4}}", pam);
+    g_assert_cmpstr(qdict_get_str(r, "guest-result"), ==, "ok");
     g_assert_cmphex(map(qts, pam, 1, true), ==, 0);
     g_assert_cmpuint(mem_stat(qts, "shared-bytes"), ==, 5 * P);
 
@@ -345,6 +359,7 @@ static void test_follows_memory_map(void)
     g_assert_cmpuint(mem_stat(qts, "shared-bytes"), ==, 2 * P);
     g_assert_cmphex(map(qts, pam, 1, true), ==, SEVSNP_HC_RET_EINVAL);
     qtest_quit(qts);
+    unlink(blob);
 }
 
 /* The totals after a scripted sequence. */

@@ -25,8 +25,13 @@ demo: all
 	sh scripts/demo.sh
 
 # Figures and ratios, never pass/fail (docs/devel/performance.rst).
-bench: snp
+# The conversion rows compare with the default QEMU line built without
+# our patches (scripts/build-upstream-qemu.sh, once, under build/).
+bench: all
 	build/snp/tests/bench/bench-snp --seconds 1 | tee build/bench.txt
+	up=$$(sh scripts/build-upstream-qemu.sh | tail -n 1) && \
+	    python3 tests/bench/convert-bench.py --upstream "$$up" | \
+	    tee -a build/bench.txt
 
 # The lock-race stress, longer than make check's short form.
 stress: snp

@@ -54,7 +54,8 @@ SevSnpMemoryInfo *qmp_query_sev_snp_memory(const char *id, Error **errp)
 
 SevSnpMapGpaRangeResult *qmp_x_sev_snp_inject_map_gpa_range(
     const char *id, bool has_cpu_index, int64_t cpu_index, uint64_t gpa,
-    uint64_t npages, bool private, Error **errp)
+    uint64_t npages, bool private, bool has_fail_at, uint64_t fail_at,
+    Error **errp)
 {
     error_setg(errp, "SEV-SNP is not available in this QEMU");
     return NULL;

@@ -1,5 +1,5 @@
 /*
- * SEV-SNP guest memory view: the RAM-region snapshot and its page state,
+ * SEV-SNP guest memory view: the guest RAM regions and their page state,
  * query-sev-snp-memory and "info sev-snp-memory"
  *
  * Machine-level, as QEMU keeps hw/i386/sgx.c: which guest RAM regions an
@@ -37,6 +37,9 @@ struct SevSnpMemory {
     SevsnpPageStats early;
     char *early_error;
     Notifier machine_done;
+    MemoryListener listener;
+    bool listening;
+    bool changed;           /* sections came or went in this transaction */
 };
 
 SevSnpMemory *sev_snp_memory_new(Object *obj)
@@ -54,6 +57,9 @@ void sev_snp_memory_free(SevSnpMemory *m)
     }
     if (m->machine_done.notify) {
         qemu_remove_machine_init_done_notifier(&m->machine_done);
+    }
+    if (m->listening) {
+        memory_listener_unregister(&m->listener);
     }
     sev_snp_pages_free(m->pages);
     g_free(m->early_error);
@@ -77,20 +83,11 @@ static const char *memory_id(SevSnpMemory *m)
     return id ? id : "";
 }
 
-/* ---- the RAM-region snapshot ---- */
-
-/* Where a region lives in host memory. */
-typedef struct RegionBacking {
-    RAMBlock *rb;
-    uint64_t gpa;
-    ram_addr_t offset;      /* of gpa within rb */
-} RegionBacking;
+/* ---- the guest RAM regions, as the memory map changes ---- */
 
 typedef struct Collect {
     SevSnpMemory *m;
-    GArray *ranges;         /* RegionBacking + size, merged */
-    GArray *sizes;
-    GPtrArray *names;
+    GArray *map;            /* SevSnpRamRegion, merged */
 } Collect;
 
 static bool collect_ram(Int128 start, Int128 len, const MemoryRegion *cmr,
@@ -99,7 +96,7 @@ static bool collect_ram(Int128 start, Int128 len, const MemoryRegion *cmr,
     Collect *c = opaque;
     MemoryRegion *mr = (MemoryRegion *)cmr;
     uint64_t gpa = int128_get64(start), size = int128_get64(len);
-    RegionBacking b;
+    SevSnpRamRegion r;
 
     if (!memory_region_is_ram(mr) || memory_region_is_ram_device(mr) ||
         memory_region_is_rom(mr) || memory_region_is_romd(mr) ||
@@ -112,74 +109,94 @@ static bool collect_ram(Int128 start, Int128 len, const MemoryRegion *cmr,
     if ((gpa | size) & (SEVSNP_PAGE_SIZE - 1)) {
         return false;
     }
-    if (c->ranges->len) {
-        guint last = c->ranges->len - 1;
-        RegionBacking *p = &g_array_index(c->ranges, RegionBacking, last);
-        uint64_t *psize = &g_array_index(c->sizes, uint64_t, last);
+    if (c->map->len) {
+        SevSnpRamRegion *p = &g_array_index(c->map, SevSnpRamRegion,
+                                            c->map->len - 1);
 
-        if (p->rb == mr->ram_block && p->gpa + *psize == gpa &&
-            p->offset + *psize == offset_in_region) {
-            *psize += size;
+        if (p->rb == mr->ram_block && p->gpa + p->size == gpa &&
+            p->offset + p->size == offset_in_region) {
+            p->size += size;
             return false;
         }
     }
-    b.rb = mr->ram_block;
-    b.gpa = gpa;
-    b.offset = offset_in_region;
-    g_array_append_val(c->ranges, b);
-    g_array_append_val(c->sizes, size);
-    g_ptr_array_add(c->names, (gpointer)memory_region_name(mr));
+    r.name = g_strdup(memory_region_name(mr));
+    r.rb = mr->ram_block;
+    r.gpa = gpa;
+    r.offset = offset_in_region;
+    r.size = size;
+    memory_region_ref(mr);
+    g_array_append_val(c->map, r);
     return false;
 }
 
-static void memory_build(Notifier *n, void *data)
+/* The guest RAM regions of the current memory map, to the page state. */
+static void memory_update(SevSnpMemory *m)
 {
-    SevSnpMemory *m = container_of(n, SevSnpMemory, machine_done);
     Collect c = {
         .m = m,
-        .ranges = g_array_new(FALSE, FALSE, sizeof(RegionBacking)),
-        .sizes = g_array_new(FALSE, FALSE, sizeof(uint64_t)),
-        .names = g_ptr_array_new(),
+        .map = g_array_new(FALSE, FALSE, sizeof(SevSnpRamRegion)),
     };
-    MachineState *ms = MACHINE(qdev_get_machine());
-    SevSnpPages *pages;
 
-    /*
-     * An SNP guest under KVM: its guest_memfd RAM.  Under qtest the
-     * simulator stands in for KVM and all writable RAM is taken as
-     * guest_memfd-backed.  Otherwise there is nothing to track.
-     */
-    if (kvm_enabled() && ms->cgs && OBJECT(ms->cgs) == m->obj) {
-        m->real_kvm = true;
-    } else if (!qtest_enabled()) {
-        goto out;
-    }
-    pages = sev_snp_pages_new(!m->real_kvm);
     WITH_RCU_READ_LOCK_GUARD() {
         flatview_for_each_range(address_space_to_flatview(
                                     &address_space_memory),
                                 collect_ram, &c);
     }
-    for (guint i = 0; i < c.ranges->len; i++) {
-        RegionBacking *b = &g_array_index(c.ranges, RegionBacking, i);
-        uint64_t size = g_array_index(c.sizes, uint64_t, i);
-        const char *name = g_ptr_array_index(c.names, i);
-        Error *err = NULL;
+    /* In address order, as the page state wants them. */
+    sev_snp_pages_set_map(m->pages, c.map);
+}
 
-        /* Collected in address order, as the page state wants them. */
-        if (!sev_snp_pages_add_region(pages, name, b->rb, b->gpa, b->offset,
-                                      size, &err)) {
-            warn_reportf_err(err, "sev-snp-guest '%s': ", memory_id(m));
-            continue;
-        }
-        trace_sev_snp_memory_region(name, b->gpa, size);
+static void memory_section_changed(MemoryListener *l,
+                                   MemoryRegionSection *section)
+{
+    SevSnpMemory *m = container_of(l, SevSnpMemory, listener);
+
+    if (memory_region_is_ram(section->mr)) {
+        m->changed = true;
     }
-    m->pages = pages;
+}
+
+/* Once per memory transaction that added or removed RAM sections. */
+static void memory_commit(MemoryListener *l)
+{
+    SevSnpMemory *m = container_of(l, SevSnpMemory, listener);
+
+    if (m->changed) {
+        m->changed = false;
+        memory_update(m);
+    }
+}
+
+static void memory_build(Notifier *n, void *data)
+{
+    SevSnpMemory *m = container_of(n, SevSnpMemory, machine_done);
+    MachineState *ms = MACHINE(qdev_get_machine());
+
+    /*
+     * An SNP guest under KVM: its guest_memfd RAM.  Under qtest there is
+     * no KVM, and all writable RAM is taken as guest_memfd-backed.
+     * Otherwise there is nothing to track.
+     */
+    if (kvm_enabled() && ms->cgs && OBJECT(ms->cgs) == m->obj) {
+        m->real_kvm = true;
+    } else if (!qtest_enabled()) {
+        return;
+    }
+    m->pages = sev_snp_pages_new(!m->real_kvm);
+    /*
+     * Follow the memory map from now on (RAM mapped later, such as PAM's
+     * RAM below 1 MiB, or hot-plugged): registering replays the current
+     * sections and commits them.
+     */
+    m->listener = (MemoryListener) {
+        .name = "sev-snp-memory",
+        .region_add = memory_section_changed,
+        .region_del = memory_section_changed,
+        .commit = memory_commit,
+    };
+    memory_listener_register(&m->listener, &address_space_memory);
+    m->listening = true;
     qatomic_store_release(&m->built, true);
-out:
-    g_array_free(c.ranges, TRUE);
-    g_array_free(c.sizes, TRUE);
-    g_ptr_array_free(c.names, TRUE);
 }
 
 void sev_snp_memory_realize(SevSnpMemory *m)
@@ -204,9 +221,15 @@ void sev_snp_memory_reject_early(SevSnpMemory *m, SevsnpConvertOrigin origin,
 
 /* ---- QMP and HMP ---- */
 
+/*
+ * Answered from what is known now: the page state's counters and region
+ * totals are behind a lock no conversion holds for long, so the monitor
+ * never waits for one to finish.
+ */
 SevSnpMemoryInfo *qmp_query_sev_snp_memory(const char *id, Error **errp)
 {
     SevSnpVm *vm = sev_snp_vm_find(id, errp);
+    g_autoptr(GArray) regions = NULL;
     SevSnpMemoryRegionList **tail;
     SevSnpMemoryInfo *info;
     SevSnpMemory *m;
@@ -220,6 +243,7 @@ SevSnpMemoryInfo *qmp_query_sev_snp_memory(const char *id, Error **errp)
     pages = sev_snp_memory_pages(m);
     if (pages) {
         sev_snp_pages_get_stats(pages, &s);
+        regions = sev_snp_pages_regions(pages);
     } else {
         BQL_LOCK_GUARD();
         s = m->early;
@@ -239,16 +263,15 @@ SevSnpMemoryInfo *qmp_query_sev_snp_memory(const char *id, Error **errp)
     info->last_error = pages ? sev_snp_pages_last_error(pages)
                              : g_strdup(m->early_error);
     tail = &info->regions;
-    for (guint i = 0; pages && i < sev_snp_pages_n_regions(pages); i++) {
+    for (guint i = 0; regions && i < regions->len; i++) {
+        SevsnpPageRegion *pr = &g_array_index(regions, SevsnpPageRegion, i);
         SevSnpMemoryRegion *r = g_new0(SevSnpMemoryRegion, 1);
-        SevsnpPageRegion pr;
 
-        sev_snp_pages_region(pages, i, &pr);
-        r->name = g_strdup(pr.name);
-        r->gpa = pr.gpa;
-        r->size = pr.size;
-        r->private_bytes = pr.private_bytes;
-        r->shared_bytes = pr.shared_bytes;
+        r->name = g_strdup(pr->name);
+        r->gpa = pr->gpa;
+        r->size = pr->size;
+        r->private_bytes = pr->private_bytes;
+        r->shared_bytes = pr->shared_bytes;
         QAPI_LIST_APPEND(tail, r);
     }
     return info;

@@ -2,9 +2,10 @@
  * SEV-SNP guest memory view: the guest RAM regions, their shared/private
  * bytes and the conversion counters, for QMP and HMP
  *
- * The view is taken once the machine is built (a snapshot of the guest
- * RAM regions, all pages private as KVM sets guest_memfd memory at
- * launch) and owns the guest's page state (sev-snp-pages.h).  The
+ * The view starts once the machine is built (all guest RAM private, as
+ * KVM sets guest_memfd memory at launch), follows the memory map from
+ * then on with a MemoryListener (RAM mapped or unmapped later: PAM,
+ * hot-plug), and owns the guest's page state (sev-snp-pages.h).  The
  * conversion exits (target/i386/sev-snp/sev-snp-convert.c) change that
  * state; the certificate writer asks it before writing.
  *
@@ -25,7 +26,7 @@ typedef struct SevSnpMemory SevSnpMemory;
 SevSnpMemory *sev_snp_memory_new(Object *obj);
 void sev_snp_memory_free(SevSnpMemory *m);
 
-/* The object is created: take the snapshot once the machine is built. */
+/* The object is created: start once the machine is built. */
 void sev_snp_memory_realize(SevSnpMemory *m);
 
 /* The guest's page state, or NULL before the machine is built. */

@@ -1314,8 +1314,11 @@ void sevsnp_service_set_error_notify(SevsnpService *svc,
  * A record of the shared/private state of every 4 KiB page of the guest
  * RAM regions it is told about: one bit per page, so that a conversion
  * or a query costs time proportional to the range's bitmap words, never
- * to the size of guest RAM.  All functions are thread-safe: conversions
- * are serialised, queries run concurrently with each other.
+ * to the size of guest RAM.  All functions are thread-safe.  Conversions,
+ * region changes and sevsnp_pages_with_shared() are serialised with each
+ * other; queries (sevsnp_pages_is_shared(), sevsnp_pages_get_stats() ...)
+ * never wait for a conversion's callbacks, only, briefly, for its bit
+ * updates.
  */
 typedef struct SevsnpPageTracker SevsnpPageTracker;
 
@@ -1345,7 +1348,8 @@ void sevsnp_pages_free(SevsnpPageTracker *t);
  *
  * Add the RAM region [@gpa, @gpa + @size), 4 KiB aligned and not
  * overlapping any other region, with all pages private (as KVM sets
- * guest_memfd memory at launch) or all shared.  @name is copied.
+ * guest_memfd memory at launch) or all shared.  @name is copied.  Its
+ * backing (see #SevsnpRegionSpec) is @gpa.
  *
  * Returns: TRUE, or FALSE with @err set.
  */
@@ -1354,12 +1358,49 @@ gboolean sevsnp_pages_add_region(SevsnpPageTracker *t, const char *name,
                                  GError **err);
 
 /**
+ * SevsnpRegionSpec:
+ * @name: the region's name
+ * @gpa: its guest physical address, 4 KiB aligned
+ * @size: its size in bytes, 4 KiB aligned, not 0
+ * @backing: where its first page lives, in an address space of the
+ *   caller's choosing (QEMU: the RAM address of its RAM block's bytes)
+ *
+ * One RAM region of sevsnp_pages_set_regions().
+ */
+typedef struct SevsnpRegionSpec {
+    const char *name;
+    uint64_t gpa;
+    uint64_t size;
+    uint64_t backing;
+} SevsnpRegionSpec;
+
+/**
+ * sevsnp_pages_set_regions:
+ * @t: the tracker
+ * @specs: the regions, in any order, not overlapping
+ * @n: how many
+ * @err: return location for a GError
+ *
+ * Make @specs the tracker's regions, as the guest's memory map changes
+ * (a RAM alias mapped or unmapped, regions merged or split).  A page
+ * that was RAM of a region before and still is, with the same backing,
+ * keeps its state; every other page starts private, as KVM's memory
+ * attributes of a new guest_memfd memory slot.  Waits for a conversion
+ * in progress.
+ *
+ * Returns: TRUE, or FALSE with @err set and nothing changed.
+ */
+gboolean sevsnp_pages_set_regions(SevsnpPageTracker *t,
+                                  const SevsnpRegionSpec *specs, guint n,
+                                  GError **err);
+
+/**
  * SevsnpPageRegion:
  *
  * The description of one region, filled by sevsnp_pages_region().
  */
 typedef struct SevsnpPageRegion {
-    const char *name;               /* borrowed, valid as long as @t */
+    const char *name;               /* sevsnp_pages_region(): borrowed */
     uint64_t gpa;
     uint64_t size;
     uint64_t private_bytes;
@@ -1380,9 +1421,21 @@ guint sevsnp_pages_n_regions(SevsnpPageTracker *t);
  * @i: the region's index, below sevsnp_pages_n_regions()
  * @r: receives region @i's description
  *
- * Describe region @i.
+ * Describe region @i; the name is valid until the regions change
+ * (sevsnp_pages_set_regions()).
  */
 void sevsnp_pages_region(SevsnpPageTracker *t, guint i, SevsnpPageRegion *r);
+
+/**
+ * sevsnp_pages_get_regions:
+ * @t: the tracker
+ *
+ * Describe every region at once, consistently.
+ *
+ * Returns: (transfer full): a #GArray of #SevsnpPageRegion, each with a
+ * name of its own, freed with the array.
+ */
+GArray *sevsnp_pages_get_regions(SevsnpPageTracker *t);
 
 /**
  * sevsnp_pages_is_shared:
@@ -1437,24 +1490,28 @@ typedef enum {
 } SevsnpConvertOrigin;
 
 /**
- * SevsnpConvertFn:
- * @opaque: the pointer given to sevsnp_pages_convert()
- * @region: the index of the region the piece is part of
- * @gpa: the piece's guest physical address
- * @len: the piece's length in bytes
- * @to_private: which way the conversion goes
- * @changed_pages: how many of the piece's pages change state
- * @released: receives the bytes of backing given back to the host
+ * SevsnpConvertOps:
+ * @set_attributes: (optional) set the memory attributes of
+ *   [@gpa, @gpa + @len), part of one region, to private or shared;
+ *   returns 0 or a negative errno.  A failure undoes the conversion: the
+ *   same callback puts the old attributes back on the pages that were
+ *   changing state (the failing piece's included, in case it was
+ *   partly applied), and nothing is converted.
+ * @release: (optional) release the backing that [@gpa, @gpa + @len),
+ *   part of one region, no longer uses now that the conversion is done
+ *   (@changed_pages of its pages changed state); returns the bytes
+ *   released.  A failure does not undo the conversion.
  *
- * Apply one RAM piece of a conversion: set the memory attributes of
- * [@gpa, @gpa + @len) (part of region @region) and release the backing
- * that is no longer used.
- *
- * Returns: 0, or a negative errno to stop the conversion there.
+ * What sevsnp_pages_convert() has done to each RAM piece of a range: the
+ * memory attributes of every piece first (all or nothing), then the new
+ * page state, then the release of every piece.
  */
-typedef int (*SevsnpConvertFn)(void *opaque, guint region, uint64_t gpa,
-                               uint64_t len, bool to_private,
-                               uint64_t changed_pages, uint64_t *released);
+typedef struct SevsnpConvertOps {
+    int (*set_attributes)(void *opaque, uint64_t gpa, uint64_t len,
+                          bool to_private);
+    uint64_t (*release)(void *opaque, uint64_t gpa, uint64_t len,
+                        bool to_private, uint64_t changed_pages);
+} SevsnpConvertOps;
 
 /**
  * sevsnp_pages_convert:
@@ -1463,27 +1520,27 @@ typedef int (*SevsnpConvertFn)(void *opaque, guint region, uint64_t gpa,
  * @npages: the range's size in 4 KiB pages
  * @to_private: which way the conversion goes
  * @origin: where the conversion came from
- * @apply: (optional) applies each RAM piece
- * @opaque: passed to @apply
+ * @ops: (optional) what to do to each RAM piece
+ * @opaque: passed to @ops
  * @err: return location for a GError
  *
- * Convert [@gpa, @gpa + @npages * 4 KiB) to private or shared.  Validated
- * first, with nothing changed on failure: @npages 0, an unaligned @gpa,
- * a range that wraps around, and, to private, any byte that is not RAM of
- * the regions are refused (SEVSNP_ERROR_INVALID).  To shared, the parts
- * that are not RAM are skipped, as upstream QEMU does for MMIO.  Then
- * @apply (may be NULL) runs for each RAM piece in address order, one per
- * region the range crosses, and the piece's pages take the new state when
- * it succeeds; a failing @apply stops the conversion (SEVSNP_ERROR_IO,
- * the pieces before it stay converted).  Every refusal is counted and
- * kept as the last error.
+ * Convert [@gpa, @gpa + @npages * 4 KiB) to private or shared, all or
+ * nothing.  Validated first: @npages 0, an unaligned @gpa, a range that
+ * wraps around, and, to private, any byte that is not RAM of the regions
+ * are refused (SEVSNP_ERROR_INVALID).  To shared, the parts that are not
+ * RAM are skipped, as upstream QEMU does for MMIO.  Then the range is
+ * cut into pieces, one per region it crosses, in address order, and
+ * @ops applied (#SevsnpConvertOps); a failing @ops->set_attributes is
+ * undone on every piece and refused (SEVSNP_ERROR_IO), and the pages
+ * keep their state.  Every refusal is counted and kept as the last
+ * error.
  *
  * Returns: TRUE, or FALSE with @err set.
  */
 gboolean sevsnp_pages_convert(SevsnpPageTracker *t, uint64_t gpa,
                               uint64_t npages, bool to_private,
                               SevsnpConvertOrigin origin,
-                              SevsnpConvertFn apply, void *opaque,
+                              const SevsnpConvertOps *ops, void *opaque,
                               GError **err);
 
 /**
@@ -1531,7 +1588,8 @@ void sevsnp_pages_get_stats(SevsnpPageTracker *t, SevsnpPageStats *stats);
  * sevsnp_pages_last_error:
  * @t: the tracker
  *
- * Returns: a copy of the last refusal's message, or NULL.
+ * Returns: a copy of the last refusal's message (its first 511 bytes),
+ * or NULL.
  */
 char *sevsnp_pages_last_error(SevsnpPageTracker *t);
 

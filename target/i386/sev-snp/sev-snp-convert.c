@@ -170,17 +170,30 @@ static SevSnpVm *convert_test_only(const char *cmd, const char *id,
 
 SevSnpMapGpaRangeResult *qmp_x_sev_snp_inject_map_gpa_range(
     const char *id, bool has_cpu_index, int64_t cpu_index, uint64_t gpa,
-    uint64_t npages, bool private, Error **errp)
+    uint64_t npages, bool private, bool has_fail_at, uint64_t fail_at,
+    Error **errp)
 {
     SevSnpVm *vm = convert_test_only("x-sev-snp-inject-map-gpa-range", id,
                                      has_cpu_index, &cpu_index, errp);
     SevSnpMapGpaRangeResult *r;
+    SevSnpPages *pages;
 
     if (!vm) {
         return NULL;
     }
+    pages = sev_snp_memory_pages(sev_snp_vm_memory(vm));
+    if (has_fail_at &&
+        (!pages || !sev_snp_pages_inject_failure(pages, fail_at, errp))) {
+        if (!pages) {
+            error_setg(errp, "guest memory is not tracked yet");
+        }
+        return NULL;
+    }
     r = g_new0(SevSnpMapGpaRangeResult, 1);
     r->ret = map_gpa_range(vm, cpu_index, gpa, npages, private);
+    if (has_fail_at) {
+        sev_snp_pages_inject_disarm(pages);
+    }
     return r;
 }
 

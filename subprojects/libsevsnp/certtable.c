@@ -6,13 +6,11 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
-#include <limits.h>
 #include <string.h>
 
-#include <openssl/asn1.h>
-#include <openssl/x509.h>
-
-#include "libsevsnp.h"
+#include "sevsnp-crypto.h"
+#include "sevsnp-der.h"
+#include "sevsnp-internal.h"
 
 struct SevsnpCertTable {
     gint refcount;
@@ -118,42 +116,34 @@ static const char *entry_label(const SevsnpCertEntry *e, char buf[64])
 }
 
 /*
- * Check that [p, p + len) is exactly one DER object of the kind @type
- * needs, parsed by OpenSSL.
+ * Is [p, p + len) exactly one DER object of the kind @type needs: strict
+ * DER with the shape of a certificate or CRL (sevsnp-der.h), then decoded
+ * by the crypto backend's library?
  */
-static bool der_is_valid(SevsnpCertType type, const uint8_t *p, size_t len,
+bool sevsnp_entry_der_ok(SevsnpCertType type, const uint8_t *p, size_t len,
                          const char **what)
 {
-    const unsigned char *q = p;
-    bool ok = false;
+    const SevsnpCrypto *crypto = sevsnp_crypto();
 
-    if (len > LONG_MAX) {
-        return false;
-    }
     switch (type) {
     case SEVSNP_CERT_CRL: {
-        X509_CRL *crl = d2i_X509_CRL(NULL, &q, (long)len);
+        SevsnpCrl crl;
+
         *what = "a DER X.509 CRL";
-        ok = crl && q == p + len;
-        X509_CRL_free(crl);
-        break;
+        return sevsnp_der_valid(p, len) && sevsnp_crl_read(p, len, &crl) &&
+               crypto->crl_ok(p, len);
     }
-    case SEVSNP_CERT_OTHER: {
-        ASN1_TYPE *t = d2i_ASN1_TYPE(NULL, &q, (long)len);
+    case SEVSNP_CERT_OTHER:
         *what = "one DER object";
-        ok = t && q == p + len;
-        ASN1_TYPE_free(t);
-        break;
-    }
+        return sevsnp_der_valid(p, len);
     default: {
-        X509 *x = d2i_X509(NULL, &q, (long)len);
+        SevsnpX509 x;
+
         *what = "a DER X.509 certificate";
-        ok = x && q == p + len;
-        X509_free(x);
-        break;
+        return sevsnp_der_valid(p, len) && sevsnp_x509_read(p, len, &x) &&
+               crypto->cert_ok(p, len);
     }
     }
-    return ok;
 }
 
 static int cmp_by_offset(const void *a, const void *b)
@@ -290,7 +280,8 @@ SevsnpCertTable *sevsnp_cert_table_parse(GBytes *blob, size_t max_size,
         const SevsnpCertEntry *e = &entries[i];
         const char *what = NULL;
 
-        if (!der_is_valid(e->type, data + e->offset, e->length, &what)) {
+        if (!sevsnp_entry_der_ok(e->type, data + e->offset, e->length,
+                                 &what)) {
             g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_BAD_DER,
                         "entry %u (%s): the %u bytes at offset %u are not "
                         "%s", i, entry_label(e, label), e->length,

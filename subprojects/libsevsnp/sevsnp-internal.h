@@ -11,6 +11,14 @@
 
 #include "libsevsnp.h"
 
+/*
+ * Is [p, p + len) the DER an entry of type @type must hold (a
+ * certificate, a CRL, one DER object for other types)?  *@what names
+ * what it must be.
+ */
+bool sevsnp_entry_der_ok(SevsnpCertType type, const uint8_t *p, size_t len,
+                         const char **what);
+
 /* Stores are reference-counted; sevsnp_cert_store_free() drops one. */
 SevsnpCertStore *sevsnp_cert_store_ref(SevsnpCertStore *store);
 

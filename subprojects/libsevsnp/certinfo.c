@@ -20,17 +20,23 @@
 /* SHA-384 of the DER, colon-separated upper-case hex. */
 static char *fingerprint(const uint8_t *p, size_t len)
 {
+    static const char hex[] = "0123456789ABCDEF";
     g_autoptr(GChecksum) ck = g_checksum_new(G_CHECKSUM_SHA384);
     uint8_t md[48];
     gsize mdlen = sizeof(md);
-    GString *s = g_string_sized_new(48 * 3);
+    char *s = g_malloc(48 * 3), *q = s;
 
     g_checksum_update(ck, p, len);
     g_checksum_get_digest(ck, md, &mdlen);
     for (gsize i = 0; i < mdlen; i++) {
-        g_string_append_printf(s, "%s%02X", i ? ":" : "", md[i]);
+        if (i) {
+            *q++ = ':';
+        }
+        *q++ = hex[md[i] >> 4];
+        *q++ = hex[md[i] & 0xf];
     }
-    return g_string_free(s, FALSE);
+    *q = 0;
+    return s;
 }
 
 static void describe_cert(SevsnpCertInfo *info, const SevsnpX509 *x)
@@ -162,14 +168,14 @@ static bool signs(const ChainCert *parent, const ChainCert *child)
 static bool valid_at(const ChainCert *c, int64_t at, char **why)
 {
     int64_t nb, na;
-    g_autofree char *s_nb = sevsnp_time_iso(&c->x.not_before, &nb);
-    g_autofree char *s_na = sevsnp_time_iso(&c->x.not_after, &na);
+    bool ok_nb = sevsnp_time_unix(&c->x.not_before, &nb);
+    bool ok_na = sevsnp_time_unix(&c->x.not_after, &na);
 
-    if (!s_nb || nb > at) {
+    if (!ok_nb || nb > at) {
         *why = g_strdup_printf("%s is not yet valid", c->label);
         return false;
     }
-    if (!s_na || na <= at) {
+    if (!ok_na || na <= at) {
         *why = g_strdup_printf("%s has expired", c->label);
         return false;
     }

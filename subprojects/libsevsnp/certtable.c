@@ -63,11 +63,17 @@ SevsnpCertType sevsnp_cert_type_from_guid(const uint8_t *guid)
 
 void sevsnp_guid_unparse(const uint8_t *g, char out[37])
 {
-    g_snprintf(out, 37,
-               "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-               "%02x%02x%02x%02x%02x%02x",
-               g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9],
-               g[10], g[11], g[12], g[13], g[14], g[15]);
+    static const char hex[] = "0123456789abcdef";
+    char *q = out;
+
+    for (int i = 0; i < SEVSNP_GUID_SIZE; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) {
+            *q++ = '-';
+        }
+        *q++ = hex[g[i] >> 4];
+        *q++ = hex[g[i] & 0xf];
+    }
+    *q = 0;
 }
 
 gboolean sevsnp_guid_parse(const char *str, uint8_t *guid)

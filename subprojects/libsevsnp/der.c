@@ -442,21 +442,56 @@ static void oid_dotted(const SevsnpDer *o, GString *out)
     }
 }
 
-static bool oid_is(const SevsnpDer *o, const char *dotted)
-{
-    g_autoptr(GString) s = g_string_new(NULL);
+#define OID_MAX 32
 
-    if (!der_is(o, SEVSNP_DER_UNIVERSAL, false, TAG_OID)) {
-        return false;
+/* The contents octets of the OID @dotted (a constant of this file). */
+static size_t oid_encode(const char *dotted, uint8_t out[OID_MAX])
+{
+    uint64_t arcs[16];
+    int n = 0;
+    size_t len = 0;
+    const char *p = dotted;
+
+    while (*p && n < 16) {
+        char *end;
+
+        arcs[n++] = g_ascii_strtoull(p, &end, 10);
+        p = *end == '.' ? end + 1 : end;
     }
-    oid_dotted(o, s);
-    return strcmp(s->str, dotted) == 0;
+    g_assert(n >= 2);
+    arcs[1] += arcs[0] * 40;
+    for (int i = 1; i < n; i++) {
+        uint8_t tmp[10];
+        int k = 0;
+
+        do {
+            tmp[k++] = arcs[i] & 0x7f;
+            arcs[i] >>= 7;
+        } while (arcs[i]);
+        while (k--) {
+            g_assert(len < OID_MAX);
+            out[len++] = tmp[k] | (k ? 0x80 : 0);
+        }
+    }
+    return len;
+}
+
+/* An OID the library looks for, encoded once. */
+typedef struct KnownOid {
+    const char *dotted;
+    const char *name;
+    uint8_t der[OID_MAX];
+    size_t len;
+} KnownOid;
+
+static bool oid_matches(const SevsnpDer *o, const KnownOid *k)
+{
+    return der_is(o, SEVSNP_DER_UNIVERSAL, false, TAG_OID) &&
+           o->len == k->len && memcmp(o->val, k->der, k->len) == 0;
 }
 
 /* The attribute types of Names, by their short names (as OpenSSL's). */
-static const struct {
-    const char *oid, *sn;
-} name_attrs[] = {
+static KnownOid name_attrs[] = {
     { "2.5.4.3", "CN" },
     { "2.5.4.4", "SN" },
     { "2.5.4.5", "serialNumber" },
@@ -482,16 +517,79 @@ static const struct {
     { "0.9.2342.19200300.100.1.1", "UID" },
     { "0.9.2342.19200300.100.1.25", "DC" },
 };
+#define OID_CN (&name_attrs[0])
 
-static const char *attr_short_name(const char *dotted)
+/* Keys: the algorithm, the name key_type gives it. */
+static KnownOid key_algs[] = {
+    { "1.2.840.113549.1.1.1", "RSA" },
+    { "1.2.840.113549.1.1.10", "RSA" },
+    { "1.2.840.10045.2.1", "EC" },
+    { "1.3.101.110", "X25519" },
+    { "1.3.101.111", "X448" },
+    { "1.3.101.112", "ED25519" },
+    { "1.3.101.113", "ED448" },
+    { "1.2.840.10040.4.1", "DSA" },
+};
+
+static KnownOid ec_curves[] = {
+    { "1.3.132.0.34", "P-384" },
+    { "1.2.840.10045.3.1.7", "P-256" },
+    { "1.3.132.0.35", "secp521r1" },
+    { "1.3.132.0.33", "secp224r1" },
+    { "1.3.132.0.10", "secp256k1" },
+};
+
+/* Extensions GnuTLS reads when it decodes a certificate. */
+static KnownOid alt_names[] = {
+    { "2.5.29.17", "subjectAltName" },
+    { "2.5.29.18", "issuerAltName" },
+};
+
+static void encode_table(KnownOid *t, size_t n)
 {
-    for (size_t i = 0; i < G_N_ELEMENTS(name_attrs); i++) {
-        if (strcmp(name_attrs[i].oid, dotted) == 0) {
-            return name_attrs[i].sn;
+    for (size_t i = 0; i < n; i++) {
+        t[i].len = oid_encode(t[i].dotted, t[i].der);
+    }
+}
+
+static void known_oids_init(void)
+{
+    static gsize done;
+
+    if (g_once_init_enter(&done)) {
+        encode_table(name_attrs, G_N_ELEMENTS(name_attrs));
+        encode_table(key_algs, G_N_ELEMENTS(key_algs));
+        encode_table(ec_curves, G_N_ELEMENTS(ec_curves));
+        encode_table(alt_names, G_N_ELEMENTS(alt_names));
+        g_once_init_leave(&done, 1);
+    }
+}
+
+static const KnownOid *oid_find(const SevsnpDer *o, const KnownOid *t,
+                                size_t n)
+{
+    known_oids_init();
+    for (size_t i = 0; i < n; i++) {
+        if (oid_matches(o, &t[i])) {
+            return &t[i];
         }
     }
     return NULL;
 }
+
+#define OID_FIND(o, table) oid_find((o), (table), G_N_ELEMENTS(table))
+
+static void append_hex(GString *out, const uint8_t *p, size_t n,
+                       const char *digits)
+{
+    for (size_t i = 0; i < n; i++) {
+        g_string_append_c(out, digits[p[i] >> 4]);
+        g_string_append_c(out, digits[p[i] & 0xf]);
+    }
+}
+
+#define HEX_UPPER "0123456789ABCDEF"
+#define HEX_LOWER "0123456789abcdef"
 
 /* ------------------------------------------------------------------ */
 /* Names                                                               */
@@ -591,7 +689,8 @@ static GArray *name_avas(const SevsnpDer *name)
 static void escape_byte(GString *out, uint8_t c, bool first, bool last)
 {
     if (c > 0x7f || c < 0x20 || c == 0x7f) {
-        g_string_append_printf(out, "\\%02X", c);
+        g_string_append_c(out, '\\');
+        append_hex(out, &c, 1, HEX_UPPER);
         return;
     }
     if (strchr(",+\"\\<>;", c) || (first && c == '#') ||
@@ -608,9 +707,7 @@ static void append_value(GString *out, const SevsnpDer *v, bool dump)
 
     if (width < 0) {
         g_string_append_c(out, '#');
-        for (size_t i = 0; i < v->size; i++) {
-            g_string_append_printf(out, "%02X", v->start[i]);
-        }
+        append_hex(out, v->start, v->size, HEX_UPPER);
         return;
     }
     /*
@@ -633,24 +730,24 @@ char *sevsnp_name_oneline(const SevsnpDer *name)
 
     for (guint k = avas->len; k-- > 0;) {
         const NameAva *a = &g_array_index(avas, NameAva, k);
-        g_autoptr(GString) oid = g_string_new(NULL);
-        const char *sn;
+        const KnownOid *attr = OID_FIND(&a->type, name_attrs);
 
         if (k + 1 < avas->len) {
             const NameAva *prev = &g_array_index(avas, NameAva, k + 1);
 
             g_string_append_c(out, prev->set == a->set ? '+' : ',');
         }
-        oid_dotted(&a->type, oid);
-        sn = attr_short_name(oid->str);
-        if (sn) {
-            g_string_append(out, sn);
+        if (attr) {
+            g_string_append(out, attr->name);
         } else {
             /* OpenSSL prints the dotted form into 80 bytes. */
+            g_autoptr(GString) oid = g_string_new(NULL);
+
+            oid_dotted(&a->type, oid);
             g_string_append_len(out, oid->str, MIN(oid->len, 79));
         }
         g_string_append_c(out, '=');
-        append_value(out, &a->value, sn == NULL);
+        append_value(out, &a->value, attr == NULL);
     }
     return g_string_free(out, FALSE);
 }
@@ -659,12 +756,13 @@ char *sevsnp_name_cn(const SevsnpDer *name)
 {
     g_autoptr(GArray) avas = name_avas(name);
 
+    known_oids_init();
     for (guint k = 0; k < avas->len; k++) {
         const NameAva *a = &g_array_index(avas, NameAva, k);
         g_autoptr(GString) s = NULL;
         int width;
 
-        if (!oid_is(&a->type, "2.5.4.3")) {
+        if (!oid_matches(&a->type, OID_CN)) {
             continue;
         }
         width = string_width(&a->value);
@@ -716,9 +814,7 @@ char *sevsnp_integer_hex(const SevsnpDer *i)
     if (k == i->len) {
         g_string_assign(s, "0");
     }
-    for (; k < i->len; k++) {
-        g_string_append_printf(s, "%02x", mag[k]);
-    }
+    append_hex(s, mag + k, i->len - k, HEX_LOWER);
     return g_string_free(s, FALSE);
 }
 
@@ -753,68 +849,66 @@ static int64_t days_from_civil(int64_t y, int m, int d)
     return era * 146097 + doe - 719468;
 }
 
-char *sevsnp_time_iso(const SevsnpDer *t, int64_t *unix_time)
+/* The fields of an RFC 5280 Time; false if it is not one. */
+static bool time_fields(const SevsnpDer *t, int f[6])
 {
     static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
                                  30, 31 };
     const uint8_t *p = t->val;
-    int y, mo, d, h, mi, s, ylen;
+    int ylen;
 
-    *unix_time = 0;
     if (der_is(t, SEVSNP_DER_UNIVERSAL, false, TAG_UTCTIME) && t->len == 13) {
         ylen = 2;
     } else if (der_is(t, SEVSNP_DER_UNIVERSAL, false, TAG_GENTIME) &&
                t->len == 15) {
         ylen = 4;
     } else {
-        return NULL;
+        return false;
     }
-    y = digits(p, ylen);
-    mo = digits(p + ylen, 2);
-    d = digits(p + ylen + 2, 2);
-    h = digits(p + ylen + 4, 2);
-    mi = digits(p + ylen + 6, 2);
-    s = digits(p + ylen + 8, 2);
-    if (y < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 ||
-        mi < 0 || mi > 59 || s < 0 || s > 59 || p[t->len - 1] != 'Z') {
-        return NULL;
+    f[0] = digits(p, ylen);
+    for (int i = 1; i < 6; i++) {
+        f[i] = digits(p + ylen + 2 * (i - 1), 2);
+    }
+    if (f[0] < 0 || f[1] < 1 || f[1] > 12 || f[2] < 1 || f[3] < 0 ||
+        f[3] > 23 || f[4] < 0 || f[4] > 59 || f[5] < 0 || f[5] > 59 ||
+        p[t->len - 1] != 'Z') {
+        return false;
     }
     if (ylen == 2) {
-        y += y < 50 ? 2000 : 1900;
-    } else if (y == 0) {
+        f[0] += f[0] < 50 ? 2000 : 1900;
+    } else if (f[0] == 0) {
+        return false;
+    }
+    return f[2] <= mdays[f[1] - 1] + (f[1] == 2 && leap(f[0]));
+}
+
+bool sevsnp_time_unix(const SevsnpDer *t, int64_t *unix_time)
+{
+    int f[6];
+
+    if (!time_fields(t, f)) {
+        *unix_time = 0;
+        return false;
+    }
+    *unix_time = days_from_civil(f[0], f[1], f[2]) * 86400 + f[3] * 3600 +
+                 f[4] * 60 + f[5];
+    return true;
+}
+
+char *sevsnp_time_iso(const SevsnpDer *t, int64_t *unix_time)
+{
+    int f[6];
+
+    if (!sevsnp_time_unix(t, unix_time) || !time_fields(t, f)) {
         return NULL;
     }
-    if (d > mdays[mo - 1] + (mo == 2 && leap(y))) {
-        return NULL;
-    }
-    *unix_time = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s;
-    return g_strdup_printf("%d-%02d-%02dT%02d:%02d:%02dZ", y, mo, d, h, mi,
-                           s);
+    return g_strdup_printf("%d-%02d-%02dT%02d:%02d:%02dZ", f[0], f[1], f[2],
+                           f[3], f[4], f[5]);
 }
 
 /* ------------------------------------------------------------------ */
 /* Keys                                                                */
 /* ------------------------------------------------------------------ */
-
-static const struct {
-    const char *oid, *name;
-} ec_curves[] = {
-    { "1.3.132.0.34", "P-384" },
-    { "1.2.840.10045.3.1.7", "P-256" },
-    { "1.3.132.0.35", "secp521r1" },
-    { "1.3.132.0.33", "secp224r1" },
-    { "1.3.132.0.10", "secp256k1" },
-};
-
-static const struct {
-    const char *oid, *name;
-} other_keys[] = {
-    { "1.3.101.110", "X25519" },
-    { "1.3.101.111", "X448" },
-    { "1.3.101.112", "ED25519" },
-    { "1.3.101.113", "ED448" },
-    { "1.2.840.10040.4.1", "DSA" },
-};
 
 /* The bits of an RSAPublicKey's modulus; 0 if it is not one. */
 static unsigned rsa_bits(const SevsnpDer *bits)
@@ -850,43 +944,33 @@ char *sevsnp_spki_key_type(const SevsnpDer *spki)
 {
     SevsnpDer alg, bits, oid, params;
     DerIter it, ai;
-    g_autoptr(GString) dotted = g_string_new(NULL);
+    const KnownOid *k, *curve;
 
     der_iter(spki, &it);
     if (!der_next(&it, &alg) || !der_next(&it, &bits)) {
         return g_strdup("unknown");
     }
     der_iter(&alg, &ai);
-    if (!der_next(&ai, &oid)) {
+    if (!der_next(&ai, &oid) || !(k = OID_FIND(&oid, key_algs))) {
         return g_strdup("unknown");
     }
-    oid_dotted(&oid, dotted);
-    if (strcmp(dotted->str, "1.2.840.113549.1.1.1") == 0 ||
-        strcmp(dotted->str, "1.2.840.113549.1.1.10") == 0) {
+    if (strcmp(k->name, "RSA") == 0) {
         unsigned n = rsa_bits(&bits);
 
         return n ? g_strdup_printf("RSA-%u", n) : g_strdup("unknown");
     }
-    if (strcmp(dotted->str, "1.2.840.10045.2.1") == 0) {
+    if (strcmp(k->name, "EC") == 0) {
         if (!der_next(&ai, &params)) {
             return g_strdup("unknown");
         }
         if (is_seq(&params)) {
             return g_strdup("EC");
         }
-        for (size_t i = 0; i < G_N_ELEMENTS(ec_curves); i++) {
-            if (oid_is(&params, ec_curves[i].oid)) {
-                return g_strdup_printf("EC-%s", ec_curves[i].name);
-            }
-        }
-        return g_strdup("unknown");
+        curve = OID_FIND(&params, ec_curves);
+        return curve ? g_strdup_printf("EC-%s", curve->name)
+                     : g_strdup("unknown");
     }
-    for (size_t i = 0; i < G_N_ELEMENTS(other_keys); i++) {
-        if (strcmp(dotted->str, other_keys[i].oid) == 0) {
-            return g_strdup(other_keys[i].name);
-        }
-    }
-    return g_strdup("unknown");
+    return g_strdup(k->name);
 }
 
 /* ------------------------------------------------------------------ */
@@ -936,9 +1020,8 @@ static bool alg_same(const SevsnpDer *a, const SevsnpDer *b)
 static bool rfc5280_time(const SevsnpDer *t)
 {
     int64_t u;
-    g_autofree char *iso = sevsnp_time_iso(t, &u);
 
-    return iso != NULL;
+    return sevsnp_time_unix(t, &u);
 }
 
 static bool time_ok(const SevsnpDer *t)
@@ -948,8 +1031,68 @@ static bool time_ok(const SevsnpDer *t)
 }
 
 /*
+ * GeneralNames, as GnuTLS reads a subject or issuer alternative name
+ * when it decodes a certificate: strict DER, each name one of the kinds
+ * it knows (not x400Address, not ediPartyName), none empty.
+ */
+static bool general_names_ok(const SevsnpDer *value)
+{
+    SevsnpDer names, gn, a, b;
+    DerIter it, on;
+
+    if (!sevsnp_der_valid(value->val, value->len) ||
+        !der_head(value->val, value->len, &names) || !is_seq(&names)) {
+        return false;
+    }
+    der_iter(&names, &it);
+    while (der_next(&it, &gn)) {
+        if (gn.cls != SEVSNP_DER_CONTEXT) {
+            return false;
+        }
+        switch (gn.tag) {
+        case 0:                         /* otherName: type-id, [0] value */
+            der_iter(&gn, &on);
+            if (!gn.cons || !der_next(&on, &a) || !der_next(&on, &b) ||
+                on.left || !der_is(&a, SEVSNP_DER_UNIVERSAL, false, TAG_OID) ||
+                !der_is(&b, SEVSNP_DER_CONTEXT, true, 0)) {
+                return false;
+            }
+            der_iter(&b, &on);
+            if (!der_next(&on, &a) || on.left) {
+                return false;
+            }
+            break;
+        case 1:                         /* rfc822Name */
+        case 2:                         /* dNSName */
+        case 6:                         /* uniformResourceIdentifier */
+        case 7:                         /* iPAddress */
+            if (gn.cons || gn.len == 0) {
+                return false;
+            }
+            break;
+        case 4:                         /* directoryName */
+            der_iter(&gn, &on);
+            if (!gn.cons || !der_next(&on, &a) || on.left || !name_ok(&a) ||
+                a.len == 0) {
+                return false;
+            }
+            break;
+        case 8:                         /* registeredID */
+            if (gn.cons || !oid_ok(gn.val, gn.len)) {
+                return false;
+            }
+            break;
+        default:
+            return false;
+        }
+    }
+    return true;
+}
+
+/*
  * Extensions ::= SEQUENCE OF SEQUENCE { extnID OID, critical BOOLEAN
- * DEFAULT FALSE, extnValue OCTET STRING }, no extnID twice.
+ * DEFAULT FALSE, extnValue OCTET STRING }, no extnID twice, alternative
+ * names that GnuTLS reads.
  */
 static bool extensions_ok(const SevsnpDer *exts)
 {
@@ -977,6 +1120,9 @@ static bool extensions_ok(const SevsnpDer *exts)
         }
         if (!der_is(&x, SEVSNP_DER_UNIVERSAL, false, TAG_OCTET) ||
             parts.left) {
+            return false;
+        }
+        if (OID_FIND(&oid, alt_names) && !general_names_ok(&x)) {
             return false;
         }
         /* No extension twice (the earlier ones are known good). */

@@ -96,6 +96,9 @@ char *sevsnp_integer_hex(const SevsnpDer *i);
  */
 char *sevsnp_time_iso(const SevsnpDer *t, int64_t *unix_time);
 
+/* The same, seconds only: false and 0 if @t is not an RFC 5280 time. */
+bool sevsnp_time_unix(const SevsnpDer *t, int64_t *unix_time);
+
 /* The subject public key: "RSA-4096", "EC-P-384", ..., or "unknown". */
 char *sevsnp_spki_key_type(const SevsnpDer *spki);
 

@@ -23,6 +23,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,16 +41,16 @@
 /* Memo of the backends' pure functions                                */
 /* ------------------------------------------------------------------ */
 
-#define MEMO_SLOTS   128
 #define MEMO_MSG_MAX 512
 
 typedef struct Memo {
+    size_t slots;
     size_t key_max;
-    uint8_t *keys;              /* MEMO_SLOTS * key_max */
-    size_t lens[MEMO_SLOTS];    /* 0: empty */
-    uint64_t hashes[MEMO_SLOTS];
-    bool oks[MEMO_SLOTS];
-    char msgs[MEMO_SLOTS][MEMO_MSG_MAX];
+    uint8_t *keys;              /* slots * key_max */
+    size_t *lens;               /* 0: empty */
+    uint64_t *hashes;
+    bool *oks;
+    char *msgs;                 /* slots * MEMO_MSG_MAX, for path_error */
     uint64_t hits, misses;
 } Memo;
 
@@ -95,7 +96,7 @@ static uint64_t hash_bytes(const uint8_t *p, size_t n)
 /* The slot holding the scratch key of length @len, or -1 (*slot: where). */
 static int memo_find(Memo *m, size_t len, uint64_t h, size_t *slot)
 {
-    *slot = h % MEMO_SLOTS;
+    *slot = h % m->slots;
     if (m->lens[*slot] == len && m->hashes[*slot] == h &&
         memcmp(m->keys + *slot * m->key_max, scratch, len) == 0) {
         m->hits++;
@@ -108,7 +109,8 @@ static int memo_find(Memo *m, size_t len, uint64_t h, size_t *slot)
 static void memo_store(Memo *m, size_t slot, size_t len, uint64_t h,
                        bool ok, const char *msg)
 {
-    if (len > m->key_max || (msg && strlen(msg) >= MEMO_MSG_MAX)) {
+    if (len > m->key_max || (msg && (!m->msgs ||
+                                     strlen(msg) >= MEMO_MSG_MAX))) {
         return;
     }
     memcpy(m->keys + slot * m->key_max, scratch, len);
@@ -116,7 +118,7 @@ static void memo_store(Memo *m, size_t slot, size_t len, uint64_t h,
     m->hashes[slot] = h;
     m->oks[slot] = ok;
     if (msg) {
-        strcpy(m->msgs[slot], msg);
+        strcpy(m->msgs + slot * MEMO_MSG_MAX, msg);
     }
 }
 
@@ -178,7 +180,7 @@ static char *memo_path(Memo *m, const uint8_t *const *parts,
     h = hash_bytes(scratch, len);
     s = memo_find(m, len, h, &slot);
     if (s >= 0) {
-        return m->oks[s] ? NULL : g_strdup(m->msgs[s]);
+        return m->oks[s] ? NULL : g_strdup(m->msgs + s * MEMO_MSG_MAX);
     }
     why = real->path_error(parts[0], lens[0], parts[1], lens[1], parts[2],
                            lens[2]);
@@ -227,27 +229,54 @@ static char *memo_path(Memo *m, const uint8_t *const *parts,
 MEMO_BACKEND(openssl, &sevsnp_crypto_openssl)
 MEMO_BACKEND(gnutls, &sevsnp_crypto_gnutls)
 
-static void memo_init(Memo *m, size_t key_max)
+/* @slots entries of keys up to @certs certificates of 4 KiB. */
+static void memo_init(Memo *m, size_t slots, int certs, bool msgs)
 {
-    m->key_max = key_max;
-    m->keys = calloc(MEMO_SLOTS, key_max);
-    CHECK(m->keys);
+    m->slots = slots;
+    m->key_max = certs * (4096 + sizeof(size_t));
+    m->keys = calloc(slots, m->key_max);
+    m->lens = calloc(slots, sizeof(*m->lens));
+    m->hashes = calloc(slots, sizeof(*m->hashes));
+    m->oks = calloc(slots, sizeof(*m->oks));
+    m->msgs = msgs ? calloc(slots, MEMO_MSG_MAX) : NULL;
+    CHECK(m->keys && m->lens && m->hashes && m->oks && (!msgs || m->msgs));
+}
+
+static void memo_report(void)
+{
+    const Memo *m[] = { &openssl_m_cert, &openssl_m_crl, &openssl_m_signs,
+                        &openssl_m_path, &gnutls_m_cert, &gnutls_m_crl,
+                        &gnutls_m_signs, &gnutls_m_path };
+    const char *names[] = { "openssl cert", "openssl crl", "openssl signs",
+                            "openssl path", "gnutls cert", "gnutls crl",
+                            "gnutls signs", "gnutls path" };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(m); i++) {
+        fprintf(stderr, "memo %s: %" PRIu64 " hits, %" PRIu64 " misses\n",
+                names[i], m[i]->hits, m[i]->misses);
+    }
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    /* Keys up to 16 KiB per certificate; longer ones are not memoized. */
-    scratch_max = 3 * (16 * 1024 + sizeof(size_t));
+    if (getenv("FUZZ_MEMO_STATS")) {
+        atexit(memo_report);
+    }
+    /*
+     * Keys of certificates up to 4 KiB (AMD's are 1.3 to 1.7 KiB); a
+     * longer one goes to the library every time.
+     */
+    scratch_max = 3 * (4096 + sizeof(size_t));
     scratch = malloc(scratch_max);
     CHECK(scratch);
-    memo_init(&openssl_m_cert, 16 * 1024 + sizeof(size_t));
-    memo_init(&gnutls_m_cert, 16 * 1024 + sizeof(size_t));
-    memo_init(&openssl_m_crl, 16 * 1024 + sizeof(size_t));
-    memo_init(&gnutls_m_crl, 16 * 1024 + sizeof(size_t));
-    memo_init(&openssl_m_signs, 2 * (16 * 1024 + sizeof(size_t)));
-    memo_init(&gnutls_m_signs, 2 * (16 * 1024 + sizeof(size_t)));
-    memo_init(&openssl_m_path, scratch_max);
-    memo_init(&gnutls_m_path, scratch_max);
+    memo_init(&openssl_m_cert, 4096, 1, false);
+    memo_init(&gnutls_m_cert, 4096, 1, false);
+    memo_init(&openssl_m_crl, 256, 1, false);
+    memo_init(&gnutls_m_crl, 256, 1, false);
+    memo_init(&openssl_m_signs, 1024, 2, false);
+    memo_init(&gnutls_m_signs, 1024, 2, false);
+    memo_init(&openssl_m_path, 64, 3, true);
+    memo_init(&gnutls_m_path, 64, 3, true);
     return 0;
 }
 

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Every QEMU binary we build links only what a distribution's QEMU may
 # link: never OpenSSL's libcrypto or libssl (Apache-2.0, which QEMU's
 # GPL-2.0-only parts cannot be combined with), directly (the binary's

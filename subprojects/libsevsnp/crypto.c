@@ -9,10 +9,13 @@
 #include "sevsnp-crypto.h"
 
 #if defined(SEVSNP_CRYPTO_GNUTLS)
-#define DEFAULT_CRYPTO (&sevsnp_crypto_gnutls)
+/* QEMU's copy: GnuTLS, nothing to choose. */
+const SevsnpCrypto *sevsnp_crypto(void)
+{
+    return &sevsnp_crypto_gnutls;
+}
 #else
 #define DEFAULT_CRYPTO (&sevsnp_crypto_openssl)
-#endif
 
 static const SevsnpCrypto *current;
 
@@ -27,3 +30,4 @@ void sevsnp_crypto_set(const SevsnpCrypto *crypto)
 {
     g_atomic_pointer_set(&current, crypto);
 }
+#endif

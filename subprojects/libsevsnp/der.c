@@ -951,7 +951,8 @@ char *sevsnp_spki_key_type(const SevsnpDer *spki)
         return g_strdup("unknown");
     }
     der_iter(&alg, &ai);
-    if (!der_next(&ai, &oid) || !(k = OID_FIND(&oid, key_algs))) {
+    k = der_next(&ai, &oid) ? OID_FIND(&oid, key_algs) : NULL;
+    if (!k) {
         return g_strdup("unknown");
     }
     if (strcmp(k->name, "RSA") == 0) {

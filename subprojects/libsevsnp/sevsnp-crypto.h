@@ -60,10 +60,13 @@ extern const SevsnpCrypto sevsnp_crypto_gnutls;
 /* The backend the library uses. */
 const SevsnpCrypto *sevsnp_crypto(void);
 
+#ifndef SEVSNP_CRYPTO_GNUTLS
 /*
- * Use @crypto from now on (NULL: the build's default).  For tests that
- * compare backends; call it before any other thread uses the library.
+ * Use @crypto from now on (NULL: the build's default).  For the tests
+ * that compare backends, in the OpenSSL build (beside which they link
+ * the GnuTLS backend); call it before any other thread uses the library.
  */
 void sevsnp_crypto_set(const SevsnpCrypto *crypto);
+#endif
 
 #endif

@@ -791,6 +791,26 @@ static void test_decode_rules(void)
         { &feb30, false },
     };
 
+    /*
+     * Names OpenSSL refuses to decode and GnuTLS takes: a UTF8String that
+     * is not UTF-8, a VisibleString value (not among OpenSSL's
+     * ASN1_PRINTABLE types).  Made by editing a signed leaf: its
+     * signature no longer matters, the decoding fails first.
+     */
+    Spec named = { .cn = "utf8-X" };
+    g_autoptr(GBytes) leaf_named = leaf_of(c, &named);
+    static const uint8_t cn_value[] = { 0x0c, 0x06, 'u', 't', 'f', '8', '-' };
+    size_t cn_at = find(leaf_named, 0, cn_value, sizeof(cn_value));
+    g_autoptr(GBytes) bad_utf8 = edit(leaf_named, cn_at + 7, 1, "\xff", 1);
+    g_autoptr(GBytes) visible = edit(leaf_named, cn_at, 1, "\x1a", 1);
+    GBytes *bad_names[] = { bad_utf8, visible };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(bad_names); i++) {
+        g_autoptr(GBytes) b = blob3(c->dark, c->dask, bad_names[i]);
+
+        expect_refused(b, SEVSNP_ERROR_BAD_DER,
+                       "are not a DER X.509 certificate");
+    }
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
         g_autoptr(GBytes) leaf = leaf_of(c, cases[i].spec);
         g_autoptr(GBytes) b = blob3(c->dark, c->dask, leaf);

@@ -92,10 +92,8 @@ SevsnpCertInfo *sevsnp_cert_info_new(const SevsnpCertTable *table, guint i)
         }
         break;
     default:
-        /* Parsing the table checked it. */
-        if (sevsnp_x509_read(p, e->length, &x)) {
-            describe_cert(info, &x);
-        }
+        /* Parsing the table checked it, and read it. */
+        describe_cert(info, sevsnp_cert_table_x509(table, i));
         break;
     }
     return info;
@@ -137,7 +135,7 @@ typedef struct ChainCert {
     char *label;
 } ChainCert;
 
-static bool chain_cert(const SevsnpCertTable *t, const SevsnpCertEntry *e,
+static void chain_cert(const SevsnpCertTable *t, const SevsnpCertEntry *e,
                        const char *role, ChainCert *c)
 {
     g_autofree char *cn = NULL;
@@ -145,12 +143,10 @@ static bool chain_cert(const SevsnpCertTable *t, const SevsnpCertEntry *e,
     c->der = (const uint8_t *)g_bytes_get_data(
                  sevsnp_cert_table_get_blob(t), NULL) + e->offset;
     c->len = e->length;
-    if (!sevsnp_x509_read(c->der, c->len, &c->x)) {
-        return false;
-    }
+    /* Parsing the table read it. */
+    c->x = *sevsnp_cert_table_x509(t, e - sevsnp_cert_table_entry(t, 0));
     cn = sevsnp_name_cn(&c->x.subject);
     c->label = g_strdup_printf("%s (%s)", role, cn ? cn : "no CN");
-    return true;
 }
 
 /* Does @parent's key verify @child's signature, and do the names chain? */
@@ -261,15 +257,10 @@ static SevsnpChainStatus verify(const SevsnpCertTable *t, int64_t at_s,
     }
     g_string_free(missing, TRUE);
 
-    /* Parsing the table checked that each is a certificate. */
-    if (!chain_cert(t, e_ark, "ARK", &ark) ||
-        !chain_cert(t, e_ask, mid_role, &mid) ||
-        !chain_cert(t, e_leaf, leaf_role, &leaf)) {
-        *why = g_strdup("a certificate of the chain cannot be read");
-        st = SEVSNP_CHAIN_INVALID;
-    } else {
-        st = verify_chain(&ark, &mid, &leaf, at, why);
-    }
+    chain_cert(t, e_ark, "ARK", &ark);
+    chain_cert(t, e_ask, mid_role, &mid);
+    chain_cert(t, e_leaf, leaf_role, &leaf);
+    st = verify_chain(&ark, &mid, &leaf, at, why);
     g_free(ark.label);
     g_free(mid.label);
     g_free(leaf.label);

@@ -113,7 +113,7 @@ GBytes *sevsnp_der_from_pem_or_der(GBytes *data, SevsnpCertType kind,
     {
         const char *what2;
 
-        if (!sevsnp_entry_der_ok(kind, p, len, &what2)) {
+        if (!sevsnp_entry_der_ok(kind, p, len, &what2, NULL)) {
             g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_BAD_DER,
                         "input is neither PEM nor exact DER of %s", what);
             return NULL;

@@ -17,6 +17,7 @@ struct SevsnpCertTable {
     GBytes *blob;
     guint n_entries;
     SevsnpCertEntry *entries;
+    SevsnpX509 *x509;           /* per entry, read when parsing: certs */
 };
 
 G_DEFINE_QUARK(sevsnp_error_quark, sevsnp_error)
@@ -127,7 +128,7 @@ static const char *entry_label(const SevsnpCertEntry *e, char buf[64])
  * by the crypto backend's library?
  */
 bool sevsnp_entry_der_ok(SevsnpCertType type, const uint8_t *p, size_t len,
-                         const char **what)
+                         const char **what, SevsnpX509 *x509)
 {
     const SevsnpCrypto *crypto = sevsnp_crypto();
 
@@ -146,10 +147,18 @@ bool sevsnp_entry_der_ok(SevsnpCertType type, const uint8_t *p, size_t len,
         SevsnpX509 x;
 
         *what = "a DER X.509 certificate";
-        return sevsnp_der_valid(p, len) && sevsnp_x509_read(p, len, &x) &&
+        return sevsnp_der_valid(p, len) &&
+               sevsnp_x509_read(p, len, x509 ? x509 : &x) &&
                crypto->cert_ok(p, len);
     }
     }
+}
+
+const SevsnpX509 *sevsnp_cert_table_x509(const SevsnpCertTable *table,
+                                         guint i)
+{
+    g_return_val_if_fail(i < table->n_entries, NULL);
+    return table->entries[i].type < SEVSNP_CERT_CRL ? &table->x509[i] : NULL;
 }
 
 static int cmp_by_offset(const void *a, const void *b)
@@ -168,6 +177,7 @@ SevsnpCertTable *sevsnp_cert_table_parse(GBytes *blob, size_t max_size,
     gsize size;
     const uint8_t *data = g_bytes_get_data(blob, &size);
     g_autofree SevsnpCertEntry *entries = NULL;
+    g_autofree SevsnpX509 *x509 = NULL;
     g_autofree const SevsnpCertEntry **sorted = NULL;
     guint n = 0;
     size_t table_end;
@@ -202,6 +212,7 @@ SevsnpCertTable *sevsnp_cert_table_parse(GBytes *blob, size_t max_size,
     table_end = ((size_t)n + 1) * SEVSNP_CERT_ENTRY_SIZE;
 
     entries = g_new0(SevsnpCertEntry, MAX(n, 1));
+    x509 = g_new0(SevsnpX509, MAX(n, 1));
     sorted = g_new0(const SevsnpCertEntry *, MAX(n, 1));
     for (guint i = 0; i < n; i++) {
         const uint8_t *p = data + (size_t)i * SEVSNP_CERT_ENTRY_SIZE;
@@ -287,7 +298,7 @@ SevsnpCertTable *sevsnp_cert_table_parse(GBytes *blob, size_t max_size,
         const char *what = NULL;
 
         if (!sevsnp_entry_der_ok(e->type, data + e->offset, e->length,
-                                 &what)) {
+                                 &what, &x509[i])) {
             g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_BAD_DER,
                         "entry %u (%s): the %u bytes at offset %u are not "
                         "%s", i, entry_label(e, label), e->length,
@@ -301,6 +312,7 @@ SevsnpCertTable *sevsnp_cert_table_parse(GBytes *blob, size_t max_size,
     t->blob = g_bytes_ref(blob);
     t->n_entries = n;
     t->entries = g_steal_pointer(&entries);
+    t->x509 = g_steal_pointer(&x509);
     return t;
 }
 
@@ -315,6 +327,7 @@ void sevsnp_cert_table_unref(SevsnpCertTable *table)
     if (table && g_atomic_int_dec_and_test(&table->refcount)) {
         g_bytes_unref(table->blob);
         g_free(table->entries);
+        g_free(table->x509);
         g_free(table);
     }
 }

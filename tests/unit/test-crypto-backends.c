@@ -308,6 +308,8 @@ typedef struct Spec {
     bool no_ext;
     bool dup_ext;
     bool crit_unknown;
+    const char *ext_name;       /* one more extension, X509V3_EXT_nconf() */
+    const char *ext_value;
     const char *serial_hex;     /* NULL: 1 */
     bool negative_serial;
     const char *not_before;     /* "U..." UTCTime, "G..." GeneralizedTime */
@@ -409,6 +411,16 @@ static X509 *cert_new(const Spec *s, EVP_PKEY *key, X509 *issuer,
         add_ext(x, issuer, NID_subject_key_identifier, "hash");
         if (s->dup_ext) {
             add_ext(x, issuer, NID_subject_key_identifier, "hash");
+        }
+        if (s->ext_name) {
+            X509V3_CTX ctx;
+            X509_EXTENSION *ext;
+
+            X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
+            ext = X509V3_EXT_nconf(NULL, &ctx, s->ext_name, s->ext_value);
+            g_assert_nonnull(ext);
+            g_assert_cmpint(X509_add_ext(x, ext, -1), ==, 1);
+            X509_EXTENSION_free(ext);
         }
         if (s->crit_unknown) {
             X509V3_CTX ctx;
@@ -777,6 +789,15 @@ static void test_decode_rules(void)
     Spec offset = { .cn = "SEV-VCEK", .not_before = "U250101120000+0100" };
     Spec fraction = { .cn = "SEV-VCEK", .not_after = "G20500101120000.5Z" };
     Spec feb30 = { .cn = "SEV-VCEK", .not_before = "U250230120000Z" };
+    /* GnuTLS reads alternative names when it decodes a certificate. */
+    Spec san_dns = { .cn = "SEV-VCEK", .ext_name = "subjectAltName",
+                     .ext_value = "DNS:vcek.example,IP:192.0.2.1" };
+    Spec san_bad = { .cn = "SEV-VCEK", .ext_name = "subjectAltName",
+                     .ext_value = "DER:30030101FF" };
+    Spec san_x400 = { .cn = "SEV-VCEK", .ext_name = "issuerAltName",
+                      .ext_value = "DER:3004A3023000" };
+    Spec san_empty = { .cn = "SEV-VCEK", .ext_name = "subjectAltName",
+                       .ext_value = "DER:30028200" };
     struct {
         const Spec *spec;
         bool accepted;
@@ -789,12 +810,16 @@ static void test_decode_rules(void)
         { &offset, false },
         { &fraction, false },
         { &feb30, false },
+        { &san_dns, true },
+        { &san_bad, false },
+        { &san_x400, false },
+        { &san_empty, false },
     };
 
     /*
-     * Names OpenSSL refuses to decode and GnuTLS takes: a UTF8String that
-     * is not UTF-8, a VisibleString value (not among OpenSSL's
-     * ASN1_PRINTABLE types).  Made by editing a signed leaf: its
+     * Names one library refuses to decode and the other takes: a
+     * UTF8String that is not UTF-8, a VisibleString value (not among
+     * OpenSSL's ASN1_PRINTABLE types), a universal tag 14.  Made by editing a signed leaf: its
      * signature no longer matters, the decoding fails first.
      */
     Spec named = { .cn = "utf8-X" };
@@ -803,7 +828,9 @@ static void test_decode_rules(void)
     size_t cn_at = find(leaf_named, 0, cn_value, sizeof(cn_value));
     g_autoptr(GBytes) bad_utf8 = edit(leaf_named, cn_at + 7, 1, "\xff", 1);
     g_autoptr(GBytes) visible = edit(leaf_named, cn_at, 1, "\x1a", 1);
-    GBytes *bad_names[] = { bad_utf8, visible };
+    /* ... and one GnuTLS refuses: a universal tag neither knows. */
+    g_autoptr(GBytes) tag14 = edit(leaf_named, cn_at, 1, "\x0e", 1);
+    GBytes *bad_names[] = { bad_utf8, visible, tag14 };
 
     for (size_t i = 0; i < G_N_ELEMENTS(bad_names); i++) {
         g_autoptr(GBytes) b = blob3(c->dark, c->dask, bad_names[i]);

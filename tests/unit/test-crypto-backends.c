@@ -819,8 +819,9 @@ static void test_decode_rules(void)
     /*
      * Names one library refuses to decode and the other takes: a
      * UTF8String that is not UTF-8, a VisibleString value (not among
-     * OpenSSL's ASN1_PRINTABLE types), a universal tag 14.  Made by editing a signed leaf: its
-     * signature no longer matters, the decoding fails first.
+     * OpenSSL's ASN1_PRINTABLE types), a universal tag 14.  Made by
+     * editing a signed leaf: its signature no longer matters, the
+     * decoding fails first.
      */
     Spec named = { .cn = "utf8-X" };
     g_autoptr(GBytes) leaf_named = leaf_of(c, &named);

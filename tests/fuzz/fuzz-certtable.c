@@ -16,7 +16,8 @@
  * verified, once per run instead of a dozen times per execution, and a
  * changed one still goes to the library.  The memo lives in memory taken
  * at start-up, so an execution allocates no more than it frees (which
- * would make libFuzzer run its leak check on it).
+ * would make libFuzzer run its leak check on it).  ASan's quarantine is
+ * smaller (see __asan_default_options()).
  *
  * Copyright (c) 2026 The qemu-snp authors
  *
@@ -278,6 +279,22 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     memo_init(&openssl_m_path, 64, 3, true);
     memo_init(&gnutls_m_path, 64, 3, true);
     return 0;
+}
+
+/*
+ * ASan's quarantine (freed memory kept unusable, so that a use after
+ * free is caught): 32 MiB instead of 256.  An execution allocates at
+ * most about 1.1 MiB (12 KiB on average, measured over the seed corpus)
+ * and frees all of it before it returns, the library keeping nothing
+ * across calls: any use after free within an execution, the only kind
+ * there can be, is caught as before.  Cycling 256 MiB through the cache
+ * and the page tables costs a quarter of the fuzzer's CPU time.
+ * ASAN_OPTIONS still overrides it.
+ */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+    return "quarantine_size_mb=32";
 }
 
 /* ------------------------------------------------------------------ */

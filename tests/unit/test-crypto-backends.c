@@ -168,14 +168,6 @@ static BackendResult *both(GBytes *blob, int64_t at)
     if (d) {
         g_error("the backends differ: %s", d);
     }
-    if (g_getenv("SHOW")) {
-        for (guint i = 0; i < o->infos->len; i++) {
-            const SevsnpCertInfo *info = g_ptr_array_index(o->infos, i);
-            g_test_message("  %s | %s | %s | %s", info->subject, info->serial,
-                           info->not_before, info->common_name);
-        }
-        g_test_message("  chain: %s / %s", o->why, g->why);
-    }
     if (o->table) {
         for (guint i = 0; i < o->infos->len; i++) {
             const SevsnpCertInfo *info = g_ptr_array_index(o->infos, i);

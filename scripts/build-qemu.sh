@@ -8,7 +8,9 @@
 #
 # Every line is configured the same way: Debian's /usr/bin/python3, no
 # default features or devices but ours (configs/devices/.../qemu-snp.mak),
-# no docs or tools, firmware from Debian's seabios and ipxe-qemu.
+# GnuTLS (libsevsnp's certificate checks use it: QEMU never links
+# OpenSSL), no docs or tools, firmware from Debian's seabios and
+# ipxe-qemu.
 # NINJA_JOBS (default 2) bounds the parallel jobs.
 set -eu
 
@@ -26,7 +28,7 @@ CONFIG="--python=/usr/bin/python3 \
     --target-list=x86_64-softmmu \
     --without-default-features --without-default-devices \
     --with-devices-x86_64=qemu-snp \
-    --enable-kvm --enable-fdt=system \
+    --enable-kvm --enable-fdt=system --enable-gnutls \
     --disable-docs --disable-tools --disable-werror \
     --disable-install-blobs --disable-download \
     --firmwarepath=/usr/share/qemu:/usr/share/seabios:/usr/lib/ipxe/qemu \

@@ -32,6 +32,10 @@ for line in $(sh scripts/qemu-lines.sh); do
 done
 grep -v '^# starting' "$LOG/qtest.tap"
 
+# Licence: no QEMU binary links OpenSSL's libcrypto or libssl.
+sh scripts/check-qemu-libs.sh > "$LOG/qemu-libs.tap" || rc=1
+cat "$LOG/qemu-libs.tap"
+
 # Fuzzers: a short smoke of each target so their build never rots.
 sh scripts/fuzz.sh "${FUZZ_SMOKE_SECONDS:-30}" > "$LOG/fuzz.tap" || rc=1
 cat "$LOG/fuzz.tap"
@@ -77,6 +81,7 @@ pass=0 fail=0
 for f in "$BUILD/snp/meson-logs/testlog.txt" \
          "$BUILD/snp-asan/meson-logs/testlog.txt" "$LOG/qtest.tap" \
          "$LOG/fuzz.tap" "$LOG/checkpatch.tap" "$LOG/snp-host.tap" \
+         "$LOG/qemu-libs.tap" \
          "$LOG/attest-race.tap" "$LOG/libvirt.tap"; do
     p=$(grep -cE '^ok [0-9]' "$f" || true)
     n=$(grep -cE '^not ok [0-9]|^Bail out!' "$f" || true)

@@ -15,9 +15,9 @@ mkdir -p "$STAMP_DIR"
 
 # Packages from bookworm itself
 PKGS="build-essential ninja-build pkg-config flex bison git \
-      libglib2.0-dev libssl-dev libfdt-dev libpixman-1-dev libjson-glib-dev \
-      zlib1g-dev libslirp-dev python3-venv python3-setuptools dpkg-dev \
-      devscripts quilt openssl seabios ipxe-qemu clang llvm \
+      libglib2.0-dev libssl-dev libgnutls28-dev libfdt-dev libpixman-1-dev \
+      libjson-glib-dev zlib1g-dev libslirp-dev python3-venv python3-setuptools \
+      dpkg-dev devscripts quilt openssl seabios ipxe-qemu clang llvm \
       libclang-rt-14-dev util-linux libcurl4-openssl-dev python3-docutils \
       debhelper lintian"
 # Packages that must come from bookworm-backports

@@ -1,6 +1,10 @@
 /*
  * libsevsnp: describing and verifying the certificates of a table
  *
+ * The same for every crypto backend: what is read from the DER is read
+ * by sevsnp-der.h, only signatures and the whole-path check go to the
+ * backend (sevsnp-crypto.h).
+ *
  * Copyright (c) 2026 The qemu-snp authors
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -9,177 +13,88 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/bio.h>
-#include <openssl/bn.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <openssl/x509_vfy.h>
+#include "sevsnp-crypto.h"
+#include "sevsnp-der.h"
+#include "sevsnp-internal.h"
 
-#include "libsevsnp.h"
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(X509, X509_free)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(X509_CRL, X509_CRL_free)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(BIO, BIO_free)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(X509_STORE, X509_STORE_free)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(X509_STORE_CTX, X509_STORE_CTX_free)
-
-/* CamelCase names for OpenSSL types, in QEMU style. */
-typedef X509_NAME X509Name;
-typedef STACK_OF(X509) X509Stack;
-
-static char *name_oneline(const X509Name *name)
-{
-    g_autoptr(BIO) bio = BIO_new(BIO_s_mem());
-    char *buf;
-    long len;
-
-    if (X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253) < 0) {
-        return g_strdup("?");
-    }
-    len = BIO_get_mem_data(bio, &buf);
-    return g_strndup(buf, len);
-}
-
-static char *name_cn(const X509Name *name)
-{
-    int idx = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
-    const ASN1_STRING *s;
-    unsigned char *utf8 = NULL;
-    char *ret;
-    int len;
-
-    if (idx < 0) {
-        return NULL;
-    }
-    s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, idx));
-    len = ASN1_STRING_to_UTF8(&utf8, s);
-    if (len < 0) {
-        return NULL;
-    }
-    ret = g_strndup((char *)utf8, len);
-    OPENSSL_free(utf8);
-    return ret;
-}
-
-static char *asn1_time_iso(const ASN1_TIME *t, int64_t *unix_time)
-{
-    struct tm tm;
-    g_autoptr(GDateTime) dt = NULL;
-
-    *unix_time = 0;
-    if (!t || ASN1_TIME_to_tm(t, &tm) != 1) {
-        return NULL;
-    }
-    dt = g_date_time_new_utc(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                             tm.tm_hour, tm.tm_min, tm.tm_sec);
-    if (!dt) {
-        return NULL;
-    }
-    *unix_time = g_date_time_to_unix(dt);
-    return g_date_time_format(dt, "%Y-%m-%dT%H:%M:%SZ");
-}
-
-static char *key_type_of(X509 *x)
-{
-    EVP_PKEY *pk = X509_get0_pubkey(x);
-    char group[80];
-    size_t glen = 0;
-
-    if (!pk) {
-        return g_strdup("unknown");
-    }
-    switch (EVP_PKEY_get_base_id(pk)) {
-    case EVP_PKEY_RSA:
-    case EVP_PKEY_RSA_PSS:
-        return g_strdup_printf("RSA-%d", EVP_PKEY_get_bits(pk));
-    case EVP_PKEY_EC:
-        if (EVP_PKEY_get_group_name(pk, group, sizeof(group), &glen) == 1) {
-            if (strcmp(group, "secp384r1") == 0) {
-                return g_strdup("EC-P-384");
-            }
-            if (strcmp(group, "prime256v1") == 0) {
-                return g_strdup("EC-P-256");
-            }
-            return g_strdup_printf("EC-%s", group);
-        }
-        return g_strdup("EC");
-    default:
-        return g_strdup(OBJ_nid2sn(EVP_PKEY_get_base_id(pk)));
-    }
-}
-
+/* SHA-384 of the DER, colon-separated upper-case hex. */
 static char *fingerprint(const uint8_t *p, size_t len)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    GString *s = g_string_new(NULL);
+    static const char hex[] = "0123456789ABCDEF";
+    g_autoptr(GChecksum) ck = g_checksum_new(G_CHECKSUM_SHA384);
+    uint8_t md[48];
+    gsize mdlen = sizeof(md);
+    char *s = g_malloc(48 * 3), *q = s;
 
-    if (EVP_Digest(p, len, md, &mdlen, EVP_sha384(), NULL) != 1) {
-        return g_string_free(s, FALSE);
+    g_checksum_update(ck, p, len);
+    g_checksum_get_digest(ck, md, &mdlen);
+    for (gsize i = 0; i < mdlen; i++) {
+        if (i) {
+            *q++ = ':';
+        }
+        *q++ = hex[md[i] >> 4];
+        *q++ = hex[md[i] & 0xf];
     }
-    for (unsigned i = 0; i < mdlen; i++) {
-        g_string_append_printf(s, "%s%02X", i ? ":" : "", md[i]);
-    }
-    return g_string_free(s, FALSE);
+    *q = 0;
+    return s;
+}
+
+static void describe_cert(SevsnpCertInfo *info, const SevsnpX509 *x)
+{
+    info->is_certificate = true;
+    info->subject = sevsnp_name_oneline(&x->subject);
+    info->issuer = sevsnp_name_oneline(&x->issuer);
+    info->common_name = sevsnp_name_cn(&x->subject);
+    info->serial = sevsnp_integer_hex(&x->serial);
+    info->not_before = sevsnp_time_iso(&x->not_before,
+                                       &info->not_before_unix);
+    info->not_after = sevsnp_time_iso(&x->not_after, &info->not_after_unix);
+    info->key_type = sevsnp_spki_key_type(&x->spki);
 }
 
 SevsnpCertInfo *sevsnp_cert_info_new(const SevsnpCertTable *table, guint i)
 {
     const SevsnpCertEntry *e = sevsnp_cert_table_entry(table, i);
-    gsize size;
-    const uint8_t *blob = g_bytes_get_data(sevsnp_cert_table_get_blob(table),
-                                           &size);
-    const unsigned char *p;
+    const uint8_t *p;
     SevsnpCertInfo *info;
+    SevsnpX509 x;
+    SevsnpCrl crl;
 
     g_return_val_if_fail(e, NULL);
+    p = (const uint8_t *)g_bytes_get_data(sevsnp_cert_table_get_blob(table),
+                                          NULL) + e->offset;
     info = g_new0(SevsnpCertInfo, 1);
     info->type = e->type;
     sevsnp_guid_unparse(e->guid, info->guid);
     info->offset = e->offset;
     info->length = e->length;
-    info->fingerprint = fingerprint(blob + e->offset, e->length);
+    info->fingerprint = fingerprint(p, e->length);
 
-    p = blob + e->offset;
-    if (e->type == SEVSNP_CERT_CRL) {
-        g_autoptr(X509_CRL) crl = d2i_X509_CRL(NULL, &p, e->length);
-        if (crl) {
+    switch (e->type) {
+    case SEVSNP_CERT_CRL:
+        /* Parsing the table checked it. */
+        if (sevsnp_crl_read(p, e->length, &crl)) {
             info->is_crl = true;
-            info->issuer = name_oneline(X509_CRL_get_issuer(crl));
-            info->not_before = asn1_time_iso(X509_CRL_get0_lastUpdate(crl),
-                                             &info->not_before_unix);
-            info->not_after = asn1_time_iso(X509_CRL_get0_nextUpdate(crl),
-                                            &info->not_after_unix);
+            info->issuer = sevsnp_name_oneline(&crl.issuer);
+            info->not_before = sevsnp_time_iso(&crl.this_update,
+                                               &info->not_before_unix);
+            if (crl.has_next_update) {
+                info->not_after = sevsnp_time_iso(&crl.next_update,
+                                                  &info->not_after_unix);
+            }
         }
-        return info;
-    }
-
-    {
-        g_autoptr(X509) x = d2i_X509(NULL, &p, e->length);
-        const ASN1_INTEGER *sn;
-        BIGNUM *bn;
-
-        if (!x) {
-            return info;
+        break;
+    case SEVSNP_CERT_OTHER:
+        /* Any DER: described when it is a certificate. */
+        if (sevsnp_x509_read(p, e->length, &x) &&
+            sevsnp_crypto()->cert_ok(p, e->length)) {
+            describe_cert(info, &x);
         }
-        info->is_certificate = true;
-        info->subject = name_oneline(X509_get_subject_name(x));
-        info->issuer = name_oneline(X509_get_issuer_name(x));
-        info->common_name = name_cn(X509_get_subject_name(x));
-        sn = X509_get0_serialNumber(x);
-        bn = ASN1_INTEGER_to_BN(sn, NULL);
-        if (bn) {
-            char *hex = BN_bn2hex(bn);
-            info->serial = g_ascii_strdown(hex, -1);
-            OPENSSL_free(hex);
-            BN_free(bn);
-        }
-        info->not_before = asn1_time_iso(X509_get0_notBefore(x),
-                                         &info->not_before_unix);
-        info->not_after = asn1_time_iso(X509_get0_notAfter(x),
-                                        &info->not_after_unix);
-        info->key_type = key_type_of(x);
+        break;
+    default:
+        /* Parsing the table checked it, and read it. */
+        describe_cert(info, sevsnp_cert_table_x509(table, i));
+        break;
     }
     return info;
 }
@@ -212,46 +127,95 @@ const char *sevsnp_chain_status_name(SevsnpChainStatus status)
     }
 }
 
-static X509 *entry_x509(const SevsnpCertTable *t, const SevsnpCertEntry *e)
+/* One certificate of the chain: its bytes, its fields, its label. */
+typedef struct ChainCert {
+    const uint8_t *der;
+    size_t len;
+    SevsnpX509 x;
+    char *label;
+} ChainCert;
+
+static void chain_cert(const SevsnpCertTable *t, const SevsnpCertEntry *e,
+                       const char *role, ChainCert *c)
 {
-    const unsigned char *p;
+    g_autofree char *cn = NULL;
 
-    if (!e) {
-        return NULL;
-    }
-    p = (const unsigned char *)g_bytes_get_data(
-            sevsnp_cert_table_get_blob(t), NULL) + e->offset;
-    return d2i_X509(NULL, &p, e->length);
-}
-
-static char *cert_label(const char *role, X509 *x)
-{
-    g_autofree char *cn = name_cn(X509_get_subject_name(x));
-
-    return g_strdup_printf("%s (%s)", role, cn ? cn : "no CN");
+    c->der = (const uint8_t *)g_bytes_get_data(
+                 sevsnp_cert_table_get_blob(t), NULL) + e->offset;
+    c->len = e->length;
+    /* Parsing the table read it. */
+    c->x = *sevsnp_cert_table_x509(t, e - sevsnp_cert_table_entry(t, 0));
+    cn = sevsnp_name_cn(&c->x.subject);
+    c->label = g_strdup_printf("%s (%s)", role, cn ? cn : "no CN");
 }
 
 /* Does @parent's key verify @child's signature, and do the names chain? */
-static bool signs(X509 *parent, X509 *child)
+static bool signs(const ChainCert *parent, const ChainCert *child)
 {
-    EVP_PKEY *pk = X509_get0_pubkey(parent);
-
-    return pk && X509_verify(child, pk) == 1 &&
-           X509_NAME_cmp(X509_get_issuer_name(child),
-                         X509_get_subject_name(parent)) == 0;
+    return sevsnp_name_equal(&child->x.issuer, &parent->x.subject) &&
+           sevsnp_crypto()->signs(parent->der, parent->len, child->der,
+                                  child->len);
 }
 
-static bool valid_at(X509 *x, time_t at, const char *label, char **why)
+/*
+ * Valid at @at: not before notBefore, before notAfter (as OpenSSL's
+ * X509_cmp_time() decides); a time that is not an RFC 5280 one is never.
+ */
+static bool valid_at(const ChainCert *c, int64_t at, char **why)
 {
-    if (X509_cmp_time(X509_get0_notBefore(x), &at) >= 0) {
-        *why = g_strdup_printf("%s is not yet valid", label);
+    int64_t nb, na;
+    bool ok_nb = sevsnp_time_unix(&c->x.not_before, &nb);
+    bool ok_na = sevsnp_time_unix(&c->x.not_after, &na);
+
+    if (!ok_nb || nb > at) {
+        *why = g_strdup_printf("%s is not yet valid", c->label);
         return false;
     }
-    if (X509_cmp_time(X509_get0_notAfter(x), &at) <= 0) {
-        *why = g_strdup_printf("%s has expired", label);
+    if (!ok_na || na <= at) {
+        *why = g_strdup_printf("%s has expired", c->label);
         return false;
     }
     return true;
+}
+
+static SevsnpChainStatus verify_chain(const ChainCert *ark,
+                                      const ChainCert *mid,
+                                      const ChainCert *leaf, int64_t at,
+                                      char **why)
+{
+    g_autofree char *path = NULL;
+
+    /* Each link on its own, so that the message names the broken one. */
+    if (!signs(ark, ark)) {
+        *why = g_strdup_printf("%s is not self-signed", ark->label);
+        return SEVSNP_CHAIN_INVALID;
+    }
+    if (!signs(ark, mid)) {
+        *why = g_strdup_printf("%s is not signed by %s", mid->label,
+                               ark->label);
+        return SEVSNP_CHAIN_INVALID;
+    }
+    if (!signs(mid, leaf)) {
+        *why = g_strdup_printf("%s is not signed by %s", leaf->label,
+                               mid->label);
+        return SEVSNP_CHAIN_INVALID;
+    }
+    if (!valid_at(ark, at, why) || !valid_at(mid, at, why) ||
+        !valid_at(leaf, at, why)) {
+        return SEVSNP_CHAIN_INVALID;
+    }
+
+    /* Then the whole path through the library's verifier. */
+    path = sevsnp_crypto()->path_error(ark->der, ark->len, mid->der,
+                                       mid->len, leaf->der, leaf->len);
+    if (path) {
+        *why = g_strdup_printf("%s does not verify to %s: %s", leaf->label,
+                               ark->label, path);
+        return SEVSNP_CHAIN_INVALID;
+    }
+    *why = g_strdup_printf("%s -> %s -> %s verified", ark->label, mid->label,
+                           leaf->label);
+    return SEVSNP_CHAIN_VALID;
 }
 
 static SevsnpChainStatus verify(const SevsnpCertTable *t, int64_t at_s,
@@ -263,36 +227,27 @@ static SevsnpChainStatus verify(const SevsnpCertTable *t, int64_t at_s,
         sevsnp_cert_table_find(t, SEVSNP_CERT_VCEK);
     const SevsnpCertEntry *e_vlek =
         sevsnp_cert_table_find(t, SEVSNP_CERT_VLEK);
-    g_autoptr(X509) ark = entry_x509(t, e_ark);
-    g_autoptr(X509) ask = entry_x509(t, e_ask);
-    g_autoptr(X509) vcek = entry_x509(t, e_vcek);
-    g_autoptr(X509) vlek = entry_x509(t, e_vlek);
-    g_autoptr(X509_STORE) store = NULL;
-    g_autoptr(X509_STORE_CTX) ctx = NULL;
-    X509Stack *untrusted = NULL;
-    X509 *leaf;
-    const char *leaf_role, *mid_role;
-    g_autofree char *l_ark = NULL, *l_mid = NULL, *l_leaf = NULL;
-    time_t at = at_s ? (time_t)at_s : time(NULL);
-    GString *missing = g_string_new(NULL);
-    int rc;
+    const SevsnpCertEntry *e_leaf = e_vcek ? e_vcek : e_vlek;
+    const char *leaf_role = e_vcek ? "VCEK" : "VLEK";
+    const char *mid_role = e_vlek ? "ASVK" : "ASK";
+    ChainCert ark = { 0 }, mid = { 0 }, leaf = { 0 };
+    int64_t at = at_s ? at_s : (int64_t)time(NULL);
+    GString *missing;
+    SevsnpChainStatus st;
 
-    if (vcek && vlek) {
-        g_string_free(missing, TRUE);
+    if (e_vcek && e_vlek) {
         *why = g_strdup("both a VCEK and a VLEK are present; a report is "
                         "signed by one endorsement key");
         return SEVSNP_CHAIN_INVALID;
     }
-    leaf = vcek ? vcek : vlek;
-    leaf_role = vcek ? "VCEK" : "VLEK";
-    mid_role = vlek ? "ASVK" : "ASK";
-    if (!ark) {
+    missing = g_string_new(NULL);
+    if (!e_ark) {
         g_string_append(missing, ", ARK");
     }
-    if (!ask) {
+    if (!e_ask) {
         g_string_append_printf(missing, ", %s", mid_role);
     }
-    if (!leaf) {
+    if (!e_leaf) {
         g_string_append(missing, ", VCEK or VLEK");
     }
     if (missing->len) {
@@ -302,50 +257,14 @@ static SevsnpChainStatus verify(const SevsnpCertTable *t, int64_t at_s,
     }
     g_string_free(missing, TRUE);
 
-    l_ark = cert_label("ARK", ark);
-    l_mid = cert_label(mid_role, ask);
-    l_leaf = cert_label(leaf_role, leaf);
-
-    /* Each link on its own, so that the message names the broken one. */
-    if (!signs(ark, ark)) {
-        *why = g_strdup_printf("%s is not self-signed", l_ark);
-        return SEVSNP_CHAIN_INVALID;
-    }
-    if (!signs(ark, ask)) {
-        *why = g_strdup_printf("%s is not signed by %s", l_mid, l_ark);
-        return SEVSNP_CHAIN_INVALID;
-    }
-    if (!signs(ask, leaf)) {
-        *why = g_strdup_printf("%s is not signed by %s", l_leaf, l_mid);
-        return SEVSNP_CHAIN_INVALID;
-    }
-    if (!valid_at(ark, at, l_ark, why) || !valid_at(ask, at, l_mid, why) ||
-        !valid_at(leaf, at, l_leaf, why)) {
-        return SEVSNP_CHAIN_INVALID;
-    }
-
-    /* Then the whole path through OpenSSL's verifier. */
-    store = X509_STORE_new();
-    ctx = X509_STORE_CTX_new();
-    untrusted = sk_X509_new_null();
-    if (!store || !ctx || !untrusted || !X509_STORE_add_cert(store, ark) ||
-        !sk_X509_push(untrusted, ask) ||
-        !X509_STORE_CTX_init(ctx, store, leaf, untrusted)) {
-        sk_X509_free(untrusted);
-        *why = g_strdup("out of memory setting up the verifier");
-        return SEVSNP_CHAIN_INVALID;
-    }
-    X509_STORE_CTX_set_time(ctx, 0, at);
-    rc = X509_verify_cert(ctx);
-    sk_X509_free(untrusted);
-    if (rc != 1) {
-        int e = X509_STORE_CTX_get_error(ctx);
-        *why = g_strdup_printf("%s does not verify to %s: %s", l_leaf, l_ark,
-                               X509_verify_cert_error_string(e));
-        return SEVSNP_CHAIN_INVALID;
-    }
-    *why = g_strdup_printf("%s -> %s -> %s verified", l_ark, l_mid, l_leaf);
-    return SEVSNP_CHAIN_VALID;
+    chain_cert(t, e_ark, "ARK", &ark);
+    chain_cert(t, e_ask, mid_role, &mid);
+    chain_cert(t, e_leaf, leaf_role, &leaf);
+    st = verify_chain(&ark, &mid, &leaf, at, why);
+    g_free(ark.label);
+    g_free(mid.label);
+    g_free(leaf.label);
+    return st;
 }
 
 SevsnpChainStatus sevsnp_cert_table_verify(const SevsnpCertTable *table,
@@ -360,115 +279,4 @@ SevsnpChainStatus sevsnp_cert_table_verify(const SevsnpCertTable *table,
         g_free(msg);
     }
     return st;
-}
-
-GBytes *sevsnp_der_from_pem_or_der(GBytes *data, SevsnpCertType kind,
-                                   GError **err)
-{
-    gsize len;
-    const uint8_t *p = g_bytes_get_data(data, &len);
-    const char *what = kind == SEVSNP_CERT_CRL ? "an X.509 CRL" :
-                       kind == SEVSNP_CERT_OTHER ? "DER data" :
-                       "an X.509 certificate";
-    unsigned char *der = NULL;
-    int der_len = -1;
-
-    if (len == 0 || len > SEVSNP_DEFAULT_MAX_BLOB) {
-        g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_INVALID,
-                    "%zu bytes cannot be %s", (size_t)len, what);
-        return NULL;
-    }
-
-    if (len > 10 && memmem(p, len, "-----BEGIN", 10)) {
-        g_autoptr(BIO) bio = BIO_new_mem_buf(p, (int)len);
-
-        if (kind == SEVSNP_CERT_CRL) {
-            g_autoptr(X509_CRL) crl = PEM_read_bio_X509_CRL(bio, NULL, NULL,
-                                                           NULL);
-            der_len = crl ? i2d_X509_CRL(crl, &der) : -1;
-        } else if (kind == SEVSNP_CERT_OTHER) {
-            char *name = NULL, *header = NULL;
-            unsigned char *body = NULL;
-            long blen = 0;
-
-            if (PEM_read_bio(bio, &name, &header, &body, &blen) == 1) {
-                der = OPENSSL_memdup(body, blen);
-                der_len = der ? (int)blen : -1;
-            }
-            OPENSSL_free(name);
-            OPENSSL_free(header);
-            OPENSSL_free(body);
-        } else {
-            g_autoptr(X509) x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-            der_len = x ? i2d_X509(x, &der) : -1;
-        }
-        if (der_len <= 0) {
-            g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_BAD_DER,
-                        "PEM input does not hold %s", what);
-            return NULL;
-        }
-        {
-            GBytes *ret = g_bytes_new(der, der_len);
-            OPENSSL_free(der);
-            return ret;
-        }
-    }
-
-    {
-        const unsigned char *q = p;
-        bool ok;
-
-        if (kind == SEVSNP_CERT_CRL) {
-            g_autoptr(X509_CRL) crl = d2i_X509_CRL(NULL, &q, (long)len);
-            ok = crl != NULL;
-        } else if (kind == SEVSNP_CERT_OTHER) {
-            ASN1_TYPE *t = d2i_ASN1_TYPE(NULL, &q, (long)len);
-            ok = t != NULL;
-            ASN1_TYPE_free(t);
-        } else {
-            g_autoptr(X509) x = d2i_X509(NULL, &q, (long)len);
-            ok = x != NULL;
-        }
-        if (!ok || q != p + len) {
-            g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_BAD_DER,
-                        "input is neither PEM nor exact DER of %s", what);
-            return NULL;
-        }
-    }
-    return g_bytes_ref(data);
-}
-
-GBytes *sevsnp_cert_table_build_files(const SevsnpCertFile *files, guint n,
-                                      GError **err)
-{
-    g_autoptr(GPtrArray) ders =
-        g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
-    g_autofree SevsnpCertInput *in = g_new0(SevsnpCertInput, MAX(n, 1));
-
-    for (guint i = 0; i < n; i++) {
-        const SevsnpCertFile *f = &files[i];
-        g_autoptr(GBytes) raw = NULL;
-        GError *lerr = NULL;
-
-        if (!f->guid && f->type == SEVSNP_CERT_OTHER) {
-            g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_INVALID,
-                        "%s: an entry of another type needs a GUID", f->path);
-            return NULL;
-        }
-        raw = sevsnp_file_read(f->path, 0, err);
-        if (!raw) {
-            return NULL;
-        }
-        in[i].der = sevsnp_der_from_pem_or_der(raw, f->type, &lerr);
-        if (!in[i].der) {
-            g_set_error(err, SEVSNP_ERROR, lerr->code, "%s: %s", f->path,
-                        lerr->message);
-            g_error_free(lerr);
-            return NULL;
-        }
-        g_ptr_array_add(ders, in[i].der);
-        memcpy(in[i].guid, f->guid ? f->guid : sevsnp_cert_type_guid(f->type),
-               SEVSNP_GUID_SIZE);
-    }
-    return sevsnp_cert_table_build(in, n, err);
 }

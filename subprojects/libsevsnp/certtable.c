@@ -6,19 +6,18 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
-#include <limits.h>
 #include <string.h>
 
-#include <openssl/asn1.h>
-#include <openssl/x509.h>
-
-#include "libsevsnp.h"
+#include "sevsnp-crypto.h"
+#include "sevsnp-der.h"
+#include "sevsnp-internal.h"
 
 struct SevsnpCertTable {
     gint refcount;
     GBytes *blob;
     guint n_entries;
     SevsnpCertEntry *entries;
+    SevsnpX509 *x509;           /* per entry, read when parsing: certs */
 };
 
 G_DEFINE_QUARK(sevsnp_error_quark, sevsnp_error)
@@ -65,11 +64,17 @@ SevsnpCertType sevsnp_cert_type_from_guid(const uint8_t *guid)
 
 void sevsnp_guid_unparse(const uint8_t *g, char out[37])
 {
-    g_snprintf(out, 37,
-               "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-               "%02x%02x%02x%02x%02x%02x",
-               g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9],
-               g[10], g[11], g[12], g[13], g[14], g[15]);
+    static const char hex[] = "0123456789abcdef";
+    char *q = out;
+
+    for (int i = 0; i < SEVSNP_GUID_SIZE; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) {
+            *q++ = '-';
+        }
+        *q++ = hex[g[i] >> 4];
+        *q++ = hex[g[i] & 0xf];
+    }
+    *q = 0;
 }
 
 gboolean sevsnp_guid_parse(const char *str, uint8_t *guid)
@@ -118,42 +123,42 @@ static const char *entry_label(const SevsnpCertEntry *e, char buf[64])
 }
 
 /*
- * Check that [p, p + len) is exactly one DER object of the kind @type
- * needs, parsed by OpenSSL.
+ * Is [p, p + len) exactly one DER object of the kind @type needs: strict
+ * DER with the shape of a certificate or CRL (sevsnp-der.h), then decoded
+ * by the crypto backend's library?
  */
-static bool der_is_valid(SevsnpCertType type, const uint8_t *p, size_t len,
-                         const char **what)
+bool sevsnp_entry_der_ok(SevsnpCertType type, const uint8_t *p, size_t len,
+                         const char **what, SevsnpX509 *x509)
 {
-    const unsigned char *q = p;
-    bool ok = false;
+    const SevsnpCrypto *crypto = sevsnp_crypto();
 
-    if (len > LONG_MAX) {
-        return false;
-    }
     switch (type) {
     case SEVSNP_CERT_CRL: {
-        X509_CRL *crl = d2i_X509_CRL(NULL, &q, (long)len);
+        SevsnpCrl crl;
+
         *what = "a DER X.509 CRL";
-        ok = crl && q == p + len;
-        X509_CRL_free(crl);
-        break;
+        return sevsnp_der_valid(p, len) && sevsnp_crl_read(p, len, &crl) &&
+               crypto->crl_ok(p, len);
     }
-    case SEVSNP_CERT_OTHER: {
-        ASN1_TYPE *t = d2i_ASN1_TYPE(NULL, &q, (long)len);
+    case SEVSNP_CERT_OTHER:
         *what = "one DER object";
-        ok = t && q == p + len;
-        ASN1_TYPE_free(t);
-        break;
-    }
+        return sevsnp_der_valid(p, len);
     default: {
-        X509 *x = d2i_X509(NULL, &q, (long)len);
+        SevsnpX509 x;
+
         *what = "a DER X.509 certificate";
-        ok = x && q == p + len;
-        X509_free(x);
-        break;
+        return sevsnp_der_valid(p, len) &&
+               sevsnp_x509_read(p, len, x509 ? x509 : &x) &&
+               crypto->cert_ok(p, len);
     }
     }
-    return ok;
+}
+
+const SevsnpX509 *sevsnp_cert_table_x509(const SevsnpCertTable *table,
+                                         guint i)
+{
+    g_return_val_if_fail(i < table->n_entries, NULL);
+    return table->entries[i].type < SEVSNP_CERT_CRL ? &table->x509[i] : NULL;
 }
 
 static int cmp_by_offset(const void *a, const void *b)
@@ -172,6 +177,7 @@ SevsnpCertTable *sevsnp_cert_table_parse(GBytes *blob, size_t max_size,
     gsize size;
     const uint8_t *data = g_bytes_get_data(blob, &size);
     g_autofree SevsnpCertEntry *entries = NULL;
+    g_autofree SevsnpX509 *x509 = NULL;
     g_autofree const SevsnpCertEntry **sorted = NULL;
     guint n = 0;
     size_t table_end;
@@ -206,6 +212,7 @@ SevsnpCertTable *sevsnp_cert_table_parse(GBytes *blob, size_t max_size,
     table_end = ((size_t)n + 1) * SEVSNP_CERT_ENTRY_SIZE;
 
     entries = g_new0(SevsnpCertEntry, MAX(n, 1));
+    x509 = g_new0(SevsnpX509, MAX(n, 1));
     sorted = g_new0(const SevsnpCertEntry *, MAX(n, 1));
     for (guint i = 0; i < n; i++) {
         const uint8_t *p = data + (size_t)i * SEVSNP_CERT_ENTRY_SIZE;
@@ -290,7 +297,8 @@ SevsnpCertTable *sevsnp_cert_table_parse(GBytes *blob, size_t max_size,
         const SevsnpCertEntry *e = &entries[i];
         const char *what = NULL;
 
-        if (!der_is_valid(e->type, data + e->offset, e->length, &what)) {
+        if (!sevsnp_entry_der_ok(e->type, data + e->offset, e->length,
+                                 &what, &x509[i])) {
             g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_BAD_DER,
                         "entry %u (%s): the %u bytes at offset %u are not "
                         "%s", i, entry_label(e, label), e->length,
@@ -304,6 +312,7 @@ SevsnpCertTable *sevsnp_cert_table_parse(GBytes *blob, size_t max_size,
     t->blob = g_bytes_ref(blob);
     t->n_entries = n;
     t->entries = g_steal_pointer(&entries);
+    t->x509 = g_steal_pointer(&x509);
     return t;
 }
 
@@ -318,6 +327,7 @@ void sevsnp_cert_table_unref(SevsnpCertTable *table)
     if (table && g_atomic_int_dec_and_test(&table->refcount)) {
         g_bytes_unref(table->blob);
         g_free(table->entries);
+        g_free(table->x509);
         g_free(table);
     }
 }

@@ -1,8 +1,9 @@
 /*
  * libsevsnp: the userspace half of AMD SEV-SNP certificate requests
  *
- * A QEMU-independent library (GLib + OpenSSL) that answers an SEV-SNP
- * guest's extended guest request for the certificate chain:
+ * A QEMU-independent library (GLib, and OpenSSL or GnuTLS: the
+ * subproject's crypto option; QEMU's copy uses GnuTLS) that answers an
+ * SEV-SNP guest's extended guest request for the certificate chain:
  *
  *  - the GHCB certificate table (parse, validate, build, describe, verify);
  *  - a certificate store: one blob file, read under the shared locks of the
@@ -253,9 +254,11 @@ gboolean sevsnp_guid_parse(const char *str, uint8_t *guid);
  * @err: return location for a GError
  *
  * Parse and validate @blob as a certificate table.  @max_size caps the
- * blob's size.  Every rule of the contract is checked and each X.509
- * certificate and CRL is parsed with OpenSSL.  The table keeps a
- * reference to @blob.
+ * blob's size.  Every rule of the contract is checked; each X.509
+ * certificate and CRL must be strict DER of its shape and is decoded by
+ * the crypto library (OpenSSL or GnuTLS accept exactly the same ones);
+ * an entry of another type must be one strict DER object.  The table
+ * keeps a reference to @blob.
  *
  * Returns: the table; on failure NULL with @err set to a message naming
  * the rule and the entry.
@@ -394,7 +397,8 @@ typedef struct SevsnpCertFile {
  *
  * Read @n files, PEM or DER, convert each to DER (@type selects what is
  * accepted, as for sevsnp_der_from_pem_or_der()) and build a blob from
- * them with sevsnp_cert_table_build().
+ * them with sevsnp_cert_table_build().  Not in QEMU's copy of the
+ * library (crypto=gnutls), where only its test-only sim library has it.
  *
  * Returns: the blob; NULL with @err set, its message naming the file.
  */
@@ -491,7 +495,8 @@ SevsnpChainStatus sevsnp_cert_table_verify(const SevsnpCertTable *table,
  *
  * Read certificate data from @data, PEM or DER.  @kind selects what is
  * accepted: SEVSNP_CERT_CRL accepts a CRL, SEVSNP_CERT_OTHER any DER,
- * every other type an X.509 certificate.
+ * every other type an X.509 certificate.  Not in QEMU's copy of the
+ * library, as sevsnp_cert_table_build_files().
  *
  * Returns: its DER encoding, or NULL with @err set.
  */

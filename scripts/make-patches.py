@@ -406,7 +406,24 @@ def maintainers_entries(c, src, all_files):
     return entries
 
 
-def add_maintainers(repo, section, entries):
+def new_dirs_complete(c, src, all_files, done):
+    """The directories new to the source that commit C completes."""
+    dirs = set()
+    for f in c.added:
+        parts = f.split("/")
+        for i in range(1, len(parts)):
+            d = "/".join(parts[:i])
+            if not os.path.exists(os.path.join(src, d)):
+                if all(x in done for x in all_files
+                       if x.startswith(d + "/")):
+                    dirs.add(d)
+                break
+    return sorted(dirs)
+
+
+def add_maintainers(repo, section, entries, complete):
+    """Add ENTRIES to our MAINTAINERS section; the entries under a
+    directory of COMPLETE (now whole) become one for the directory."""
     path = os.path.join(repo, "MAINTAINERS")
     lines = read(path).splitlines(keepends=True)
     title = section[0]
@@ -415,6 +432,13 @@ def add_maintainers(repo, section, entries):
         while i < len(lines) and lines[i].strip():
             i += 1
         lines[i:i] = ["F: %s\n" % e for e in entries]
+        for d in complete:
+            under = [k for k, l in enumerate(lines)
+                     if l.startswith("F: %s/" % d)]
+            if len(under) > 1:
+                lines[under[0]] = "F: %s/\n" % d
+                for k in reversed(under[1:]):
+                    del lines[k]
     else:
         if MAINT_AFTER + "\n" not in lines:
             die("MAINTAINERS has no section '%s'" % MAINT_AFTER)
@@ -505,8 +529,11 @@ def make(line):
             write(os.path.join(repo, q), qemu_copy(data))
             shutil.copymode(r, os.path.join(repo, q))
         if c.added:
+            done = {q for d in commits[:commits.index(c) + 1]
+                    for q in d.files}
             add_maintainers(repo, section,
-                            maintainers_entries(c, src, all_files))
+                            maintainers_entries(c, src, all_files),
+                            new_dirs_complete(c, src, all_files, done))
         git(repo, "add", "-A", "-f")
         if not git(repo, "diff", "--cached", "--quiet",
                    check=False).returncode:

@@ -65,6 +65,21 @@ deb: all
 libvirt-check: all
 	sh scripts/libvirt-check.sh
 
+# The patch series for QEMU's maintainers, for every QEMU line:
+# build/patches/qemu-LINE/NNNN-*.patch against that line's Debian source
+# (docs/devel/upstreaming.rst).  make patches-build applies each to a
+# fresh copy of the source and builds it as our build is built, then
+# runs its qtests (BISECT=1: every step too); make check checks the
+# series without building it.
+.PHONY: patches patches-build
+patches: setup
+	for line in $$(sh scripts/qemu-lines.sh); do \
+	    sh scripts/make-patches.sh $$line || exit 1; \
+	done
+
+patches-build: qemu patches
+	sh scripts/build-patches.sh $(QEMU_LINES)
+
 clean:
 	rm -rf build
 

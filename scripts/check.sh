@@ -76,13 +76,28 @@ grep -E '^(not ok|SKIP|libvirt-check:)' "$LOG/libvirt.tap" || true
 sh scripts/checkpatch.sh > "$LOG/checkpatch.tap" || rc=1
 grep -v '^ok' "$LOG/checkpatch.tap" || true
 
+# The patch series for QEMU's maintainers (make patches), every line's
+# made again: checkpatch.pl clean, git am onto a fresh copy of the
+# source, and the same files as the prepared tree (minus test-only code).
+: > "$LOG/patches.tap"
+for line in $(sh scripts/qemu-lines.sh); do
+    if sh scripts/make-patches.sh "$line" > "$LOG/patches-$line.log" 2>&1; then
+        sh scripts/make-patches.sh --check "$line" >> "$LOG/patches.tap" || rc=1
+    else
+        rc=1
+        echo "not ok 1 qemu-$line patches: $(tail -n 1 "$LOG/patches-$line.log")" \
+            >> "$LOG/patches.tap"
+    fi
+done
+grep -vE '^ok|^1\.\.' "$LOG/patches.tap" || true
+
 # Count subtests from the TAP streams of every run.
 pass=0 fail=0
 for f in "$BUILD/snp/meson-logs/testlog.txt" \
          "$BUILD/snp-asan/meson-logs/testlog.txt" "$LOG/qtest.tap" \
          "$LOG/fuzz.tap" "$LOG/checkpatch.tap" "$LOG/snp-host.tap" \
-         "$LOG/qemu-libs.tap" \
-         "$LOG/attest-race.tap" "$LOG/libvirt.tap"; do
+         "$LOG/qemu-libs.tap" "$LOG/attest-race.tap" "$LOG/libvirt.tap" \
+         "$LOG/patches.tap"; do
     p=$(grep -cE '^ok [0-9]' "$f" || true)
     n=$(grep -cE '^not ok [0-9]|^Bail out!' "$f" || true)
     pass=$((pass + p))

@@ -2,7 +2,7 @@
 # as an overlay on Debian's QEMU source packages.  See README.md.
 
 .PHONY: all setup qemu snp check demo bench stress fuzz clean attest-race \
-	deb libvirt-check
+	deb libvirt-check nested-check
 
 all: qemu snp
 
@@ -79,6 +79,12 @@ patches: setup
 
 patches-build: qemu patches
 	sh scripts/build-patches.sh $(QEMU_LINES)
+
+# Every KVM part of make check, inside an L1 Linux under TCG that has a
+# (nested) /dev/kvm: for machines without one (docs/devel/snp-host-sim.rst,
+# "Without /dev/kvm").  Slow: hours on 2 cores; not part of make check.
+nested-check: all
+	sh scripts/nested-kvm.sh sh scripts/nested-check.sh
 
 clean:
 	rm -rf build

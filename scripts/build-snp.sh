@@ -5,9 +5,21 @@ set -eu
 BUILD=${BUILD:-build}
 MESON="/usr/bin/python3 -m mesonbuild.mesonmain"
 sh scripts/fetch-uapi.sh
-[ -f "$BUILD/snp/build.ninja" ] || $MESON setup "$BUILD/snp" . >/dev/null
-[ -f "$BUILD/snp-asan/build.ninja" ] || $MESON setup "$BUILD/snp-asan" . \
-    -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+# libsevsnp with OpenSSL here (QEMU's copy: GnuTLS).  Set on build
+# directories made before the option existed too: a subproject's
+# default_options apply only when a build directory is set up.
+for b in snp snp-asan; do
+    if [ -f "$BUILD/$b/build.ninja" ]; then
+        grep -q 'libsevsnp:crypto=openssl' "$BUILD/$b/.crypto-openssl" 2>/dev/null ||
+            $MESON setup --reconfigure "$BUILD/$b" . -Dlibsevsnp:crypto=openssl >/dev/null
+    elif [ $b = snp ]; then
+        $MESON setup "$BUILD/snp" . -Dlibsevsnp:crypto=openssl >/dev/null
+    else
+        $MESON setup "$BUILD/snp-asan" . -Dlibsevsnp:crypto=openssl \
+            -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+    fi
+    echo libsevsnp:crypto=openssl > "$BUILD/$b/.crypto-openssl"
+done
 ninja -C "$BUILD/snp"
 ninja -C "$BUILD/snp-asan"
 mkdir -p "$BUILD/bin"

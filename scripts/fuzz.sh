@@ -12,9 +12,13 @@ S=${1:-300}
 MESON="/usr/bin/python3 -m mesonbuild.mesonmain"
 OUT=$BUILD/snp-fuzz
 if [ ! -f "$OUT/build.ninja" ]; then
-    CC=clang $MESON setup "$OUT" . -Dfuzzing=true \
+    CC=clang $MESON setup "$OUT" . -Dfuzzing=true -Dlibsevsnp:crypto=openssl \
         -Db_sanitize=address,undefined -Db_lundef=false >/dev/null || exit 1
+elif [ ! -f "$OUT/.crypto-openssl" ]; then
+    # Made before libsevsnp had the option (build-snp.sh says why).
+    $MESON setup --reconfigure "$OUT" . -Dlibsevsnp:crypto=openssl >/dev/null || exit 1
 fi
+echo libsevsnp:crypto=openssl > "$OUT/.crypto-openssl"
 ninja -C "$OUT" tests/fuzz/fuzz-certtable tests/fuzz/fuzz-pages \
     tests/fuzz/fuzz-service >/dev/null || exit 1
 mkdir -p "$BUILD/fuzz-artifacts"

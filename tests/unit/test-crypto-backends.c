@@ -430,18 +430,6 @@ static X509 *cert_new(const Spec *s, EVP_PKEY *key, X509 *issuer,
     return x;
 }
 
-static GBytes *der_of(X509 *x)
-{
-    unsigned char *der = NULL;
-    int len = i2d_X509(x, &der);
-    GBytes *b;
-
-    g_assert_cmpint(len, >, 0);
-    b = g_bytes_new(der, len);
-    OPENSSL_free(der);
-    return b;
-}
-
 /* A generated chain: ARK, ASK (CA), leaf. */
 typedef struct Chain {
     EVP_PKEY *kark, *kask, *kleaf;
@@ -480,9 +468,9 @@ static Chain *chain_new(KeyKind ca_key, SigKind sig)
     c->ark = cert_new(&ark, c->kark, NULL, c->kark);
     c->ask = cert_new(&ask, c->kask, c->ark, c->kark);
     c->leaf = cert_new(&leaf, c->kleaf, c->ask, c->kask);
-    c->dark = der_of(c->ark);
-    c->dask = der_of(c->ask);
-    c->dleaf = der_of(c->leaf);
+    c->dark = test_x509_der(c->ark);
+    c->dask = test_x509_der(c->ask);
+    c->dleaf = test_x509_der(c->leaf);
     return c;
 }
 
@@ -490,7 +478,7 @@ static Chain *chain_new(KeyKind ca_key, SigKind sig)
 static GBytes *leaf_of(const Chain *c, const Spec *s)
 {
     X509 *x = cert_new(s, c->kleaf, c->ask, c->kask);
-    GBytes *b = der_of(x);
+    GBytes *b = test_x509_der(x);
 
     X509_free(x);
     return b;
@@ -857,8 +845,8 @@ static void test_path_rules(void)
     X509 *ask = cert_new(&not_ca, k, c->ark, c->kark);
     Spec leaf = { .cn = "SEV-VCEK", .serial_hex = "3" };
     X509 *vcek = cert_new(&leaf, c->kleaf, ask, k);
-    g_autoptr(GBytes) dask = der_of(ask);
-    g_autoptr(GBytes) dvcek = der_of(vcek);
+    g_autoptr(GBytes) dask = test_x509_der(ask);
+    g_autoptr(GBytes) dvcek = test_x509_der(vcek);
     g_autoptr(GBytes) b = blob3(c->dark, dask, dvcek);
     Spec crit = { .cn = "SEV-VCEK", .serial_hex = "4", .crit_unknown = true };
     g_autoptr(GBytes) dcrit = leaf_of(c, &crit);

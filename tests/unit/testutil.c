@@ -64,7 +64,7 @@ static X509 *new_cert(const char *cn, EVP_PKEY *key, X509 *issuer,
     return x;
 }
 
-static GBytes *to_der(X509 *x)
+GBytes *test_x509_der(X509 *x)
 {
     unsigned char *der = NULL;
     int len = i2d_X509(x, &der);
@@ -110,9 +110,9 @@ TestChain *test_chain_new(const char *tag, long nb, long na)
     unsigned char *der = NULL;
     int len;
 
-    c->ark = to_der(ark);
-    c->ask = to_der(ask);
-    c->vcek = to_der(vcek);
+    c->ark = test_x509_der(ark);
+    c->ask = test_x509_der(ask);
+    c->vcek = test_x509_der(vcek);
 
     X509_CRL_set_version(crl, 1);
     X509_CRL_set_issuer_name(crl, X509_get_subject_name(ark));

@@ -9,6 +9,8 @@
 #ifndef SEVSNP_TESTUTIL_H
 #define SEVSNP_TESTUTIL_H
 
+#include <openssl/x509.h>
+
 #include "libsevsnp.h"
 
 /* A generated chain: ARK (self-signed) -> ASK -> VCEK, DER each. */
@@ -24,6 +26,9 @@ TestChain *test_chain_new(const char *tag, long not_before_days,
                           long not_after_days);
 void test_chain_free(TestChain *c);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TestChain, test_chain_free)
+
+/* @x's DER encoding (OpenSSL's i2d_X509()). */
+GBytes *test_x509_der(X509 *x);
 
 /* A blob of the chain's ARK, ASK and VCEK. */
 GBytes *test_chain_blob(const TestChain *c);

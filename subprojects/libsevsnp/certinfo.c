@@ -267,6 +267,53 @@ static SevsnpChainStatus verify(const SevsnpCertTable *t, int64_t at_s,
     return st;
 }
 
+gboolean sevsnp_cert_table_check_signatures(const SevsnpCertTable *table,
+                                            char **why)
+{
+    const SevsnpCertEntry *e_ark =
+        sevsnp_cert_table_find(table, SEVSNP_CERT_ARK);
+    const SevsnpCertEntry *e_ask =
+        sevsnp_cert_table_find(table, SEVSNP_CERT_ASK);
+    const SevsnpCertEntry *e_leaf =
+        sevsnp_cert_table_find(table, SEVSNP_CERT_VCEK);
+    const char *leaf_role = "VCEK", *mid_role = "ASK";
+    ChainCert ark = { 0 }, mid = { 0 }, leaf = { 0 };
+    char *msg = NULL;
+
+    if (!e_leaf) {
+        e_leaf = sevsnp_cert_table_find(table, SEVSNP_CERT_VLEK);
+        leaf_role = "VLEK";
+        mid_role = "ASVK";
+    }
+    if (e_ark) {
+        chain_cert(table, e_ark, "ARK", &ark);
+    }
+    if (e_ask) {
+        chain_cert(table, e_ask, mid_role, &mid);
+    }
+    if (e_leaf) {
+        chain_cert(table, e_leaf, leaf_role, &leaf);
+    }
+    /* Each link whose two ends are present; names, then the signature. */
+    if (e_ark && !signs(&ark, &ark)) {
+        msg = g_strdup_printf("%s is not self-signed", ark.label);
+    } else if (e_ark && e_ask && !signs(&ark, &mid)) {
+        msg = g_strdup_printf("%s is not signed by %s", mid.label, ark.label);
+    } else if (e_ask && e_leaf && !signs(&mid, &leaf)) {
+        msg = g_strdup_printf("%s is not signed by %s", leaf.label,
+                              mid.label);
+    }
+    g_free(ark.label);
+    g_free(mid.label);
+    g_free(leaf.label);
+    if (why) {
+        *why = msg;
+    } else {
+        g_free(msg);
+    }
+    return !msg;
+}
+
 SevsnpChainStatus sevsnp_cert_table_verify(const SevsnpCertTable *table,
                                            int64_t at, char **why)
 {

@@ -116,6 +116,7 @@ struct SevsnpCertReader {
     int fd;                     /* -1: not open */
     dev_t dev;
     ino_t ino;
+    mode_t type;                /* S_IFMT bits: see same_inode() */
     bool local_clock;           /* the file's times come from our clock */
     bool locked;
     bool fair;                  /* counted by the fairness gate */
@@ -513,6 +514,19 @@ static int store_open_path(SevsnpCertStore *s)
  * A new description of the file the path names now: one opened in
  * advance when it is still that file, else opened now.  -1 with errno.
  */
+/*
+ * Is @b the file (@dev, @ino, of type @mode)?  The type too: a file
+ * system that does not keep a special file open for its client (9p, for
+ * a FIFO or a directory) can give the regular file created after it
+ * its inode number.
+ */
+static bool same_inode(dev_t dev, ino_t ino, mode_t mode,
+                       const struct stat *b)
+{
+    return dev == b->st_dev && ino == b->st_ino &&
+           (mode & S_IFMT) == (b->st_mode & S_IFMT);
+}
+
 static int store_open(SevsnpCertStore *s)
 {
     struct stat now, st;
@@ -540,8 +554,8 @@ static int store_open(SevsnpCertStore *s)
             }
             have_now = true;
         }
-        if (fstat(fd, &st) == 0 && st.st_dev == now.st_dev &&
-            st.st_ino == now.st_ino) {
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+            same_inode(st.st_dev, st.st_ino, st.st_mode, &now)) {
             return fd;
         }
         /* Opened before the file was replaced: of no use any more. */
@@ -669,7 +683,9 @@ SevsnpCertTable *sevsnp_cert_store_last_table(SevsnpCertStore *store)
 
 /*
  * The blobs validated last by any store of the process, most recent
- * first.  Validation is a pure function of the bytes (and the size cap),
+ * first: parsed, and every signature of their chain verified
+ * (sevsnp_cert_table_check_signatures()).  Validation is a pure function
+ * of the bytes (and the size cap),
  * and the same bytes come back: a file put back in service, an updater
  * reverting, several stores of one file.  Compared byte for byte, so a
  * hit is never a different blob.
@@ -727,6 +743,7 @@ static SevsnpCertTable *table_for_fd(SevsnpCertStore *s, int fd,
     g_autoptr(GBytes) blob = NULL;
     SevsnpCertTable *t;
     GError *perr = NULL;
+    char *why = NULL;
     int64_t verified_at;
 
     if (!check_regular(s->path, st, s->max_size, err)) {
@@ -781,6 +798,20 @@ static SevsnpCertTable *table_for_fd(SevsnpCertStore *s, int fd,
             g_set_error(err, SEVSNP_ERROR, perr->code, "%s: %s", s->path,
                         perr->message);
             g_error_free(perr);
+            return NULL;
+        }
+        /*
+         * A table can be well-formed and still not be what its signers
+         * signed (bytes changed in place inside a key or a signature): a
+         * VCEK that is not the one its ASK certified would not match the
+         * guest's report.  Once per new content of the file.
+         */
+        if (!sevsnp_cert_table_check_signatures(t, &why)) {
+            g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_INVALID,
+                        "%s: a signature of its chain does not verify: %s",
+                        s->path, why);
+            g_free(why);
+            sevsnp_cert_table_unref(t);
             return NULL;
         }
         validated_remember(t);
@@ -957,6 +988,7 @@ static bool reader_open(SevsnpCertReader *r, GError **err)
     }
     r->dev = st.st_dev;
     r->ino = st.st_ino;
+    r->type = st.st_mode & S_IFMT;
     trust = g_atomic_int_get(&s->trust_ctime);
     r->local_clock = trust < 0 ? local_clock_fs(r->fd) : trust;
     return true;
@@ -976,7 +1008,7 @@ static int path_is_ours(SevsnpCertReader *r, GError **err)
                     r->store->path, g_strerror(errno));
         return -1;
     }
-    return st.st_dev == r->dev && st.st_ino == r->ino;
+    return same_inode(r->dev, r->ino, r->type, &st);
 }
 
 /*
@@ -1236,7 +1268,9 @@ gboolean sevsnp_cert_file_install(const char *path, GBytes *blob,
         if (!t) {
             return FALSE;
         }
-        validated_remember(t);
+        if (sevsnp_cert_table_check_signatures(t, NULL)) {
+            validated_remember(t);
+        }
     }
     sevsnp_cert_table_unref(t);
     t0 = g_get_monotonic_time();

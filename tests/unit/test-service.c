@@ -930,6 +930,25 @@ static void replace_with(Fixture *f, const char *what)
             memset(bad + e->offset, 0x5a, 16);
             nb = g_bytes_new(bad, len);
             sevsnp_cert_table_unref(t);
+        } else if (!strcmp(what, "resigned")) {
+            /*
+             * Same size, in place, still well-formed: 16 bytes of the
+             * VCEK's signature value (its DER's last bytes) changed.
+             */
+            SevsnpCertTable *t = sevsnp_cert_table_parse(f->blob, 0, NULL);
+            const SevsnpCertEntry *e = sevsnp_cert_table_find(
+                t, SEVSNP_CERT_VCEK);
+            SevsnpCertTable *again;
+
+            bad = g_memdup2(b, len);
+            for (int k = 1; k <= 16; k++) {
+                bad[e->offset + e->length - k] ^= 0x5a;
+            }
+            nb = g_bytes_new(bad, len);
+            sevsnp_cert_table_unref(t);
+            again = sevsnp_cert_table_parse(nb, 0, NULL);
+            g_assert_nonnull(again);
+            sevsnp_cert_table_unref(again);
         } else {
             g_assert_cmpstr(what, ==, "oversize");
             bad = g_malloc0(SEVSNP_DEFAULT_MAX_BLOB + 1);
@@ -965,6 +984,7 @@ static void test_host_faults(Fixture *f, gconstpointer data)
     } faults[] = {
         { "deleted", "No such file" },
         { "corrupted", "" },
+        { "resigned", "VCEK (SEV-VCEK) is not signed by ASK (SEV-Milan)" },
         { "truncated", "" },
         { "fifo", "not a regular file" },
         { "directory", "not a regular file" },

@@ -488,6 +488,26 @@ SevsnpChainStatus sevsnp_cert_table_verify(const SevsnpCertTable *table,
                                            int64_t at, char **why);
 
 /**
+ * sevsnp_cert_table_check_signatures:
+ * @table: a table
+ * @why: (optional) receives the reason when a signature fails
+ *
+ * Check the signatures of the chain links whose two ends @table holds:
+ * the ARK's own, the ARK's on the intermediate (ASK, or ASVK with a
+ * VLEK), the intermediate's on the VCEK or VLEK.  Unlike
+ * sevsnp_cert_table_verify(), a missing certificate and validity times
+ * are not failures: this tells whether the bytes are the ones their
+ * signers signed (a blob corrupted in place, a VCEK whose key is not
+ * the one its ASK certified), which the certificate store requires of
+ * every blob it serves.
+ *
+ * Returns: TRUE when every such signature verifies; else FALSE and
+ * *@why (if not NULL) a newly allocated sentence naming the link.
+ */
+gboolean sevsnp_cert_table_check_signatures(const SevsnpCertTable *table,
+                                            char **why);
+
+/**
  * sevsnp_der_from_pem_or_der:
  * @data: certificate data, PEM or DER
  * @kind: what is accepted

@@ -50,6 +50,8 @@ SCENARIOS = ['certs', 'certs-smp', 'convert', 'fault', 'attest',
 # budget; QEMU's BUSY bound (certs-busy-limit) is set low so that the
 # scenario is quick.  The guest's retry clock (2 s, 60 s) is never changed.
 LINUX_BUSY_LIMIT_MS = 1000
+# The VCEK's GUID as the table holds it (wire order).
+VCEK_GUID = bytes.fromhex('63da758de6644564adc5f4b93be8accd')
 LINUX_HOLD_MS = 70000
 # linux-flood: a low rate limit, which the APs' flood keeps exhausted.
 FLOOD_RATE = 2
@@ -931,13 +933,22 @@ class LinuxRun:
         if what == 'delete':
             os.unlink(b)
         elif what == 'corrupt':
-            # In place, same size: some bytes inside the VCEK's DER.
-            n = os.path.getsize(b)
+            # In place, same size: 16 bytes in the middle of the VCEK's
+            # DER (the table's VCEK entry, wherever it is: the blob
+            # also holds entries of other types).
             with open(b, 'r+b') as f:
-                f.seek(n * 3 // 4)
-                data = f.read(16)
-                f.seek(n * 3 // 4)
-                f.write(bytes(x ^ 0x5a for x in data))
+                table = f.read()
+                at = None
+                for i in range(0, len(table) - 23, 24):
+                    guid, off, ln = struct.unpack_from('<16sII', table, i)
+                    if guid == bytes(16):
+                        break
+                    if guid == VCEK_GUID:
+                        at = off + ln // 2 - 8
+                if at is None:
+                    return "blob:corrupt: the blob has no VCEK entry"
+                f.seek(at)
+                f.write(bytes(x ^ 0x5a for x in table[at:at + 16]))
         elif what == 'truncate':
             os.truncate(b, os.path.getsize(b) // 2)
         elif what == 'fifo':
@@ -1113,6 +1124,9 @@ def main():
     ap.add_argument('--attest-seconds', type=int, default=5)
     ap.add_argument('--timeout', type=int, default=180,
                     help='seconds per QEMU run')
+    ap.add_argument('--no-boot', action='store_true',
+                    help='skip the plain boot run (fw_cfg, e820, SMP '
+                         'bring-up without SNP)')
     a = ap.parse_args()
 
     tap = Tap()
@@ -1125,7 +1139,8 @@ def main():
     r = Runner(a, tap)
     if r.setup():
         # The guest alone, without SNP: fw_cfg, e820, SMP bring-up.
-        r.run(None, 'boot')
+        if not a.no_boot:
+            r.run(None, 'boot')
         r.cbit = r.cbitpos()
         tap.note(f"cbitpos {r.cbit} (host CPUID 0x8000001F)")
         for k in a.kernel or KERNELS:

@@ -738,6 +738,8 @@ static void flood_worker(uint32_t cpu)
             .rdi = gpa(req), .rsi = gpa(resp),
         };
 
+        /* What the host did not write reads as FILL_BYTE (the runner). */
+        memset(certs, FILL_BYTE, npages * PAGE_SIZE);
         fresh_user_data(cpu, ud);
         report_msg_init(req, 0, ud);
         sim_call(SNP_SIM_OP_EXT_GUEST_REQ, &r);

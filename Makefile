@@ -82,7 +82,7 @@ patches-build: qemu patches
 
 # Every KVM part of make check, inside an L1 Linux under TCG that has a
 # (nested) /dev/kvm: for machines without one (docs/devel/snp-host-sim.rst,
-# "Without /dev/kvm").  Slow: hours on 2 cores; not part of make check.
+# "Without /dev/kvm").  About 15 minutes on 2 cores; not part of make check.
 nested-check: all
 	sh scripts/nested-kvm.sh sh scripts/nested-check.sh
 

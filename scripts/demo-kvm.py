@@ -148,7 +148,19 @@ def main():
 
     cbit = rs.cpuid_cbitpos()
     if cbit is None:
-        cbit = 51
+        # No /dev/cpu/*/cpuid (the cpuid module): QEMU names the host's
+        # value when the one asked for differs.
+        r = subprocess.run(
+            [QEMU, '-accel', 'kvm', '-machine',
+             'q35,confidential-guest-support=sev0', '-nodefaults',
+             '-display', 'none', '-S', '-bios', GUEST, '-object',
+             'sev-snp-guest,id=sev0,cbitpos=63,reduced-phys-bits=1'],
+            env=dict(os.environ, LD_PRELOAD=os.path.abspath(SIM),
+                     SNP_HOST_SIM_KERNEL='mainline',
+                     SNP_HOST_SIM_LOG=os.path.join(WORK, 'probe.log')),
+            capture_output=True, text=True, timeout=60)
+        m = re.search(r"cbitpos check failed, host '(\d+)'", r.stderr)
+        cbit = int(m.group(1)) if m else 51
     step("QEMU under -accel kvm on a simulated Linux >= 7.0 host "
          "(KVM_EXIT_SNP_REQ_CERTS): the guest asks with 1 page, is told "
          "how many, asks again, and then with its buffer made private")

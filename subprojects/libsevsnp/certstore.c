@@ -87,6 +87,7 @@ struct SevsnpCertStore {
     char *base;
     gint retired;               /* atomic: no longer in service */
     gint trust_ctime;           /* atomic: -1 auto, 0 never, 1 always */
+    bool check_signatures;      /* see sevsnp_cert_store_set_check_... */
     GMutex lock;                /* protects everything below */
     GArray *pool;               /* int: descriptions opened in advance */
     GCond cond;                 /* gate changes */
@@ -444,6 +445,7 @@ SevsnpCertStore *sevsnp_cert_store_new(const char *path, size_t max_size)
     s->max_size = max_size ? max_size : SEVSNP_DEFAULT_MAX_BLOB;
     s->drained_period = -1;
     s->trust_ctime = -1;
+    s->check_signatures = true;
     s->base = g_path_get_basename(path);
     /* Without it (a directory we cannot open), @path is looked up. */
     s->dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -451,6 +453,12 @@ SevsnpCertStore *sevsnp_cert_store_new(const char *path, size_t max_size)
     g_mutex_init(&s->lock);
     g_cond_init(&s->cond);
     return s;
+}
+
+void sevsnp_cert_store_set_check_signatures(SevsnpCertStore *store,
+                                            gboolean check)
+{
+    store->check_signatures = check;
 }
 
 SevsnpCertStore *sevsnp_cert_store_ref(SevsnpCertStore *store)
@@ -806,15 +814,17 @@ static SevsnpCertTable *table_for_fd(SevsnpCertStore *s, int fd,
          * VCEK that is not the one its ASK certified would not match the
          * guest's report.  Once per new content of the file.
          */
-        if (!sevsnp_cert_table_check_signatures(t, &why)) {
-            g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_INVALID,
+        if (sevsnp_cert_table_check_signatures(t, &why)) {
+            validated_remember(t);
+        } else if (s->check_signatures) {
+            g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_BAD_SIGNATURE,
                         "%s: a signature of its chain does not verify: %s",
                         s->path, why);
             g_free(why);
             sevsnp_cert_table_unref(t);
             return NULL;
         }
-        validated_remember(t);
+        g_free(why);
     }
 
     g_mutex_lock(&s->lock);

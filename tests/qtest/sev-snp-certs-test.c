@@ -415,6 +415,31 @@ static void test_startup_refuses_bad_blob(void)
     g_assert_false(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     g_assert_nonnull(strstr(err, "missing.bin: No such file"));
     unlink(bad);
+
+    /* Well-formed, but the VCEK's signature (the last byte) changed. */
+    {
+        g_autoptr(GBytes) blob = milan_blob();
+        gsize len = g_bytes_get_size(blob);
+        g_autofree uint8_t *b = g_memdup2(g_bytes_get_data(blob, NULL), len);
+        g_autofree char *flip = NULL;
+
+        b[len - 1] ^= 1;
+        flip = write_file("flipped.bin", b, len);
+        g_free(cmd);
+        g_free(err);
+        err = NULL;
+        cmd = g_strdup_printf("%s -machine q35 -accel qtest -display none "
+                              "-nodefaults -L %s -qtest null -object "
+                              "sev-snp-guest,id=sev0,cbitpos=51,"
+                              "reduced-phys-bits=1,certs-path=%s",
+                              qemu, firmware_dir(), flip);
+        g_assert_true(g_spawn_command_line_sync(cmd, NULL, &err, &status,
+                                                NULL));
+        g_assert_false(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        g_assert_nonnull(strstr(err, "a signature of its chain does not "
+                                "verify: VCEK"));
+        unlink(flip);
+    }
 }
 
 static void test_set_certs(void)

@@ -27,8 +27,8 @@ TestChain *test_chain_new(const char *tag, long not_before_days,
 void test_chain_free(TestChain *c);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TestChain, test_chain_free)
 
-/* @x's DER encoding (OpenSSL's i2d_X509()). */
-GBytes *test_x509_der(X509 *x);
+/* @x's DER encoding (OpenSSL's i2d_X509(); struct x509_st is X509). */
+GBytes *test_x509_der(struct x509_st *x);
 
 /* A blob of the chain's ARK, ASK and VCEK. */
 GBytes *test_chain_blob(const TestChain *c);

@@ -132,6 +132,7 @@ typedef enum {
     SEVSNP_ERROR_STRAY_DATA,      /* non-zero bytes not owned by any entry */
     SEVSNP_ERROR_INVALID,         /* bad argument or input */
     SEVSNP_ERROR_BUSY,            /* lock not obtained in time */
+    SEVSNP_ERROR_BAD_SIGNATURE,   /* a chain signature does not verify */
 } SevsnpError;
 
 /**
@@ -563,6 +564,20 @@ typedef struct SevsnpCertLease SevsnpCertLease;
  * Returns: the new store.
  */
 SevsnpCertStore *sevsnp_cert_store_new(const char *path, size_t max_size);
+
+/**
+ * sevsnp_cert_store_set_check_signatures:
+ * @store: a store
+ * @check: whether to require them (the default: TRUE)
+ *
+ * By default a store reads a blob only if every signature of its chain
+ * that it can check verifies (sevsnp_cert_table_check_signatures()), so
+ * that what it serves is what the signers signed; a failure is an error
+ * of code SEVSNP_ERROR_BAD_SIGNATURE.  A tool that describes or verifies
+ * blobs, bad ones included, turns it off.  Call before any other use.
+ */
+void sevsnp_cert_store_set_check_signatures(SevsnpCertStore *store,
+                                            gboolean check);
 
 /**
  * sevsnp_cert_store_free:

@@ -385,61 +385,43 @@ static void test_query_milan(void)
     unlink(path);
 }
 
-static void test_startup_refuses_bad_blob(void)
+/* QEMU started with certs-path @path must refuse, saying @says. */
+static void assert_startup_refused(const char *path, const char *says)
 {
-    g_autofree char *bad = write_file("bad.bin", "junk", 4);
-    g_autofree char *out = NULL;
     g_autofree char *err = NULL;
     g_autofree char *cmd = NULL;
     int status;
-    const char *qemu = g_getenv("QTEST_QEMU_BINARY");
 
     cmd = g_strdup_printf("%s -machine q35 -accel qtest -display none "
                           "-nodefaults -L %s -qtest null -object "
                           "sev-snp-guest,id=sev0,cbitpos=51,"
                           "reduced-phys-bits=1,certs-path=%s",
-                          qemu, firmware_dir(), bad);
-    g_assert_true(g_spawn_command_line_sync(cmd, &out, &err, &status, NULL));
-    g_assert_false(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    g_assert_nonnull(strstr(err, bad));
-    g_assert_nonnull(strstr(err, "no terminating all-zero entry"));
-    g_free(cmd);
-    g_free(err);
-    err = NULL;
-    cmd = g_strdup_printf("%s -machine q35 -accel qtest -display none "
-                          "-nodefaults -L %s -qtest null -object "
-                          "sev-snp-guest,id=sev0,cbitpos=51,"
-                          "reduced-phys-bits=1,certs-path=%s/missing.bin",
-                          qemu, firmware_dir(), tmpdir);
+                          g_getenv("QTEST_QEMU_BINARY"), firmware_dir(),
+                          path);
     g_assert_true(g_spawn_command_line_sync(cmd, NULL, &err, &status, NULL));
     g_assert_false(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    g_assert_nonnull(strstr(err, "missing.bin: No such file"));
-    unlink(bad);
+    g_assert_nonnull(strstr(err, path));
+    g_assert_nonnull(strstr(err, says));
+}
 
+static void test_startup_refuses_bad_blob(void)
+{
+    g_autofree char *bad = write_file("bad.bin", "junk", 4);
+    g_autofree char *missing = g_build_filename(tmpdir, "missing.bin", NULL);
+    g_autoptr(GBytes) blob = milan_blob();
+    gsize len = g_bytes_get_size(blob);
+    g_autofree uint8_t *b = g_memdup2(g_bytes_get_data(blob, NULL), len);
+    g_autofree char *flip = NULL;
+
+    assert_startup_refused(bad, "no terminating all-zero entry");
+    assert_startup_refused(missing, "No such file");
     /* Well-formed, but the VCEK's signature (the last byte) changed. */
-    {
-        g_autoptr(GBytes) blob = milan_blob();
-        gsize len = g_bytes_get_size(blob);
-        g_autofree uint8_t *b = g_memdup2(g_bytes_get_data(blob, NULL), len);
-        g_autofree char *flip = NULL;
-
-        b[len - 1] ^= 1;
-        flip = write_file("flipped.bin", b, len);
-        g_free(cmd);
-        g_free(err);
-        err = NULL;
-        cmd = g_strdup_printf("%s -machine q35 -accel qtest -display none "
-                              "-nodefaults -L %s -qtest null -object "
-                              "sev-snp-guest,id=sev0,cbitpos=51,"
-                              "reduced-phys-bits=1,certs-path=%s",
-                              qemu, firmware_dir(), flip);
-        g_assert_true(g_spawn_command_line_sync(cmd, NULL, &err, &status,
-                                                NULL));
-        g_assert_false(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-        g_assert_nonnull(strstr(err, "a signature of its chain does not "
-                                "verify: VCEK"));
-        unlink(flip);
-    }
+    b[len - 1] ^= 1;
+    flip = write_file("flipped.bin", b, len);
+    assert_startup_refused(flip, "a signature of its chain does not "
+                           "verify: VCEK");
+    unlink(bad);
+    unlink(flip);
 }
 
 static void test_set_certs(void)

@@ -260,6 +260,7 @@ static void memo_report(void)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+    fuzz_default_artifact_prefix(argc, argv, "certtable");
     if (getenv("FUZZ_MEMO_STATS")) {
         atexit(memo_report);
     }

@@ -276,6 +276,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     static char max_len[32];
     char **args;
 
+    fuzz_default_artifact_prefix(argc, argv, "pages");
     for (int i = 1; i < *argc; i++) {
         if (!strncmp((*argv)[i], "-max_len=", 9)) {
             return 0;

@@ -87,6 +87,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     g_autoptr(GBytes) ask = test_milan(SEVSNP_CERT_ASK);
     SevsnpCertInput in[2];
 
+    fuzz_default_artifact_prefix(argc, argv, "service");
     memcpy(in[0].guid, sevsnp_cert_type_guid(SEVSNP_CERT_ARK), 16);
     memcpy(in[1].guid, sevsnp_cert_type_guid(SEVSNP_CERT_ASK), 16);
     in[0].der = ark;

@@ -15,4 +15,10 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/*
+ * Adds -artifact_prefix=BUILD/fuzz-artifacts/NAME- to the command line
+ * unless it has one (fuzz-common.c): no crash-* files where it was run.
+ */
+void fuzz_default_artifact_prefix(int *argc, char ***argv, const char *name);
+
 #endif

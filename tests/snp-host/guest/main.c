@@ -603,6 +603,7 @@ static void ap_attest_worker(uint32_t cpu)
 static void scenario_attest(void)
 {
     uint8_t *certs = work(0) + WORK_CERTS;
+    uint64_t busy_until;
     req_result res;
     char name[48];
 
@@ -611,7 +612,15 @@ static void scenario_attest(void)
         fail("attest-setup", "cannot make the BSP's buffer shared");
         return;
     }
-    ext_req(0, certs, 1, &res);
+    /*
+     * The updater may hold the blob's lock already: BUSY is retried, as a
+     * Linux guest retries it, for up to its 60 s.
+     */
+    busy_until = sim_time_ms() + 60000;
+    do {
+        ext_req(0, certs, 1, &res);
+    } while (res.rax == (uint64_t)SNP_GUEST_VMM_ERR_BUSY <<
+             SNP_GUEST_VMM_ERR_SHIFT && sim_time_ms() < busy_until);
     smp_need = res.rax == 0 ? 1 : res.rbx;
     if (res.rax != 0 && (res.rax != (uint64_t)SNP_GUEST_VMM_ERR_INVALID_LEN <<
                          SNP_GUEST_VMM_ERR_SHIFT ||

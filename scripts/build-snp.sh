@@ -29,5 +29,6 @@ ln -sf ../snp/tools/snp-certs/snp-certs "$BUILD/bin/snp-certs"
 mkdir -p "$BUILD/snp-host"
 ln -sf ../snp/tests/snp-host/libsnp-host-sim.so "$BUILD/snp-host/libsnp-host-sim.so"
 ln -sf ../snp/tests/snp-host/fw/snp-sim-fw "$BUILD/snp-host/snp-sim-fw"
+ln -sf ../snp/tests/snp-host/snp-host-probe "$BUILD/snp-host/snp-host-probe"
 ln -sf ../snp/tests/snp-host/guest/snp-test-guest.bin \
     "$BUILD/snp-host/snp-test-guest.bin"

@@ -34,11 +34,18 @@
 #                   (e.g. npt=0)
 #   NESTED_KERNEL   a linux-image-* package name (default: the one
 #                   linux-image-amd64 of bookworm-backports depends on)
+#   NESTED_DIR      the bed's own directory (default build/nested): two
+#                   beds with different directories can run at once
 set -eu
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
-D=$TOP/build/nested
-DEBS=$D/debs
+D=${NESTED_DIR:-$TOP/build/nested}
+case $D in /*) ;; *) D=$TOP/$D ;; esac
+case $D in
+"$TOP"/*) ;;
+*) echo "nested-kvm: NESTED_DIR must be inside the work tree (L1 writes there)" >&2; exit 125 ;;
+esac
+DEBS=$TOP/build/nested/debs
 MEM=${NESTED_MEM:-8G}
 SMP=${NESTED_SMP:-$(nproc)}
 TIMEOUT=${NESTED_TIMEOUT:-7200}
@@ -47,8 +54,8 @@ KVM_AMD=${NESTED_KVM_AMD-}
 say() { echo "nested-kvm: $*" >&2; }
 die() { say "$*"; exit 125; }
 
-case $TOP in
-*[!A-Za-z0-9_./+-]*) die "work tree path '$TOP' has characters L1's kernel command line cannot carry" ;;
+case $TOP$D in
+*[!A-Za-z0-9_./+-]*) die "work tree path '$TOP' or '$D' has characters L1's kernel command line cannot carry" ;;
 esac
 [ "$(id -u)" = 0 ] || die "must run as root (QEMU's 9p server keeps L1's file owners)"
 
@@ -149,7 +156,8 @@ mount -t tmpfs -o mode=1777 tmpfs $R/dev/shm
 hostname l1
 ip link set lo up
 [ -c /dev/kvm ] || echo "nested-kvm: no /dev/kvm in L1"
-chroot $R /bin/sh $top/build/nested/inside.sh
+dir=$(sed -n 's/.*nested\.dir=\([^ ]*\).*/\1/p' /proc/cmdline)
+chroot $R /bin/sh $dir/inside.sh
 echo "nested-kvm: L1 done after $(cut -d' ' -f1 /proc/uptime) s"
 sync
 poweroff -f
@@ -194,7 +202,7 @@ timeout --foreground -k 10 "$TIMEOUT" "$L0" \
     -chardev stdio,id=con,signal=off,logfile="$D/console.log" \
     -serial chardev:con \
     -kernel "$VMLINUZ" -initrd "$D/initramfs.cpio" \
-    -append "console=ttyS0 panic=-1 loglevel=4 nested.top=$TOP nested.kvm_amd=$KVM_AMD" \
+    -append "console=ttyS0 panic=-1 loglevel=4 nested.top=$TOP nested.dir=$D nested.kvm_amd=$KVM_AMD" \
     -virtfs local,path=/,mount_tag=l1root,security_model=passthrough,readonly=on,multidevs=remap \
     -virtfs local,path="$TOP",mount_tag=l1top,security_model=passthrough,multidevs=remap \
     </dev/null || rc=$?

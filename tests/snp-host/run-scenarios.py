@@ -25,7 +25,6 @@
 # Copyright (c) 2026 The qemu-snp authors
 
 import argparse
-import fcntl
 import json
 import os
 import pwd
@@ -68,7 +67,6 @@ STOP_MAX_S = 2.0
 FW_CFG_NAME = 'opt/qemu-snp/scenario'
 PAGE = 4096
 FILL = 0xa5                 # what the guest fills its buffer with
-KVM_GET_API_VERSION = 0xae00
 # An entry of a GUID no parser knows: carried through, and it makes the
 # blob need more than one page.
 EXTRA_GUID = '4d696c61-6e41-524b-8000-000000000001'
@@ -103,20 +101,30 @@ class Tap:
         print(f"1..{self.n}", flush=True)
 
 
-def kvm_usable():
-    try:
-        fd = os.open('/dev/kvm', os.O_RDWR | os.O_CLOEXEC)
-    except OSError as e:
-        return f"/dev/kvm: {e.strerror}"
-    try:
-        v = fcntl.ioctl(fd, KVM_GET_API_VERSION)
-        if v != 12:
-            return f"/dev/kvm: KVM_GET_API_VERSION is {v}, not 12"
-    except OSError as e:
-        return f"/dev/kvm: KVM_GET_API_VERSION: {e.strerror}"
-    finally:
-        os.close(fd)
-    return None
+def kvm_usable(probe=None):
+    """None where /dev/kvm can carry the simulated SNP host, else one line
+    naming what is missing (build/snp-host/snp-host-probe asks KVM through
+    the simulator for all that QEMU's SNP guest needs)."""
+    probe = probe or os.path.join(TOP, 'build', 'snp-host', 'snp-host-probe')
+    if not os.path.exists('/dev/kvm'):
+        return "/dev/kvm: No such file or directory"
+    p = subprocess.run([probe], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True, timeout=60)
+    line = (p.stdout.strip().splitlines() or ['(no output)'])[-1]
+    if p.returncode == 0:
+        return None
+    if p.returncode != 1:
+        raise RuntimeError(f"{probe}: exit status {p.returncode}: {line}")
+    return line
+
+
+def kvm_note(probe=None):
+    """What the probe says of a usable /dev/kvm (where guest_memfd comes
+    from), for the log."""
+    probe = probe or os.path.join(TOP, 'build', 'snp-host', 'snp-host-probe')
+    p = subprocess.run([probe], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True, timeout=60)
+    return p.stdout.strip()
 
 
 def cpuid_cbitpos():
@@ -1136,6 +1144,7 @@ def main():
               f"-accel kvm only; nothing of it was tested", flush=True)
         print(f"1..0 # SKIP {why}")
         return 0
+    tap.note(kvm_note())
     r = Runner(a, tap)
     if r.setup():
         # The guest alone, without SNP: fw_cfg, e820, SMP bring-up.

@@ -36,6 +36,9 @@
 #                   linux-image-amd64 of bookworm-backports depends on)
 #   NESTED_DIR      the bed's own directory (default build/nested): two
 #                   beds with different directories can run at once
+#   NESTED_ROOT     ro (default): L1's / is this machine's, read-only;
+#                   rw: an overlay on it whose changes stay in L1's memory
+#                   and vanish with it (packages can be installed in L1)
 set -eu
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -50,6 +53,8 @@ MEM=${NESTED_MEM:-8G}
 SMP=${NESTED_SMP:-$(nproc)}
 TIMEOUT=${NESTED_TIMEOUT:-7200}
 KVM_AMD=${NESTED_KVM_AMD-}
+ROOT=${NESTED_ROOT:-ro}
+case $ROOT in ro|rw) ;; *) echo "nested-kvm: NESTED_ROOT is ro or rw" >&2; exit 125 ;; esac
 
 say() { echo "nested-kvm: $*" >&2; }
 die() { say "$*"; exit 125; }
@@ -142,8 +147,20 @@ done
 top=$(sed -n 's/.*nested\.top=\([^ ]*\).*/\1/p' /proc/cmdline)
 R=/newroot
 o=trans=virtio,version=9p2000.L,msize=512000
-mount -t 9p -o $o,ro,cache=loose l1root $R &&
-    mount -t 9p -o $o,cache=mmap l1top $R$top || {
+if grep -q 'nested\.root=rw' /proc/cmdline; then
+    # A root L1 may write to (install packages in): the host's / as the
+    # lower layer of an overlay whose upper layer is L1's own memory.
+    mkdir -p /lower /upper
+    mount -t 9p -o $o,ro,cache=loose l1root /lower &&
+        mount -t tmpfs -o mode=0755 tmpfs /upper &&
+        mkdir -p /upper/data /upper/work &&
+        mount -t overlay -o lowerdir=/lower,upperdir=/upper/data,workdir=/upper/work \
+            overlay $R || { echo "nested-kvm: cannot mount the overlay root"; poweroff -f; }
+else
+    mount -t 9p -o $o,ro,cache=loose l1root $R ||
+        { echo "nested-kvm: cannot mount 9p"; poweroff -f; }
+fi
+mount -t 9p -o $o,cache=mmap l1top $R$top || {
     echo "nested-kvm: cannot mount 9p"; poweroff -f; }
 for d in tmp var/tmp; do mount -t tmpfs -o mode=1777 tmpfs $R/$d; done
 for d in run root; do mount -t tmpfs -o mode=0755 tmpfs $R/$d; done
@@ -164,7 +181,7 @@ poweroff -f
 EOF
 python3 "$TOP/scripts/nested-initramfs.py" "$D/kernel/lib/modules/$KVER" \
     "$D/busybox/bin/busybox" "$D/init" "$D/initramfs.cpio" \
-    kvm-amd 9p 9pnet_virtio >&2
+    kvm-amd 9p 9pnet_virtio overlay >&2
 
 # What L1 runs, in the work tree, with a plain environment.
 if [ $# = 0 ]; then
@@ -202,7 +219,7 @@ timeout --foreground -k 10 "$TIMEOUT" "$L0" \
     -chardev stdio,id=con,signal=off,logfile="$D/console.log" \
     -serial chardev:con \
     -kernel "$VMLINUZ" -initrd "$D/initramfs.cpio" \
-    -append "console=ttyS0 panic=-1 loglevel=4 nested.top=$TOP nested.dir=$D nested.kvm_amd=$KVM_AMD" \
+    -append "console=ttyS0 panic=-1 loglevel=4 nested.top=$TOP nested.dir=$D nested.root=$ROOT nested.kvm_amd=$KVM_AMD" \
     -virtfs local,path=/,mount_tag=l1root,security_model=passthrough,readonly=on,multidevs=remap \
     -virtfs local,path="$TOP",mount_tag=l1top,security_model=passthrough,multidevs=remap \
     </dev/null || rc=$?

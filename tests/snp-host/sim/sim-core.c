@@ -8,8 +8,10 @@
  *
  * This file: the interposed libc entry points (open, open64, openat,
  * openat64 and their _FORTIFY_SOURCE variants, ioctl, mmap, mmap64,
- * close), the table of descriptors the simulator owns, the configuration
- * and the log.
+ * close; and, for an emulated guest_memfd, fallocate, fallocate64, read,
+ * write, pread, pread64, pwrite, pwrite64, ftruncate, ftruncate64 and the
+ * _FORTIFY_SOURCE reads), the table of descriptors the simulator owns,
+ * the configuration and the log.
  *
  * Environment:
  *   SNP_HOST_SIM_KERNEL  mainline (default) | mainline-no-certs | legacy
@@ -19,6 +21,9 @@
  *   SNP_HOST_SIM_PAIRS   directory for SNP_SIM_OP_RECORD
  *   SNP_HOST_SIM_STEP_FDS  IN,OUT: the pipes to the scenario runner for
  *                        SNP_SIM_OP_HOST_STEP (answers in, requests out)
+ *   SNP_HOST_SIM_EMULATE_GMEM  1: emulate guest_memfd even where the
+ *                        kernel has it (sim-kvm.c); unset, empty or 0: only
+ *                        where it has none
  *
  * Log format: one line per event, written with a single write(2):
  *
@@ -26,10 +31,14 @@
  *
  * <ms> counts milliseconds of CLOCK_MONOTONIC since the library was
  * loaded, <tid> is the calling thread.  Events:
- *   start          kernel=<name> pid=<pid>
+ *   start          kernel=<name> pid=<pid> emulate-gmem=0|1
  *   refused        what the simulated kernel refused: ioctl=<name>
  *                  errno=<n> why=<text>
  *   vm             a VM was created (type=<n> real-type=<n>)
+ *   gmem           guest_memfd: whose (mode=kernel, or mode=emulated
+ *                  why=kernel-has-none|forced, once, with kernel-cap=<the
+ *                  real KVM_CAP_GUEST_MEMFD of /dev/kvm>), then each
+ *                  create, bind, fallocate and close (fd= ...)
  *   memattr        KVM_SET_MEMORY_ATTRIBUTES gpa= size= private=0|1
  *   launch-start   policy=
  *   launch-update  gfn= pages= type=
@@ -84,12 +93,21 @@
 #define SIM_EXPORT __attribute__((visibility("default")))
 
 SimKernel sim_kernel = SIM_KERNEL_MAINLINE;
+bool sim_gmem_forced;
 
 typedef int (*OpenFn)(const char *, int, ...);
 typedef int (*OpenatFn)(int, const char *, int, ...);
 typedef int (*IoctlFn)(int, unsigned long, ...);
 typedef void *(*MmapFn)(void *, size_t, int, int, int, off_t);
 typedef int (*CloseFn)(int);
+typedef int (*FallocateFn)(int, int, off_t, off_t);
+typedef ssize_t (*ReadFn)(int, void *, size_t);
+typedef ssize_t (*WriteFn)(int, const void *, size_t);
+typedef ssize_t (*PreadFn)(int, void *, size_t, off_t);
+typedef ssize_t (*PwriteFn)(int, const void *, size_t, off_t);
+typedef int (*FtruncateFn)(int, off_t);
+typedef ssize_t (*ReadChkFn)(int, void *, size_t, size_t);
+typedef ssize_t (*PreadChkFn)(int, void *, size_t, off_t, size_t);
 
 static struct {
     OpenFn open, open64;
@@ -97,11 +115,21 @@ static struct {
     IoctlFn ioctl;
     MmapFn mmap, mmap64;
     CloseFn close;
+    FallocateFn fallocate, fallocate64;
+    ReadFn read;
+    WriteFn write;
+    PreadFn pread, pread64;
+    PwriteFn pwrite, pwrite64;
+    FtruncateFn ftruncate, ftruncate64;
+    ReadChkFn read_chk;
+    PreadChkFn pread_chk, pread64_chk;
 } real;
 
 static pthread_once_t resolve_once = PTHREAD_ONCE_INIT;
 static GMutex fd_lock;
 static GHashTable *fd_table;        /* fd -> SimFdEntry */
+/* Emulated guest_memfds open: the fast path of read/write & co. */
+static gint gmem_emu_fds;
 static int log_fd = -1;
 static struct timespec t0;
 
@@ -127,11 +155,11 @@ static void *must_resolve(const char *name)
 
     if (!p) {
         static const char msg[] = "snp-host-sim: cannot resolve libc ";
-        ssize_t r G_GNUC_UNUSED;
 
-        r = write(2, msg, sizeof(msg) - 1);
-        r = write(2, name, strlen(name));
-        r = write(2, "\n", 1);
+        /* Not write(): that is ours, and waits for this resolution. */
+        syscall(SYS_write, 2, msg, sizeof(msg) - 1);
+        syscall(SYS_write, 2, name, strlen(name));
+        syscall(SYS_write, 2, "\n", 1);
         abort();
     }
     return p;
@@ -147,6 +175,19 @@ static void resolve(void)
     real.mmap = must_resolve("mmap");
     real.mmap64 = must_resolve("mmap64");
     real.close = must_resolve("close");
+    real.fallocate = must_resolve("fallocate");
+    real.fallocate64 = must_resolve("fallocate64");
+    real.read = must_resolve("read");
+    real.write = must_resolve("write");
+    real.pread = must_resolve("pread");
+    real.pread64 = must_resolve("pread64");
+    real.pwrite = must_resolve("pwrite");
+    real.pwrite64 = must_resolve("pwrite64");
+    real.ftruncate = must_resolve("ftruncate");
+    real.ftruncate64 = must_resolve("ftruncate64");
+    real.read_chk = must_resolve("__read_chk");
+    real.pread_chk = must_resolve("__pread_chk");
+    real.pread64_chk = must_resolve("__pread64_chk");
 }
 
 static inline void ensure_resolved(void)
@@ -273,6 +314,7 @@ static void sim_init(void)
 {
     const char *k = getenv("SNP_HOST_SIM_KERNEL");
     const char *log = getenv("SNP_HOST_SIM_LOG");
+    const char *gmem = getenv("SNP_HOST_SIM_EMULATE_GMEM");
 
     ensure_resolved();
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -293,6 +335,13 @@ static void sim_init(void)
                 "mainline, mainline-no-certs or legacy\n", k);
         _exit(2);
     }
+    if (gmem && *gmem && strcmp(gmem, "0") && strcmp(gmem, "1")) {
+        fprintf(stderr, "snp-host-sim: SNP_HOST_SIM_EMULATE_GMEM=%s: must "
+                "be 1 (emulate guest_memfd) or 0 (only where the kernel "
+                "has none)\n", gmem);
+        _exit(2);
+    }
+    sim_gmem_forced = gmem && !strcmp(gmem, "1");
     if (log && *log) {
         log_fd = real.open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
                            0644);
@@ -302,8 +351,8 @@ static void sim_init(void)
             _exit(2);
         }
     }
-    sim_log("start", "kernel=%s pid=%d", sim_kernel_name(sim_kernel),
-            (int)getpid());
+    sim_log("start", "kernel=%s pid=%d emulate-gmem=%d",
+            sim_kernel_name(sim_kernel), (int)getpid(), sim_gmem_forced);
     step_init();
 }
 
@@ -328,8 +377,10 @@ void sim_log(const char *event, const char *fmt, ...)
     line = g_strdup_printf("%" G_GUINT64_FORMAT " %ld %s %s\n", ms,
                            (long)syscall(SYS_gettid), event, body);
     len = strlen(line);
+    ensure_resolved();
     while (off < len) {
-        ssize_t n = write(log_fd, line + off, len - off);
+        /* libc's own: never back through the guest_memfd emulation. */
+        ssize_t n = real.write(log_fd, line + off, len - off);
 
         if (n < 0 && errno == EINTR) {
             continue;
@@ -371,10 +422,16 @@ int sim_copy_to_user(uint64_t uaddr, const void *src, size_t len)
 
 void sim_fd_set(int fd, SimFdKind kind, void *obj)
 {
+    SimFdEntry *old;
+
     g_mutex_lock(&fd_lock);
     if (!fd_table) {
         fd_table = g_hash_table_new_full(g_direct_hash, g_direct_equal,
                                          NULL, g_free);
+    }
+    old = g_hash_table_lookup(fd_table, GINT_TO_POINTER(fd));
+    if (old && old->kind == SIM_FD_GMEM_EMU) {
+        g_atomic_int_add(&gmem_emu_fds, -1);
     }
     if (kind == SIM_FD_NONE) {
         g_hash_table_remove(fd_table, GINT_TO_POINTER(fd));
@@ -384,6 +441,9 @@ void sim_fd_set(int fd, SimFdKind kind, void *obj)
         e->kind = kind;
         e->obj = obj;
         g_hash_table_replace(fd_table, GINT_TO_POINTER(fd), e);
+        if (kind == SIM_FD_GMEM_EMU) {
+            g_atomic_int_inc(&gmem_emu_fds);
+        }
     }
     g_mutex_unlock(&fd_lock);
 }
@@ -424,6 +484,35 @@ int sim_real_close(int fd)
 {
     ensure_resolved();
     return real.close(fd);
+}
+
+void *sim_real_mmap(void *addr, size_t len, int prot, int flags, int fd,
+                    off_t off)
+{
+    ensure_resolved();
+    return real.mmap(addr, len, prot, flags, fd, off);
+}
+
+int sim_real_ftruncate(int fd, off_t len)
+{
+    ensure_resolved();
+    return real.ftruncate(fd, len);
+}
+
+int sim_real_fallocate(int fd, int mode, off_t off, off_t len)
+{
+    ensure_resolved();
+    return real.fallocate(fd, mode, off, len);
+}
+
+/*
+ * Could @fd be an emulated guest_memfd?  The calls below are on every
+ * program's hot paths: the table is only searched while there is one.
+ */
+static inline bool maybe_gmem(int fd)
+{
+    ensure_resolved();
+    return fd >= 0 && g_atomic_int_get(&gmem_emu_fds) > 0;
 }
 
 /* The paths the simulator owns. */
@@ -590,6 +679,12 @@ static void *after_mmap(void *p, size_t len, int fd, off_t off)
 SIM_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,
                       off_t off)
 {
+    void *p;
+
+    if (maybe_gmem(fd) && sim_gmem_mmap(fd, addr, len, prot, flags, off,
+                                        &p)) {
+        return p;
+    }
     ensure_resolved();
     return after_mmap(real.mmap(addr, len, prot, flags, fd, off), len, fd,
                       off);
@@ -598,9 +693,152 @@ SIM_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,
 SIM_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd,
                         off_t off)
 {
+    void *p;
+
+    if (maybe_gmem(fd) && sim_gmem_mmap(fd, addr, len, prot, flags, off,
+                                        &p)) {
+        return p;
+    }
     ensure_resolved();
     return after_mmap(real.mmap64(addr, len, prot, flags, fd, off), len, fd,
                       off);
+}
+
+/* An emulated guest_memfd's file operations (sim-kvm.c); libc's else. */
+SIM_EXPORT int fallocate(int fd, int mode, off_t off, off_t len)
+{
+    int r;
+
+    if (maybe_gmem(fd) && sim_gmem_fallocate(fd, mode, off, len, &r)) {
+        return r;
+    }
+    return real.fallocate(fd, mode, off, len);
+}
+
+SIM_EXPORT int fallocate64(int fd, int mode, off_t off, off_t len)
+{
+    int r;
+
+    if (maybe_gmem(fd) && sim_gmem_fallocate(fd, mode, off, len, &r)) {
+        return r;
+    }
+    return real.fallocate64(fd, mode, off, len);
+}
+
+SIM_EXPORT ssize_t read(int fd, void *buf, size_t n)
+{
+    ssize_t r;
+
+    if (maybe_gmem(fd) && sim_gmem_io(fd, false, 0, &r)) {
+        return r;
+    }
+    return real.read(fd, buf, n);
+}
+
+SIM_EXPORT ssize_t write(int fd, const void *buf, size_t n)
+{
+    ssize_t r;
+
+    if (maybe_gmem(fd) && sim_gmem_io(fd, false, 0, &r)) {
+        return r;
+    }
+    return real.write(fd, buf, n);
+}
+
+SIM_EXPORT ssize_t pread(int fd, void *buf, size_t n, off_t off)
+{
+    ssize_t r;
+
+    if (maybe_gmem(fd) && sim_gmem_io(fd, true, off, &r)) {
+        return r;
+    }
+    return real.pread(fd, buf, n, off);
+}
+
+SIM_EXPORT ssize_t pread64(int fd, void *buf, size_t n, off_t off)
+{
+    ssize_t r;
+
+    if (maybe_gmem(fd) && sim_gmem_io(fd, true, off, &r)) {
+        return r;
+    }
+    return real.pread64(fd, buf, n, off);
+}
+
+SIM_EXPORT ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+    ssize_t r;
+
+    if (maybe_gmem(fd) && sim_gmem_io(fd, true, off, &r)) {
+        return r;
+    }
+    return real.pwrite(fd, buf, n, off);
+}
+
+SIM_EXPORT ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off)
+{
+    ssize_t r;
+
+    if (maybe_gmem(fd) && sim_gmem_io(fd, true, off, &r)) {
+        return r;
+    }
+    return real.pwrite64(fd, buf, n, off);
+}
+
+SIM_EXPORT int ftruncate(int fd, off_t len)
+{
+    int r;
+
+    if (maybe_gmem(fd) && sim_gmem_ftruncate(fd, len, &r)) {
+        return r;
+    }
+    return real.ftruncate(fd, len);
+}
+
+SIM_EXPORT int ftruncate64(int fd, off_t len)
+{
+    int r;
+
+    if (maybe_gmem(fd) && sim_gmem_ftruncate(fd, len, &r)) {
+        return r;
+    }
+    return real.ftruncate64(fd, len);
+}
+
+/* The buffer check first: an overflow is fatal whatever the descriptor. */
+SIM_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
+{
+    ssize_t r;
+
+    if (n <= buflen && maybe_gmem(fd) && sim_gmem_io(fd, false, 0, &r)) {
+        return r;
+    }
+    ensure_resolved();
+    return real.read_chk(fd, buf, n, buflen);
+}
+
+SIM_EXPORT ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off,
+                               size_t buflen)
+{
+    ssize_t r;
+
+    if (n <= buflen && maybe_gmem(fd) && sim_gmem_io(fd, true, off, &r)) {
+        return r;
+    }
+    ensure_resolved();
+    return real.pread_chk(fd, buf, n, off, buflen);
+}
+
+SIM_EXPORT ssize_t __pread64_chk(int fd, void *buf, size_t n, off_t off,
+                                 size_t buflen)
+{
+    ssize_t r;
+
+    if (n <= buflen && maybe_gmem(fd) && sim_gmem_io(fd, true, off, &r)) {
+        return r;
+    }
+    ensure_resolved();
+    return real.pread64_chk(fd, buf, n, off, buflen);
 }
 
 SIM_EXPORT int close(int fd)

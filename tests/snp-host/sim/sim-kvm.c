@@ -10,8 +10,14 @@
  *    KVM_SET_MEMORY_ATTRIBUTES is implemented here with KVM's checks over
  *    a per-page store (an interval set);
  *  - KVM_MEM_GUEST_MEMFD is stripped from KVM_SET_USER_MEMORY_REGION2,
- *    so the guest runs from the shared mapping; the slots are recorded to
- *    reach guest memory;
+ *    so the guest runs from the shared mapping, after kvm_gmem_bind()'s
+ *    checks; the slots are recorded to reach guest memory;
+ *  - guest_memfd: where the kernel has none (KVM_CAP_GUEST_MEMFD of
+ *    /dev/kvm is 0, as on Linux 6.18 with the PVM module), or always with
+ *    SNP_HOST_SIM_EMULATE_GMEM=1, KVM_CREATE_GUEST_MEMFD of an SNP VM is a
+ *    memfd with kvm_gmem_create()'s checks, whose file operations
+ *    (fallocate, mmap, read, write, ftruncate) answer as kvm_gmem_fops
+ *    does; else the kernel's own guest_memfd is used (and tracked);
  *  - KVM_MEMORY_ENCRYPT_OP is implemented whole: KVM_SEV_INIT2,
  *    KVM_SEV_SNP_LAUNCH_START/UPDATE/FINISH and (mainline)
  *    KVM_SEV_SNP_ENABLE_REQ_CERTS with the kernel's argument checks;
@@ -26,6 +32,8 @@
  */
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -82,11 +90,28 @@ typedef struct Range {
     uint64_t start, end;        /* [start, end), in pages */
 } Range;
 
+typedef struct SimGmem SimGmem;
+
 typedef struct SimSlot {
     uint32_t slot;              /* as_id << 16 | id */
     uint64_t gpa, size, hva;
-    bool gmem;
+    bool gmem;                  /* KVM_MEM_GUEST_MEMFD */
+    SimGmem *gmem_file;         /* its binding; NULL once the file closed */
+    uint64_t gmem_pgoff;        /* the slot's first page in the file */
 } SimSlot;
+
+/*
+ * A guest_memfd of one of our VMs: the kernel's (kind SIM_FD_GMEM) or a
+ * memfd of ours (SIM_FD_GMEM_EMU).  It holds its VM, as the kernel's
+ * file holds its struct kvm.
+ */
+struct SimGmem {
+    int fd;
+    SimVm *vm;
+    uint64_t size;
+    uint64_t flags;
+    bool emulated;
+};
 
 typedef enum {
     CUI_NONE,
@@ -283,15 +308,361 @@ static int guest_rw(SimVm *vm, uint64_t gpa, void *buf, size_t len,
     return 0;
 }
 
-/* ---------------------------------------------------------------- */
-/* The system fd: capabilities, VM creation, device attributes       */
-/* ---------------------------------------------------------------- */
-
+/* -1 with errno @err, as libc returns a failed system call. */
 static int fail(int err)
 {
     errno = err;
     return -1;
 }
+
+/* ---------------------------------------------------------------- */
+/* guest_memfd: the kernel's, or emulated with a memfd               */
+/* ---------------------------------------------------------------- */
+
+/*
+ * gmem_lock: the decision below, and the guest_memfds' lifetime (a bind
+ * check or a file operation never sees one being freed).  Taken before
+ * any vm->lock.
+ */
+static GMutex gmem_lock;
+
+typedef enum {
+    GMEM_UNDECIDED,
+    GMEM_KERNEL,
+    GMEM_EMULATED,
+} SimGmemMode;
+
+static gint gmem_mode = GMEM_UNDECIDED;
+/* The size-0 file an emulated mmap()able guest_memfd maps (below). */
+static int gmem_nopage_fd = -1;
+
+/*
+ * Emulate guest_memfd?  Decided once, from the real KVM_CHECK_EXTENSION
+ * (KVM_CAP_GUEST_MEMFD) of /dev/kvm (@sys_fd), whose answer is the
+ * kernel's whatever its VMs say (Linux 6.8 to 6.17 answer 0 on a default
+ * VM, see check_extension()): 0 where the kernel has no guest_memfd at
+ * all (Linux 6.18 with the PVM module: KVM_CREATE_GUEST_MEMFD is ENOTTY).
+ * SNP_HOST_SIM_EMULATE_GMEM=1 emulates it anyway.
+ */
+static bool gmem_emulated(int sys_fd)
+{
+    int mode = g_atomic_int_get(&gmem_mode);
+    int cap;
+
+    if (mode != GMEM_UNDECIDED) {
+        return mode == GMEM_EMULATED;
+    }
+    g_mutex_lock(&gmem_lock);
+    mode = gmem_mode;
+    if (mode == GMEM_UNDECIDED) {
+        cap = sim_real_ioctl(sys_fd, KVM_CHECK_EXTENSION,
+                             (void *)(long)KVM_CAP_GUEST_MEMFD);
+        mode = sim_gmem_forced || cap <= 0 ? GMEM_EMULATED : GMEM_KERNEL;
+        sim_log("gmem", "mode=%s%s kernel-cap=%d",
+                mode == GMEM_KERNEL ? "kernel" : "emulated",
+                mode == GMEM_KERNEL ? "" :
+                sim_gmem_forced ? " why=forced" : " why=kernel-has-none",
+                cap);
+        g_atomic_int_set(&gmem_mode, mode);
+    }
+    g_mutex_unlock(&gmem_lock);
+    return mode == GMEM_EMULATED;
+}
+
+static bool gmem_is_emulated(void)
+{
+    return g_atomic_int_get(&gmem_mode) == GMEM_EMULATED;
+}
+
+/*
+ * kvm_gmem_get_supported_flags() of an SNP VM.  Linux >= 6.18 offers
+ * GUEST_MEMFD_FLAG_MMAP to every VM and GUEST_MEMFD_FLAG_INIT_SHARED only
+ * to VMs without private memory (x86's kvm_arch_supports_gmem_init_shared
+ * () is !kvm_arch_has_private_mem()); older kernels take no flag.  The
+ * kernel's guest_memfd is created on the default VM underneath, which
+ * would take INIT_SHARED: it is refused here as the SNP VM refuses it.
+ */
+static uint64_t gmem_supported_flags(SimVm *vm)
+{
+    int r;
+
+    if (gmem_is_emulated()) {
+        return sim_kernel == SIM_KERNEL_MAINLINE ? GUEST_MEMFD_FLAG_MMAP : 0;
+    }
+    r = sim_real_ioctl(vm->fd, KVM_CHECK_EXTENSION,
+                       (void *)(long)KVM_CAP_GUEST_MEMFD_FLAGS);
+    return r > 0 ? (uint64_t)r & ~(uint64_t)GUEST_MEMFD_FLAG_INIT_SHARED : 0;
+}
+
+/*
+ * kvm_gmem_create(): flags the VM supports, a size > 0 (as loff_t) and
+ * page aligned, else EINVAL.  Emulated: a memfd of that size, sealed
+ * against growing and shrinking, and like the kernel's descriptor
+ * (get_unused_fd_flags(0)) not close-on-exec.  The kernel's: it checks
+ * for itself, but for the flag its default VM would take and no SNP VM
+ * does.
+ */
+static int create_guest_memfd(SimVm *vm, void *arg)
+{
+    struct kvm_create_guest_memfd a;
+    const char *why = NULL;
+    bool emulated = gmem_emulated(vm->sys_fd);
+    SimGmem *g;
+    int fd, e;
+
+    if (sim_copy_from_user(&a, (uintptr_t)arg, sizeof(a))) {
+        return fail(EFAULT);
+    }
+    if (!emulated) {
+        if (a.flags & GUEST_MEMFD_FLAG_INIT_SHARED) {
+            why = "flags";
+        }
+    } else if (a.flags & ~gmem_supported_flags(vm)) {
+        why = "flags";
+    } else if ((int64_t)a.size <= 0 || !PAGE_ALIGNED(a.size)) {
+        why = "size";
+    }
+    if (why) {
+        sim_log("refused", "ioctl=KVM_CREATE_GUEST_MEMFD errno=%d why=%s "
+                "size=0x%llx flags=0x%llx emulated=%d", EINVAL, why,
+                (unsigned long long)a.size, (unsigned long long)a.flags,
+                emulated);
+        return fail(EINVAL);
+    }
+    if (!emulated) {
+        fd = sim_real_ioctl(vm->fd, KVM_CREATE_GUEST_MEMFD, arg);
+    } else {
+        fd = memfd_create("snp-host-sim-gmem", MFD_ALLOW_SEALING);
+        if (fd >= 0 &&
+            (sim_real_ftruncate(fd, a.size) < 0 ||
+             fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
+                   F_SEAL_SEAL) < 0)) {
+            e = errno;
+            sim_real_close(fd);
+            errno = e;
+            fd = -1;
+        }
+    }
+    if (fd < 0) {
+        e = errno;
+        sim_log("gmem", "create failed errno=%d size=0x%llx emulated=%d", e,
+                (unsigned long long)a.size, emulated);
+        errno = e;
+        return -1;
+    }
+    g = g_new0(SimGmem, 1);
+    g->fd = fd;
+    g->vm = vm;
+    g->size = a.size;
+    g->flags = a.flags;
+    g->emulated = emulated;
+    g_atomic_int_inc(&vm->refs);
+    sim_fd_set(fd, emulated ? SIM_FD_GMEM_EMU : SIM_FD_GMEM, g);
+    sim_log("gmem", "fd=%d create size=0x%llx flags=0x%llx emulated=%d", fd,
+            (unsigned long long)a.size, (unsigned long long)a.flags,
+            emulated);
+    return fd;
+}
+
+/*
+ * kvm_gmem_release(): the slots bound to it lose their file; the VM is
+ * let go.  The descriptor is already out of the table.
+ */
+static void vm_unref(SimVm *vm);
+
+static void gmem_release(SimGmem *g)
+{
+    SimVm *vm = g->vm;
+
+    g_mutex_lock(&gmem_lock);
+    g_mutex_lock(&vm->lock);
+    for (guint i = 0; i < vm->slots->len; i++) {
+        SimSlot *s = &g_array_index(vm->slots, SimSlot, i);
+
+        if (s->gmem_file == g) {
+            s->gmem_file = NULL;
+        }
+    }
+    g_mutex_unlock(&vm->lock);
+    g_mutex_unlock(&gmem_lock);
+    sim_log("gmem", "fd=%d close emulated=%d", g->fd, g->emulated);
+    vm_unref(vm);
+    g_free(g);
+}
+
+/* An emulated guest_memfd's size and flags: false when @fd is none. */
+static bool gmem_emu_get(int fd, uint64_t *size, uint64_t *flags)
+{
+    void *obj = NULL;
+    bool found;
+
+    g_mutex_lock(&gmem_lock);
+    found = sim_fd_get(fd, &obj) == SIM_FD_GMEM_EMU;
+    if (found) {
+        SimGmem *g = obj;
+
+        *size = g->size;
+        *flags = g->flags;
+    }
+    g_mutex_unlock(&gmem_lock);
+    return found;
+}
+
+static void gmem_refused(int fd, const char *call, int err, const char *why)
+{
+    sim_log("refused", "call=%s fd=%d errno=%d why=%s", call, fd, err, why);
+    errno = err;
+}
+
+/*
+ * fallocate(2): vfs_fallocate()'s first checks (offset < 0 or len <= 0:
+ * EINVAL; offset + len past the largest file: EFBIG), then
+ * kvm_gmem_fallocate(): KEEP_SIZE, alone or with PUNCH_HOLE, else
+ * EOPNOTSUPP; offset and len page aligned, else EINVAL;
+ * kvm_gmem_allocate(): within the file, else EINVAL.  Then the memfd
+ * does it.  (vfs_fallocate() refuses the modes it knows nothing of with
+ * EOPNOTSUPP before the EFBIG: such a mode with an overflowing range
+ * gets EFBIG here.)
+ */
+bool sim_gmem_fallocate(int fd, int mode, off_t off, off_t len, int *ret)
+{
+    uint64_t size, flags;
+    const char *why = NULL;
+    int err = 0;
+
+    if (!gmem_emu_get(fd, &size, &flags)) {
+        return false;
+    }
+    if (off < 0 || len <= 0) {
+        err = EINVAL;
+        why = "offset-or-len";
+    } else if (off > (off_t)(INT64_MAX - len)) {
+        err = EFBIG;
+        why = "offset+len";
+    } else if (!(mode & FALLOC_FL_KEEP_SIZE) ||
+               (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE))) {
+        err = EOPNOTSUPP;
+        why = "mode";
+    } else if (!PAGE_ALIGNED(off) || !PAGE_ALIGNED(len)) {
+        err = EINVAL;
+        why = "alignment";
+    } else if (!(mode & FALLOC_FL_PUNCH_HOLE) &&
+               (uint64_t)off + len > size) {
+        err = EINVAL;
+        why = "allocate-beyond-the-file";
+    }
+    if (err) {
+        sim_log("refused", "call=fallocate fd=%d errno=%d why=%s mode=0x%x "
+                "offset=0x%llx len=0x%llx", fd, err, why, mode,
+                (unsigned long long)off, (unsigned long long)len);
+        errno = err;
+        *ret = -1;
+        return true;
+    }
+    *ret = sim_real_fallocate(fd, mode, off, len);
+    err = errno;
+    sim_log("gmem", "fd=%d %s offset=0x%llx len=0x%llx ret=%d", fd,
+            mode & FALLOC_FL_PUNCH_HOLE ? "punch-hole" : "allocate",
+            (unsigned long long)off, (unsigned long long)len,
+            *ret < 0 ? -err : 0);
+    errno = err;
+    return true;
+}
+
+/*
+ * mmap(2): on mainline (Linux >= 6.18) guest_memfd has a mount of its own,
+ * noexec: PROT_EXEC is EPERM (do_mmap(), path_noexec()).  Without
+ * GUEST_MEMFD_FLAG_MMAP, ENODEV (kvm_gmem_mmap(); before Linux 6.18
+ * kvm_gmem_fops has no mmap at all, and do_mmap() says the same).  With
+ * it (mainline only): shared mappings only, else EINVAL; without
+ * GUEST_MEMFD_FLAG_INIT_SHARED, which an SNP VM never has, every fault
+ * of the mapping is VM_FAULT_SIGBUS (kvm_gmem_fault_user_mapping()): a
+ * shared mapping of an empty file faults the same.  The mapping's own
+ * checks (length, offset) are mmap's, made first.
+ */
+bool sim_gmem_mmap(int fd, void *addr, size_t len, int prot, int flags,
+                   off_t off, void **ret)
+{
+    uint64_t size, gflags;
+    int type = flags & MAP_TYPE;
+
+    if (!gmem_emu_get(fd, &size, &gflags)) {
+        return false;
+    }
+    *ret = MAP_FAILED;
+    if (!len || !PAGE_ALIGNED(off) ||
+        (type != MAP_SHARED && type != MAP_SHARED_VALIDATE &&
+         type != MAP_PRIVATE)) {
+        gmem_refused(fd, "mmap", EINVAL, "arguments");
+        return true;
+    }
+    if ((prot & PROT_EXEC) && sim_kernel == SIM_KERNEL_MAINLINE) {
+        gmem_refused(fd, "mmap", EPERM, "noexec");
+        return true;
+    }
+    if (!(gflags & GUEST_MEMFD_FLAG_MMAP)) {
+        gmem_refused(fd, "mmap", ENODEV, "no-GUEST_MEMFD_FLAG_MMAP");
+        return true;
+    }
+    if (type == MAP_PRIVATE) {
+        gmem_refused(fd, "mmap", EINVAL, "not-shared");
+        return true;
+    }
+    g_mutex_lock(&gmem_lock);
+    if (gmem_nopage_fd < 0) {
+        gmem_nopage_fd = memfd_create("snp-host-sim-gmem-private",
+                                      MFD_CLOEXEC);
+    }
+    g_mutex_unlock(&gmem_lock);
+    if (gmem_nopage_fd < 0) {
+        gmem_refused(fd, "mmap", errno, "no-memfd");
+        return true;
+    }
+    *ret = sim_real_mmap(addr, len, prot, flags, gmem_nopage_fd, off);
+    sim_log("gmem", "fd=%d mmap len=0x%zx offset=0x%llx ok=%d", fd, len,
+            (unsigned long long)off, *ret != MAP_FAILED);
+    return true;
+}
+
+/*
+ * read(2)/write(2): kvm_gmem_fops has neither, so the file is neither
+ * FMODE_CAN_READ nor FMODE_CAN_WRITE: EINVAL (vfs_read(), vfs_write()).
+ * pread/pwrite: a pseudo file is not FMODE_PREAD/FMODE_PWRITE: ESPIPE,
+ * after the negative position's EINVAL (ksys_pread64()).
+ */
+bool sim_gmem_io(int fd, bool positional, off_t pos, ssize_t *ret)
+{
+    uint64_t size, flags;
+
+    if (!gmem_emu_get(fd, &size, &flags)) {
+        return false;
+    }
+    *ret = -1;
+    if (positional) {
+        gmem_refused(fd, "pread/pwrite", pos < 0 ? EINVAL : ESPIPE,
+                     pos < 0 ? "position" : "no-FMODE_PREAD");
+    } else {
+        gmem_refused(fd, "read/write", EINVAL, "no-read-write-fops");
+    }
+    return true;
+}
+
+/* ftruncate(2): kvm_gmem_setattr() refuses every change: EINVAL. */
+bool sim_gmem_ftruncate(int fd, off_t len, int *ret)
+{
+    uint64_t size, flags;
+
+    if (!gmem_emu_get(fd, &size, &flags)) {
+        return false;
+    }
+    *ret = -1;
+    gmem_refused(fd, "ftruncate", EINVAL, "kvm_gmem_setattr");
+    return true;
+}
+
+/* ---------------------------------------------------------------- */
+/* The system fd: capabilities, VM creation, device attributes       */
+/* ---------------------------------------------------------------- */
 
 /* sev_dev_get_attr() of the kernel being played. */
 static int sev_dev_get_attr(uint64_t attr, uint64_t *val)
@@ -373,13 +744,18 @@ static void vm_unref(SimVm *vm)
 
 /*
  * KVM_CHECK_EXTENSION, on /dev/kvm or on a VM: an SNP host has the SNP VM
- * type and private memory attributes.  False: the real kernel answers.
- * @vm: the SNP VM asked, or NULL for /dev/kvm.
+ * type, private memory attributes and guest_memfd.  False: the real
+ * kernel answers.  @vm: the SNP VM asked, or NULL for /dev/kvm.
  */
 static bool check_extension(int fd, SimVm *vm, long cap, int *ret)
 {
     switch (cap) {
     case KVM_CAP_GUEST_MEMFD:
+        /* Emulated: 1 on /dev/kvm (QEMU 10.0 asks it) and on the VM. */
+        if (gmem_emulated(vm ? vm->sys_fd : fd)) {
+            *ret = 1;
+            return true;
+        }
         if (!vm) {
             return false;
         }
@@ -390,6 +766,12 @@ static bool check_extension(int fd, SimVm *vm, long cap, int *ret)
          * a guest_memfd: QEMU 10.2 asks the VM.
          */
         *ret = sim_real_ioctl(vm->sys_fd, KVM_CHECK_EXTENSION, (void *)cap);
+        return true;
+    case KVM_CAP_GUEST_MEMFD_FLAGS:
+        if (!vm) {
+            return false;
+        }
+        *ret = gmem_supported_flags(vm);
         return true;
     case KVM_CAP_VM_TYPES:
         *ret = sim_real_ioctl(fd, KVM_CHECK_EXTENSION, (void *)cap);
@@ -411,7 +793,11 @@ static bool sys_ioctl(int fd, unsigned long req, void *arg, int *ret)
         return check_extension(fd, NULL, (long)arg, ret);
     case KVM_CREATE_VM:
         if ((unsigned long)arg == KVM_X86_SNP_VM) {
-            int vmfd = sim_real_ioctl(fd, req, (void *)KVM_X86_DEFAULT_VM);
+            int vmfd;
+
+            /* Whose guest_memfd this VM will have: decided by now. */
+            gmem_emulated(fd);
+            vmfd = sim_real_ioctl(fd, req, (void *)KVM_X86_DEFAULT_VM);
 
             if (vmfd >= 0) {
                 sim_fd_set(vmfd, SIM_FD_VM, vm_new(fd, vmfd));
@@ -434,9 +820,10 @@ static bool sys_ioctl(int fd, unsigned long req, void *arg, int *ret)
 /* ---------------------------------------------------------------- */
 
 static void slot_record(SimVm *vm, uint32_t slot, uint64_t gpa,
-                        uint64_t size, uint64_t hva, bool gmem)
+                        uint64_t size, uint64_t hva, bool gmem,
+                        SimGmem *file, uint64_t offset)
 {
-    SimSlot s = { slot, gpa, size, hva, gmem };
+    SimSlot s = { slot, gpa, size, hva, gmem, file, offset >> PAGE_SHIFT };
 
     for (guint i = 0; i < vm->slots->len; i++) {
         if (g_array_index(vm->slots, SimSlot, i).slot == slot) {
@@ -449,27 +836,147 @@ static void slot_record(SimVm *vm, uint32_t slot, uint64_t gpa,
     }
 }
 
+/* The recorded slot with this as_id << 16 | id; vm->lock held. */
+static SimSlot *find_slot_id(SimVm *vm, uint32_t slot)
+{
+    for (guint i = 0; i < vm->slots->len; i++) {
+        SimSlot *s = &g_array_index(vm->slots, SimSlot, i);
+
+        if (s->slot == slot) {
+            return s;
+        }
+    }
+    return NULL;
+}
+
+/*
+ * kvm_gmem_bind(): may this new slot take its pages from the guest_memfd
+ * named?  0, or a negative errno; *file is the guest_memfd.  gmem_lock and
+ * vm->lock held.
+ */
+static int gmem_bind_check(SimVm *vm,
+                           const struct kvm_userspace_memory_region2 *m,
+                           SimGmem **file, const char **why)
+{
+    uint64_t start = m->guest_memfd_offset >> PAGE_SHIFT;
+    uint64_t end = start + (m->memory_size >> PAGE_SHIFT);
+    void *obj = NULL;
+    SimGmem *g;
+    SimFdKind kind;
+
+    /* fget(): a descriptor that is not open */
+    if (m->guest_memfd > INT_MAX || fcntl(m->guest_memfd, F_GETFD) < 0) {
+        *why = "fd-not-open";
+        return -EBADF;
+    }
+    /* file->f_op != &kvm_gmem_fops, f->kvm != kvm */
+    kind = sim_fd_get(m->guest_memfd, &obj);
+    if (kind != SIM_FD_GMEM && kind != SIM_FD_GMEM_EMU) {
+        *why = "not-a-guest_memfd";
+        return -EINVAL;
+    }
+    g = obj;
+    if (g->vm != vm) {
+        *why = "guest_memfd-of-another-vm";
+        return -EINVAL;
+    }
+    if ((int64_t)m->guest_memfd_offset < 0 ||
+        !PAGE_ALIGNED(m->guest_memfd_offset) ||
+        m->guest_memfd_offset + m->memory_size > g->size) {
+        *why = "offset-size-beyond-the-file";
+        return -EINVAL;
+    }
+    /* The file's pages are bound to one slot at a time. */
+    for (guint i = 0; i < vm->slots->len; i++) {
+        SimSlot *s = &g_array_index(vm->slots, SimSlot, i);
+
+        if (s->gmem_file == g && s->gmem_pgoff < end &&
+            start < s->gmem_pgoff + (s->size >> PAGE_SHIFT)) {
+            *why = "range-already-bound";
+            return -EINVAL;
+        }
+    }
+    *file = g;
+    return 0;
+}
+
+/*
+ * kvm_set_memory_region() of a VM with private memory, down to the real
+ * KVM without KVM_MEM_GUEST_MEMFD: the guest runs from the shared
+ * mapping, whatever its pages' attributes.  The guest_memfd checks come
+ * where the kernel makes them: the flags and the offset first, then the
+ * slot the real KVM checks, then kvm_gmem_bind() (undone on failure: the
+ * real slot is deleted again).
+ */
 static int set_region2(SimVm *vm, void *arg)
 {
-    struct kvm_userspace_memory_region2 m;
+    struct kvm_userspace_memory_region2 m, down;
+    SimGmem *file = NULL;
+    const char *why = NULL;
     bool gmem;
-    int r;
+    int err = 0, r, e;
 
     if (sim_copy_from_user(&m, (uintptr_t)arg, sizeof(m))) {
         return fail(EFAULT);
     }
     gmem = m.flags & KVM_MEM_GUEST_MEMFD;
-    /* The guest runs from the shared mapping: no private backing here. */
-    m.flags &= ~KVM_MEM_GUEST_MEMFD;
-    m.guest_memfd = 0;
-    m.guest_memfd_offset = 0;
+    if (gmem && (m.flags & ~KVM_MEM_GUEST_MEMFD)) {
+        /* check_memory_region_flags(): no dirty log, not read-only */
+        err = EINVAL;
+        why = "flags";
+    } else if (gmem && (!PAGE_ALIGNED(m.guest_memfd_offset) ||
+                        m.guest_memfd_offset + m.memory_size <
+                        m.guest_memfd_offset)) {
+        err = EINVAL;
+        why = "guest_memfd_offset";
+    }
+    down = m;
+    down.flags &= ~KVM_MEM_GUEST_MEMFD;
+    down.guest_memfd = 0;
+    down.guest_memfd_offset = 0;
+    g_mutex_lock(&gmem_lock);
     g_mutex_lock(&vm->lock);
-    r = sim_real_ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION2, &m);
+    if (!err && gmem && m.memory_size) {
+        SimSlot *old = find_slot_id(vm, m.slot);
+
+        if (old && old->size) {
+            /* "Private memslots are immutable, they can only be deleted." */
+            err = EINVAL;
+            why = "guest_memfd-slot-modified";
+        }
+    }
+    r = err ? -1 : sim_real_ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION2, &down);
+    e = errno;
+    if (r == 0 && gmem && m.memory_size) {
+        err = -gmem_bind_check(vm, &m, &file, &why);
+        if (err) {
+            down.memory_size = 0;
+            sim_real_ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION2, &down);
+            r = -1;
+        }
+    }
     if (r == 0) {
         slot_record(vm, m.slot, m.guest_phys_addr, m.memory_size,
-                    m.userspace_addr, gmem);
+                    m.userspace_addr, gmem, file, m.guest_memfd_offset);
     }
     g_mutex_unlock(&vm->lock);
+    g_mutex_unlock(&gmem_lock);
+    if (err) {
+        sim_log("refused", "ioctl=KVM_SET_USER_MEMORY_REGION2 errno=%d "
+                "why=%s slot=0x%x flags=0x%x guest_memfd=%u offset=0x%llx "
+                "size=0x%llx", err, why, m.slot, m.flags, m.guest_memfd,
+                (unsigned long long)m.guest_memfd_offset,
+                (unsigned long long)m.memory_size);
+        return fail(err);
+    }
+    if (r == 0 && file) {
+        sim_log("gmem", "fd=%d bind slot=0x%x gpa=0x%llx size=0x%llx "
+                "offset=0x%llx", file->fd, m.slot,
+                (unsigned long long)m.guest_phys_addr,
+                (unsigned long long)m.memory_size,
+                (unsigned long long)m.guest_memfd_offset);
+    }
+    errno = e;
     return r;
 }
 
@@ -485,7 +992,7 @@ static int set_region(SimVm *vm, void *arg)
     r = sim_real_ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &m);
     if (r == 0) {
         slot_record(vm, m.slot, m.guest_phys_addr, m.memory_size,
-                    m.userspace_addr, false);
+                    m.userspace_addr, false, NULL, 0);
     }
     g_mutex_unlock(&vm->lock);
     return r;
@@ -655,6 +1162,11 @@ static int snp_launch_update(SimVm *vm, struct kvm_sev_cmd *cmd)
     }
     npages = MIN(npages, (slot->size >> PAGE_SHIFT) -
                          (p.gfn_start - (slot->gpa >> PAGE_SHIFT)));
+    /* kvm_gmem_populate(): the slot's guest_memfd was closed. */
+    if (!slot->gmem_file) {
+        npages = 0;
+        ret = -EFAULT;
+    }
     for (i = 0; i < npages; i++) {
         uint64_t hva;
 
@@ -847,6 +1359,9 @@ static bool vm_ioctl(SimVm *vm, unsigned long req, void *arg, int *ret)
         return true;
     case KVM_SET_MEMORY_ATTRIBUTES:
         *ret = set_mem_attributes(vm, arg);
+        return true;
+    case KVM_CREATE_GUEST_MEMFD:
+        *ret = create_guest_memfd(vm, arg);
         return true;
     case KVM_MEMORY_ENCRYPT_OP:
         *ret = mem_enc_op(vm, arg);
@@ -1605,6 +2120,8 @@ void sim_kvm_close(int fd, SimFdKind kind, void *obj)
      */
     if (kind == SIM_FD_VM) {
         vm_unref(obj);
+    } else if (kind == SIM_FD_GMEM || kind == SIM_FD_GMEM_EMU) {
+        gmem_release(obj);
     } else if (kind == SIM_FD_VCPU) {
         SimVcpu *v = obj;
 

@@ -25,10 +25,29 @@ typedef enum {
 extern SimKernel sim_kernel;
 const char *sim_kernel_name(SimKernel k);
 
+/*
+ * SNP_HOST_SIM_EMULATE_GMEM=1: guest_memfd is emulated even where the
+ * kernel has its own (sim-kvm.c).
+ */
+extern bool sim_gmem_forced;
+
+/*
+ * libc's _FORTIFY_SOURCE reads, which sim-core.c interposes: declared by
+ * no header there (it is built without _FORTIFY_SOURCE).
+ */
+ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen);
+ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen);
+ssize_t __pread64_chk(int fd, void *buf, size_t n, off_t off,
+                      size_t buflen);
+
 /* The real libc entry points (dlsym(RTLD_NEXT)). */
 int sim_real_ioctl(int fd, unsigned long req, void *arg);
 int sim_real_open(const char *path, int flags, mode_t mode);
 int sim_real_close(int fd);
+void *sim_real_mmap(void *addr, size_t len, int prot, int flags, int fd,
+                    off_t off);
+int sim_real_ftruncate(int fd, off_t len);
+int sim_real_fallocate(int fd, int mode, off_t off, off_t len);
 
 /*
  * One line in $SNP_HOST_SIM_LOG: "<ms> <pid>:<tid> <event> <details>";
@@ -54,6 +73,8 @@ typedef enum {
     SIM_FD_VM,          /* a VM fd of ours */
     SIM_FD_VCPU,        /* a vCPU fd of one of our VMs */
     SIM_FD_SEV,         /* our /dev/sev */
+    SIM_FD_GMEM,        /* a guest_memfd of one of our VMs, the kernel's */
+    SIM_FD_GMEM_EMU,    /* a guest_memfd of one of our VMs, emulated */
 } SimFdKind;
 
 typedef struct SimVm SimVm;
@@ -62,6 +83,19 @@ typedef struct SimVcpu SimVcpu;
 /* The descriptor table (sim-core.c). */
 void sim_fd_set(int fd, SimFdKind kind, void *obj);
 SimFdKind sim_fd_get(int fd, void **obj);
+
+/*
+ * The file operations of an emulated guest_memfd (sim-kvm.c), as
+ * kvm_gmem_fops answers them: each returns false when @fd is no emulated
+ * guest_memfd (the call then goes to libc), else true with the result in
+ * *ret (-1 or MAP_FAILED with errno set on failure).
+ */
+bool sim_gmem_fallocate(int fd, int mode, off_t off, off_t len, int *ret);
+bool sim_gmem_mmap(int fd, void *addr, size_t len, int prot, int flags,
+                   off_t off, void **ret);
+/* read/write (@positional false) and pread/pwrite at @pos (true). */
+bool sim_gmem_io(int fd, bool positional, off_t pos, ssize_t *ret);
+bool sim_gmem_ftruncate(int fd, off_t len, int *ret);
 
 /* KVM (sim-kvm.c): return true when handled, with *ret set. */
 bool sim_kvm_ioctl(int fd, SimFdKind kind, void *obj, unsigned long req,

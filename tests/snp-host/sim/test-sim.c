@@ -25,6 +25,9 @@
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <linux/kvm.h>
@@ -92,6 +95,10 @@ static char *blob;
 static char *logpath;
 static char *pairs;
 static const char *skip_why;
+/* SNP_HOST_SIM_EMULATE_GMEM=1 in this process. */
+static bool gmem_forced;
+/* The kernel's own KVM_CAP_GUEST_MEMFD of /dev/kvm, around the simulator. */
+static long kernel_gmem_cap;
 
 typedef struct Vm {
     int kvm, vm, sev, gmem, vcpu;
@@ -1398,6 +1405,358 @@ static void test_ops(void)
     vm_close(&v);
 }
 
+/* ---------------------------------------------------------------- */
+/* guest_memfd: the kernel's, or the simulator's where it has none   */
+/* ---------------------------------------------------------------- */
+
+#define GMEM_PAGES 16
+#define GMEM_GPA 0x400000ULL            /* slots 2 to 4 */
+#define GMEM_PUNCH (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)
+
+/* Whose guest_memfd this process gets. */
+static bool gmem_is_emulated(void)
+{
+    return gmem_forced || kernel_gmem_cap <= 0;
+}
+
+static int gmem_create(Vm *v, uint64_t size, uint64_t flags)
+{
+    struct kvm_create_guest_memfd gm = { .size = size, .flags = flags };
+
+    return ioctl(v->vm, KVM_CREATE_GUEST_MEMFD, &gm);
+}
+
+static void gmem_create_fails(Vm *v, uint64_t size, uint64_t flags)
+{
+    struct kvm_create_guest_memfd gm = { .size = size, .flags = flags };
+
+    fails_with(v->vm, KVM_CREATE_GUEST_MEMFD, &gm, EINVAL);
+}
+
+static void falloc_fails(int fd, int mode, off_t off, off_t len, int err)
+{
+    g_assert_cmpint(fallocate(fd, mode, off, len), ==, -1);
+    g_assert_cmpint(errno, ==, err);
+}
+
+/* A slot of @npages pages at @gpa, its private pages at @off in @fd. */
+static int gmem_slot(Vm *v, uint32_t slot, uint64_t gpa, uint64_t npages,
+                     uint8_t *hva, uint32_t flags, int fd, uint64_t off)
+{
+    struct kvm_userspace_memory_region2 r = {
+        .slot = slot, .flags = flags, .guest_phys_addr = gpa,
+        .memory_size = npages * PAGE, .userspace_addr = (uintptr_t)hva,
+        .guest_memfd = fd, .guest_memfd_offset = off,
+    };
+
+    return ioctl(v->vm, KVM_SET_USER_MEMORY_REGION2, &r);
+}
+
+static void gmem_slot_fails(Vm *v, uint32_t slot, uint64_t gpa,
+                            uint64_t npages, uint8_t *hva, uint32_t flags,
+                            int fd, uint64_t off, int err)
+{
+    g_assert_cmpint(gmem_slot(v, slot, gpa, npages, hva, flags, fd, off),
+                    ==, -1);
+    g_assert_cmpint(errno, ==, err);
+}
+
+/* A descriptor number nothing holds. */
+static int closed_fd(void)
+{
+    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+    g_assert_cmpint(fd, >=, 0);
+    close(fd);
+    return fd;
+}
+
+/*
+ * The rules of virt/kvm/guest_memfd.c, whoever plays them: on the
+ * kernel's guest_memfd these expectations are checked against the real
+ * kernel (all but the binding, which the simulator makes itself on
+ * either), on the simulator's against the simulator.
+ */
+static void test_gmem_rules(void)
+{
+    Vm v, w;
+    g_autofree char *proc = NULL, *link = NULL;
+    struct iovec local, remote;
+    struct stat st;
+    char buf[64];
+    uint8_t *hva, *p;
+    long flags_cap;
+    int fd, num, plain, null, mfd;
+    bool emu = gmem_is_emulated();
+
+    if (skip_if_no_kvm()) {
+        return;
+    }
+    g_test_message("guest_memfd: %s", !emu ? "the kernel's" :
+                   gmem_forced ? "emulated (forced)" :
+                   "emulated (the kernel has none)");
+    vm_open(&v, false);
+    /* QEMU 10.0 asks /dev/kvm, 10.2 the VM. */
+    g_assert_cmpint(xioctl(v.kvm, KVM_CHECK_EXTENSION,
+                           (void *)(long)KVM_CAP_GUEST_MEMFD), ==, 1);
+    g_assert_cmpint(xioctl(v.vm, KVM_CHECK_EXTENSION,
+                           (void *)(long)KVM_CAP_GUEST_MEMFD), ==, 1);
+    /* Decided once, and said; the descriptor shows whose it is. */
+    g_assert_cmpuint(count_in_log(" gmem mode="), ==, 1);
+    g_assert_cmpuint(count_in_log(!emu ? " gmem mode=kernel " :
+                                  gmem_forced ?
+                                  " gmem mode=emulated why=forced " :
+                                  " gmem mode=emulated why=kernel-has-none "),
+                     ==, 1);
+    proc = g_strdup_printf("/proc/self/fd/%d", v.gmem);
+    link = g_file_read_link(proc, NULL);
+    g_assert_nonnull(link);
+    g_assert_cmpint(g_str_has_prefix(link, "/memfd:"), ==, emu);
+
+    /*
+     * kvm_gmem_create(): flags the VM supports (INIT_SHARED never, on a
+     * VM with private memory), size > 0 and page aligned: else EINVAL.
+     */
+    flags_cap = xioctl(v.vm, KVM_CHECK_EXTENSION,
+                       (void *)(long)KVM_CAP_GUEST_MEMFD_FLAGS);
+    g_assert_cmpint(flags_cap, >=, 0);
+    g_assert_cmphex(flags_cap & GUEST_MEMFD_FLAG_INIT_SHARED, ==, 0);
+    if (emu) {
+        /* Linux >= 6.18 lets every VM mmap() it; 6.x before, no flag. */
+        g_assert_cmphex(flags_cap, ==, kernel == K_MAINLINE ?
+                        GUEST_MEMFD_FLAG_MMAP : 0);
+    }
+    gmem_create_fails(&v, 0, 0);
+    gmem_create_fails(&v, PAGE / 2, 0);
+    gmem_create_fails(&v, PAGE + PAGE / 2, 0);
+    gmem_create_fails(&v, -PAGE, 0);                /* < 0 as a loff_t */
+    gmem_create_fails(&v, PAGE, GUEST_MEMFD_FLAG_INIT_SHARED);
+    gmem_create_fails(&v, PAGE, 1ULL << 63);
+    if (!(flags_cap & GUEST_MEMFD_FLAG_MMAP)) {
+        gmem_create_fails(&v, PAGE, GUEST_MEMFD_FLAG_MMAP);
+    }
+    fails_with(v.vm, KVM_CREATE_GUEST_MEMFD, (void *)8, EFAULT);
+
+    /* A good one: its size; not close-on-exec (get_unused_fd_flags(0)). */
+    fd = gmem_create(&v, GMEM_PAGES * PAGE, 0);
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(fstat(fd, &st), ==, 0);
+    g_assert_true(S_ISREG(st.st_mode));
+    g_assert_cmpint(st.st_size, ==, GMEM_PAGES * PAGE);
+    g_assert_cmpint(fcntl(fd, F_GETFD) & FD_CLOEXEC, ==, 0);
+
+    /*
+     * vfs_fallocate() (offset >= 0, len > 0), kvm_gmem_fallocate()
+     * (KEEP_SIZE, alone or with PUNCH_HOLE: else EOPNOTSUPP; aligned:
+     * else EINVAL), kvm_gmem_allocate() (within the file).  QEMU punches
+     * holes (ram_block_discard_guest_memfd_range()).
+     */
+    g_assert_cmpint(fallocate(fd, GMEM_PUNCH, 0, PAGE), ==, 0);
+    g_assert_cmpint(fallocate(fd, GMEM_PUNCH, 4 * PAGE, 4 * PAGE), ==, 0);
+    g_assert_cmpint(fallocate(fd, GMEM_PUNCH, 2 * GMEM_PAGES * PAGE, PAGE),
+                    ==, 0);                         /* past the end */
+    g_assert_cmpint(fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 2 * PAGE), ==, 0);
+    falloc_fails(fd, FALLOC_FL_KEEP_SIZE, (GMEM_PAGES - 1) * PAGE, 2 * PAGE,
+                 EINVAL);
+    falloc_fails(fd, GMEM_PUNCH, PAGE / 2, PAGE, EINVAL);
+    falloc_fails(fd, GMEM_PUNCH, PAGE, PAGE / 2, EINVAL);
+    falloc_fails(fd, GMEM_PUNCH, PAGE, 0, EINVAL);
+    falloc_fails(fd, GMEM_PUNCH, -PAGE, PAGE, EINVAL);
+    falloc_fails(fd, 0, 0, PAGE, EOPNOTSUPP);
+    falloc_fails(fd, FALLOC_FL_PUNCH_HOLE, 0, PAGE, EOPNOTSUPP);
+    falloc_fails(fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, 0, PAGE,
+                 EOPNOTSUPP);
+    falloc_fails(fd, FALLOC_FL_COLLAPSE_RANGE, 0, PAGE, EOPNOTSUPP);
+
+    /*
+     * Without GUEST_MEMFD_FLAG_MMAP no mmap() (ENODEV); never read() or
+     * write() (no such file operations: EINVAL), pread()/pwrite() (not
+     * FMODE_PREAD: ESPIPE) or a new size (kvm_gmem_setattr(): EINVAL).
+     */
+    g_assert_true(mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+                       0) == MAP_FAILED);
+    g_assert_cmpint(errno, ==, ENODEV);
+    g_assert_true(mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, fd, 0) ==
+                  MAP_FAILED);
+    g_assert_cmpint(errno, ==, ENODEV);
+    g_assert_cmpint(read(fd, buf, sizeof(buf)), ==, -1);
+    g_assert_cmpint(errno, ==, EINVAL);
+    g_assert_cmpint(write(fd, buf, sizeof(buf)), ==, -1);
+    g_assert_cmpint(errno, ==, EINVAL);
+    g_assert_cmpint(pread(fd, buf, sizeof(buf), 0), ==, -1);
+    g_assert_cmpint(errno, ==, ESPIPE);
+    g_assert_cmpint(pwrite(fd, buf, sizeof(buf), 0), ==, -1);
+    g_assert_cmpint(errno, ==, ESPIPE);
+    g_assert_cmpint(ftruncate(fd, 2 * GMEM_PAGES * PAGE), ==, -1);
+    g_assert_cmpint(errno, ==, EINVAL);
+    g_assert_cmpint(fstat(fd, &st), ==, 0);
+    g_assert_cmpint(st.st_size, ==, GMEM_PAGES * PAGE);
+
+    /*
+     * kvm_set_memory_region() and kvm_gmem_bind(): a guest_memfd slot has
+     * no other flag, its offset is page aligned and its pages within the
+     * file, bound to no other slot; the descriptor is open (else EBADF)
+     * and a guest_memfd of this VM (else EINVAL).
+     */
+    hva = mmap(NULL, GMEM_PAGES * PAGE, PROT_READ | PROT_WRITE,
+               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    g_assert_true(hva != MAP_FAILED);
+    vm_open(&w, false);
+    null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    g_assert_cmpint(null, >=, 0);
+    plain = memfd_create("test-sim-plain", MFD_CLOEXEC);
+    g_assert_cmpint(plain, >=, 0);
+    g_assert_cmpint(ftruncate(plain, GMEM_PAGES * PAGE), ==, 0);
+    gmem_slot_fails(&v, 2, GMEM_GPA, 4, hva, KVM_MEM_GUEST_MEMFD, fd,
+                    (GMEM_PAGES - 3) * PAGE, EINVAL);
+    gmem_slot_fails(&v, 2, GMEM_GPA, 4, hva, KVM_MEM_GUEST_MEMFD, fd,
+                    PAGE / 2, EINVAL);
+    gmem_slot_fails(&v, 2, GMEM_GPA, 4, hva, KVM_MEM_GUEST_MEMFD, fd,
+                    -PAGE, EINVAL);
+    gmem_slot_fails(&v, 2, GMEM_GPA, 4, hva,
+                    KVM_MEM_GUEST_MEMFD | KVM_MEM_LOG_DIRTY_PAGES, fd, 0,
+                    EINVAL);
+    gmem_slot_fails(&v, 2, GMEM_GPA, 4, hva, KVM_MEM_GUEST_MEMFD, null, 0,
+                    EINVAL);
+    gmem_slot_fails(&v, 2, GMEM_GPA, 4, hva, KVM_MEM_GUEST_MEMFD, plain, 0,
+                    EINVAL);
+    gmem_slot_fails(&v, 2, GMEM_GPA, 4, hva, KVM_MEM_GUEST_MEMFD, w.gmem, 0,
+                    EINVAL);
+    gmem_slot_fails(&v, 2, GMEM_GPA, 4, hva, KVM_MEM_GUEST_MEMFD,
+                    closed_fd(), 0, EBADF);
+    g_assert_cmpint(gmem_slot(&v, 2, GMEM_GPA, 4, hva, KVM_MEM_GUEST_MEMFD,
+                              fd, (GMEM_PAGES - 4) * PAGE), ==, 0);
+    gmem_slot_fails(&v, 3, GMEM_GPA + 4 * PAGE, 4, hva + 4 * PAGE,
+                    KVM_MEM_GUEST_MEMFD, fd, (GMEM_PAGES - 7) * PAGE,
+                    EINVAL);                        /* one page bound */
+    g_assert_cmpint(gmem_slot(&v, 3, GMEM_GPA + 4 * PAGE, 4, hva + 4 * PAGE,
+                              KVM_MEM_GUEST_MEMFD, fd,
+                              (GMEM_PAGES - 8) * PAGE), ==, 0);
+    /* The real KVM's checks come before the binding's: an overlap. */
+    gmem_slot_fails(&v, 4, GMEM_GPA + 7 * PAGE, 1, hva, KVM_MEM_GUEST_MEMFD,
+                    closed_fd(), 0, EEXIST);
+    /* Private memslots are immutable: deleted, then bound again. */
+    gmem_slot_fails(&v, 2, GMEM_GPA, 4, hva, KVM_MEM_GUEST_MEMFD, fd,
+                    (GMEM_PAGES - 4) * PAGE, EINVAL);
+    g_assert_cmpint(gmem_slot(&v, 2, GMEM_GPA, 0, hva, KVM_MEM_GUEST_MEMFD,
+                              fd, 0), ==, 0);
+    g_assert_cmpint(gmem_slot(&v, 2, GMEM_GPA, 4, hva, KVM_MEM_GUEST_MEMFD,
+                              fd, (GMEM_PAGES - 4) * PAGE), ==, 0);
+
+    /* GUEST_MEMFD_FLAG_MMAP, where the VM offers it (mainline). */
+    if (flags_cap & GUEST_MEMFD_FLAG_MMAP) {
+        uint8_t byte;
+
+        mfd = gmem_create(&v, 4 * PAGE, GUEST_MEMFD_FLAG_MMAP);
+        g_assert_cmpint(mfd, >=, 0);
+        g_assert_true(mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, mfd, 0) ==
+                      MAP_FAILED);
+        g_assert_cmpint(errno, ==, EINVAL);         /* shared only */
+        p = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+        g_assert_true(p != MAP_FAILED);
+        /*
+         * Without INIT_SHARED (no SNP VM has it) every fault is SIGBUS
+         * (kvm_gmem_fault_user_mapping()); the kernel's own copy from
+         * the mapping says EFAULT.
+         */
+        local = (struct iovec){ .iov_base = &byte, .iov_len = 1 };
+        remote = (struct iovec){ .iov_base = p + PAGE, .iov_len = 1 };
+        g_assert_cmpint(process_vm_readv(getpid(), &local, 1, &remote, 1, 0),
+                        ==, -1);
+        g_assert_cmpint(errno, ==, EFAULT);
+        g_assert_cmpint(read(mfd, buf, sizeof(buf)), ==, -1);
+        g_assert_cmpint(errno, ==, EINVAL);
+        munmap(p, 4 * PAGE);
+        close(mfd);
+    }
+
+    /*
+     * close(): the number, used again, is an ordinary file again (the
+     * binding went with the guest_memfd).
+     */
+    num = fd;
+    close(fd);
+    gmem_slot_fails(&v, 5, GMEM_GPA + 8 * PAGE, 1, hva, KVM_MEM_GUEST_MEMFD,
+                    num, 0, EBADF);
+    fd = memfd_create("test-sim-reused", MFD_CLOEXEC);
+    g_assert_cmpint(fd, >=, 0);
+    if (fd != num) {
+        g_assert_cmpint(dup2(fd, num), ==, num);
+        close(fd);
+    }
+    g_assert_cmpint(fallocate(num, 0, 0, PAGE), ==, 0);
+    g_assert_cmpint(pwrite(num, "x", 1, 0), ==, 1);
+    g_assert_cmpint(pread(num, buf, 1, 0), ==, 1);
+    g_assert_cmpint(fstat(num, &st), ==, 0);
+    g_assert_cmpint(st.st_size, ==, PAGE);
+    gmem_slot_fails(&v, 5, GMEM_GPA + 8 * PAGE, 1, hva, KVM_MEM_GUEST_MEMFD,
+                    num, 0, EINVAL);
+    close(num);
+    close(plain);
+    close(null);
+    vm_close(&w);
+    munmap(hva, GMEM_PAGES * PAGE);
+    vm_close(&v);
+}
+
+/*
+ * The simulator's guest_memfd where the kernel has one of its own: the
+ * rules above, a launch and a run over it, again in a child with
+ * SNP_HOST_SIM_EMULATE_GMEM=1 (read when the simulator starts) and a log
+ * of its own.
+ */
+static void test_gmem_forced(void)
+{
+    g_autofree char *self = NULL, *log = NULL, *out = NULL, *err = NULL;
+    g_autofree char *child_log = NULL;
+    g_auto(GStrv) env = NULL;
+    g_auto(GStrv) lines = NULL;
+    g_autoptr(GError) error = NULL;
+    const char *argv[] = {
+        NULL, "--tap", "-p", "/snp-host-sim/gmem/rules",
+        "-p", "/snp-host-sim/launch",
+        "-p", "/snp-host-sim/run/ext-guest-request", NULL
+    };
+    guint oks = 0;
+    int status;
+
+    if (gmem_forced) {
+        g_test_skip("SNP_HOST_SIM_EMULATE_GMEM=1 here: /snp-host-sim/gmem/"
+                    "rules ran on the simulator's guest_memfd");
+        return;
+    }
+    if (skip_if_no_kvm()) {
+        return;
+    }
+    self = g_file_read_link("/proc/self/exe", &error);
+    g_assert_no_error(error);
+    argv[0] = self;
+    log = g_strconcat(logpath, ".gmem-forced", NULL);
+    env = g_get_environ();
+    env = g_environ_setenv(env, "SNP_HOST_SIM_EMULATE_GMEM", "1", TRUE);
+    env = g_environ_setenv(env, "SNP_HOST_SIM_LOG", log, TRUE);
+    g_assert_true(g_spawn_sync(NULL, (char **)argv, env, G_SPAWN_DEFAULT,
+                               NULL, NULL, &out, &err, &status, &error));
+    g_assert_no_error(error);
+    lines = g_strsplit(out, "\n", -1);
+    for (guint i = 0; lines[i]; i++) {
+        if (*lines[i]) {
+            g_test_message("child: %s", lines[i]);
+        }
+        oks += g_str_has_prefix(lines[i], "ok ") &&
+               !strstr(lines[i], "# SKIP");
+    }
+    if (*err) {
+        g_test_message("child's stderr: %s", err);
+    }
+    g_assert_true(g_spawn_check_wait_status(status, &error));
+    g_assert_no_error(error);
+    g_assert_cmpuint(oks, ==, 3);
+    g_assert_true(g_file_get_contents(log, &child_log, NULL, NULL));
+    g_assert_nonnull(strstr(child_log, " gmem mode=emulated why=forced "));
+    g_assert_nonnull(strstr(child_log, " emulated=1"));
+}
+
 int main(int argc, char **argv)
 {
     const char *k = getenv("SNP_HOST_SIM_KERNEL");
@@ -1433,11 +1792,17 @@ int main(int argc, char **argv)
     g_setenv("SNP_HOST_SIM_CERTS", blob, TRUE);
     g_setenv("SNP_HOST_SIM_PAIRS", pairs, TRUE);
 
+    gmem_forced = !g_strcmp0(getenv("SNP_HOST_SIM_EMULATE_GMEM"), "1");
     kvm = open("/dev/kvm", O_RDWR);
     if (kvm < 0) {
         skip_why = "SKIP: /dev/kvm cannot be opened: the simulator needs it";
     } else {
-        int vm = ioctl(kvm, KVM_CREATE_VM, (void *)(long)KVM_X86_SNP_VM);
+        int vm;
+
+        /* syscall(): the real kernel's answer, not the simulator's. */
+        kernel_gmem_cap = syscall(SYS_ioctl, kvm, KVM_CHECK_EXTENSION,
+                                  (long)KVM_CAP_GUEST_MEMFD);
+        vm = ioctl(kvm, KVM_CREATE_VM, (void *)(long)KVM_X86_SNP_VM);
 
         if (vm < 0) {
             skip_why = "SKIP: this /dev/kvm creates no VM";
@@ -1463,6 +1828,8 @@ int main(int argc, char **argv)
     g_test_add_func("/snp-host-sim/run/guest-request", test_guest_req);
     g_test_add_func("/snp-host-sim/run/memory-fault", test_memory_fault);
     g_test_add_func("/snp-host-sim/run/ops", test_ops);
+    g_test_add_func("/snp-host-sim/gmem/rules", test_gmem_rules);
+    g_test_add_func("/snp-host-sim/gmem/forced", test_gmem_forced);
     ret = g_test_run();
 
     {

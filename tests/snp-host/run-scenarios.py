@@ -598,6 +598,16 @@ class Runner:
             r'iv-reuse) ', ln)]
         self.tap.ok(not bad, f"{tag}/sim-log-no-violations",
                     '\n'.join(bad[:10]))
+        if os.environ.get('SNP_HOST_SIM_EMULATE_GMEM') == '1':
+            # The forced set must have run on the simulator's guest_memfd.
+            made = [ln for ln in log if re.match(
+                r'\S+ \S+ gmem fd=\d+ create .* emulated=1$', ln)]
+            mode = [ln for ln in log if ' gmem mode=' in ln]
+            self.tap.ok(bool(made) and all(' mode=emulated ' in ln
+                                           for ln in mode),
+                        f"{tag}/guest_memfd-emulated",
+                        f"{len(made)} emulated guest_memfds created; "
+                        f"decision: {mode[:1]}")
         if scenario == 'fault':
             faults = [ln for ln in log if ' kind=memory-fault ' in ln]
             m = re.search(r'access at (0x[0-9a-f]+)', expect or '')

@@ -14,13 +14,40 @@
 #   /var/lib/libvirt      ROOT/lib
 #   /var/cache/libvirt    ROOT/cache (the capabilities cache)
 #   /var/log/libvirt      ROOT/log  (DAEMON.log, qemu/DOMAIN.log)
-#   /dev                  a tmpfs with the host's device nodes bound in,
-#                         and /dev/sev: an empty placeholder file.  This
-#                         host has no SEV firmware; libvirt only stats
-#                         /dev/sev (device cgroup, the domain's /dev
-#                         namespace, its DAC label), and QEMU's own open
-#                         of /dev/sev is answered by the SNP host
-#                         simulator, never by this file.
+#   /dev                  a tmpfs holding a copy of the host's /dev: the
+#                         same device nodes (numbers, owner, mode, ACLs:
+#                         /dev/kvm is the host's KVM), its symbolic links
+#                         and directories, the host's pts, shm, mqueue
+#                         and hugepages mounts, and one node more,
+#                         /dev/sev (see below).  The host's /dev is
+#                         unmounted in this namespace, not covered.
+#
+# /dev is laid out as on a host, device nodes and not mounts, because
+# libvirt builds each domain's own /dev (qemu_namespace.c) from the
+# daemon's: a character or block device is mknod()ed there, anything else
+# under /dev is bind-mounted in the daemon's namespace and moved into the
+# domain's, and every mount under /dev is moved over as a whole, by path.
+# So every path is mounted once: libvirt 11.3 prunes the sorted list of
+# mount points under /dev of repeated paths, but skips the entry that
+# follows a second "/dev" (the host's /dev under another), and moving a
+# path that is left twice fails the second time (EINVAL: "Unable to move
+# /dev/pts mount to /run/libvirt/qemu/1-NAME.pts").  Hence the host's
+# /dev unmounted rather than covered, and each of its mounts bound alone
+# (the one on top, as processes see it; not the mounts stacked under it).
+#
+# /dev/sev is a character device with /dev/null's numbers (1:3), mode
+# 0600, root's, whatever the host has: this host has no SEV firmware to
+# give.  libvirt wants a character device there for an SEV domain (its
+# device cgroup rule, the node it mknods into the domain's /dev, the DAC
+# label it gives that node); QEMU's open("/dev/sev") is answered by the
+# SNP host simulator and never reaches the node.
+#
+# Last, every mount is made shared (a peer group of this namespace's own:
+# the host's mounts were made private first, so nothing propagates to
+# the host), as systemd leaves a host's mounts: libvirt bind-mounts a
+# file it puts into a domain's /dev at /run/libvirt/qemu/NAME.FILE in the
+# daemon's namespace and moves it from there in the domain's, which
+# receives it only by propagation.
 #
 # Mount points that do not exist yet (ROOT's are the test's; /var/...
 # may be missing before libvirt is installed) are created; the test
@@ -42,27 +69,33 @@ for pair in run:/run/libvirt etc:/etc/libvirt lib:/var/lib/libvirt \
     mount --bind "$src" "$dst"
 done
 
-hostdev=$ROOT/hostdev
-mkdir -p "$hostdev"
-mount --rbind /dev "$hostdev"
-mount -t tmpfs -o mode=0755,nosuid qemu-snp-dev /dev
-for n in null zero full random urandom tty ptmx kvm userfaultfd fuse \
-         net/tun vhost-net vhost-vsock; do
-    [ -e "$hostdev/$n" ] || continue
-    mkdir -p "/dev/$(dirname "$n")"
-    : > "/dev/$n"
-    mount --bind "$hostdev/$n" "/dev/$n"
-done
+# The new /dev is put together at ROOT/dev, then moved over the host's,
+# which is unmounted here first.
+newdev=$ROOT/dev
+mkdir -p "$newdev"
+mount -t tmpfs -o mode=0755,nosuid qemu-snp-dev "$newdev"
+# Nodes, symbolic links and directories of the host's /dev itself; the
+# mounts under it (empty directories in the copy) are bound next.
+cp -a -x /dev/. "$newdev/" ||
+    echo "libvirt-ns.sh: some of /dev was not copied (above)" >&2
 for d in pts shm mqueue hugepages; do
-    [ -d "$hostdev/$d" ] || continue
-    mkdir -p "/dev/$d"
-    mount --rbind "$hostdev/$d" "/dev/$d"
+    mountpoint -q "/dev/$d" || continue
+    mkdir -p "$newdev/$d"
+    mount --bind "/dev/$d" "$newdev/$d"
 done
-ln -s /proc/self/fd /dev/fd
-ln -s /proc/self/fd/0 /dev/stdin
-ln -s /proc/self/fd/1 /dev/stdout
-ln -s /proc/self/fd/2 /dev/stderr
-: > /dev/sev
-umount -l "$hostdev"
+for l in fd:/proc/self/fd stdin:/proc/self/fd/0 stdout:/proc/self/fd/1 \
+         stderr:/proc/self/fd/2; do
+    [ -e "$newdev/${l%%:*}" ] || [ -L "$newdev/${l%%:*}" ] ||
+        ln -s "${l#*:}" "$newdev/${l%%:*}"
+done
+rm -rf "$newdev/sev"
+mknod -m 0600 "$newdev/sev" c 1 3
+# Every mount at /dev (one may cover another), so that none stays in the
+# mount table under the new one.
+while mountpoint -q /dev; do
+    umount -l /dev
+done
+mount --move "$newdev" /dev
+mount --make-rshared /
 
 exec "$@"

@@ -10,9 +10,9 @@
 # Steps (TAP, one check a line; docs/system/i386/sev-snp-operators.rst
 # explains what is simulated and configured, and why):
 #
-#  1. snapshot the machine (packages, users, groups, libvirt's
-#     directories, cgroups), install libvirt-daemon,
-#     libvirt-daemon-driver-qemu and libvirt-clients from
+#  1. snapshot the machine (packages and apt's automatically-installed
+#     marks, users, groups, libvirt's directories, cgroups), install
+#     libvirt-daemon, libvirt-daemon-driver-qemu and libvirt-clients from
 #     bookworm-backports with apt (refused if that would upgrade anything
 #     installed), then `dpkg -i` build/deb/*.deb: dpkg refuses any file
 #     that Debian's QEMU (pulled in by libvirt) already owns;
@@ -37,9 +37,15 @@
 #  7. `virsh destroy` in the middle of that load: afterwards no lock on
 #     the blob is left, the exclusive lock is free at once, and QEMU is
 #     gone;
-#  8. stop the daemon, purge every package the test installed, remove the
-#     users, groups, directories and cgroups that appeared: the machine
-#     is as it was (checked).
+#  8. stop the daemon, remove the host directory, purge every package the
+#     test installed and no other (no --auto-remove), remove the users,
+#     groups, directories and cgroups that appeared: the machine is as it
+#     was (checked: packages, apt's marks, users, groups, directories).
+#
+# Every file QEMU opens (as libvirt-qemu) is in a host directory the test
+# makes outside the checkout (/var/tmp/qemu-snp-libvirt-XXXXXX), so that
+# the checkout's parents need not let that user through; build/libvirt/
+# keeps a copy of it (host/ and the emulator wrapper) after the run.
 #
 # Ends with one line, "libvirt-check: ...", saying what it showed.
 # Exit status 0 when every check passed (or on a SKIP), 1 otherwise.
@@ -62,9 +68,11 @@ import grp
 import re
 import shutil
 import signal
+import stat
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -95,6 +103,11 @@ HOST_PATHS = ['/etc/libvirt', '/var/lib/libvirt', '/var/cache/libvirt',
               '/var/log/libvirt', '/run/libvirt', '/etc/qemu',
               '/var/lib/qemu', '/usr/share/qemu', '/usr/lib/ipxe/qemu',
               '/usr/share/seabios']
+# Every file QEMU opens (it runs as libvirt-qemu, or qemu.conf's user)
+# lives in a directory the test makes under one of these, never in the
+# checkout, whose parents may be closed to that user; it goes at the end.
+HOST_DIR_BASES = ['/var/tmp', '/tmp']
+HOST_DIR_PREFIX = 'qemu-snp-libvirt-'
 CERT_SIZE = 0x824
 REPORT_CHIP_ID = 0x1a0
 DOMAIN = 'qemu-snp-libvirt'
@@ -142,17 +155,69 @@ def dpkg_state():
     return out
 
 
+def auto_marks():
+    """The installed packages apt marks as automatically installed."""
+    return sorted(run(['apt-mark', 'showauto'], check=True).stdout.split())
+
+
 def cgroup_dirs():
     return sorted(glob.glob('/sys/fs/cgroup/machine*') +
                   glob.glob('/sys/fs/cgroup/*/machine*'))
 
 
+def open_to_everyone(path):
+    """Does every directory from / down to @path let any user through?"""
+    p = os.path.realpath(path)
+    while True:
+        if not os.stat(p).st_mode & stat.S_IXOTH:
+            return False
+        if p == '/':
+            return True
+        p = os.path.dirname(p)
+
+
+def host_dir_base():
+    """The first of HOST_DIR_BASES that any user can reach, on a file
+    system that allows executing (the emulator wrapper and the simulator
+    it preloads live there), or None."""
+    for base in HOST_DIR_BASES:
+        try:
+            if os.path.isdir(base) and open_to_everyone(base) and \
+                    not os.statvfs(base).f_flag & os.ST_NOEXEC:
+                return base
+        except OSError:
+            pass
+    return None
+
+
+def host_dirs():
+    """The test's host directories (Test.make_host_dir) that exist."""
+    return sorted(d for b in HOST_DIR_BASES
+                  for d in glob.glob(os.path.join(b, HOST_DIR_PREFIX + '*')))
+
+
+def remove_stale_host_dir(record):
+    """The host directory named in @record (one a killed run left, or the
+    one just removed), and the record."""
+    try:
+        with open(record) as f:
+            old = f.read().strip()
+    except OSError:
+        return
+    if os.path.dirname(old) in HOST_DIR_BASES and \
+            os.path.basename(old).startswith(HOST_DIR_PREFIX):
+        shutil.rmtree(old, ignore_errors=True)
+    os.unlink(record)
+
+
 def snapshot():
     return {
         'packages': dpkg_state(),
+        'auto': auto_marks(),
         'users': sorted(p.pw_name for p in pwd.getpwall()),
         'groups': sorted(g.gr_name for g in grp.getgrall()),
-        'paths': [p for p in HOST_PATHS if os.path.lexists(p)],
+        'paths': [p for p in HOST_PATHS if os.path.lexists(p)] +
+                 host_dirs(),
         'cgroups': cgroup_dirs(),
     }
 
@@ -163,6 +228,14 @@ def differences(before, after):
     for n in sorted(set(bp) | set(ap)):
         if bp.get(n) != ap.get(n):
             out.append(f"package {n}: {bp.get(n)} -> {ap.get(n)}")
+    # apt's marks of the packages there before and after (one that came or
+    # went is named above); a state file of an older run may lack them.
+    if 'auto' in before and 'auto' in after:
+        ba, aa = set(before['auto']), set(after['auto'])
+        for n in sorted(n for n in ba ^ aa if n in bp and n in ap):
+            was, now = (('automatically', 'manually') if n in ba else
+                         ('manually', 'automatically'))
+            out.append(f"package {n}: marked {now} installed, was {was}")
     for k in ('users', 'groups', 'paths', 'cgroups'):
         b, a = set(before[k]), set(after[k])
         out += [f"{k}: {x} appeared" for x in sorted(a - b)]
@@ -193,6 +266,7 @@ class Machine:
             self.before = old
             self.restore(quiet=True)
         self.before = snapshot()
+        self.before['test-installs'] = []
         self.save()
 
     def apt(self, *args):
@@ -227,26 +301,71 @@ class Machine:
             raise Skip('installing libvirt would upgrade installed packages '
                        f"({', '.join(upgrades)}), which the test could not "
                        'undo')
+        # What apt is about to install, kept before it does (a run killed
+        # in the middle is undone by the next); narrowed afterwards to what
+        # did appear.
+        plan = [n.split(':')[0]
+                for n in re.findall(r'^Inst (\S+) ', sim.stdout, re.M)]
+        self.installing(plan)
         t0 = time.monotonic()
+        pre = dpkg_state()
         r = self.apt('install', *want)
+        post = dpkg_state()
+        new = sorted(n for n in plan if post.get(n) != pre.get(n))
+        self.installing(new, replace=plan)
         if r.returncode:
             raise Skip('apt-get install of libvirt failed: ' +
                        (r.stdout + r.stderr).strip()[-800:])
-        new = sorted(set(dpkg_state()) - set(self.before['packages']))
         self.tap.note(f"installed {len(new)} packages in "
                       f"{time.monotonic() - t0:.0f} s: {' '.join(new)}")
         return new
 
+    def installing(self, pkgs, replace=()):
+        """Note @pkgs as the test's own (in place of @replace), in the
+        state file too: restore() takes away these and no other."""
+        mine = [n for n in self.before.get('test-installs', [])
+                if n not in replace]
+        self.before['test-installs'] = sorted(set(mine) | set(pkgs))
+        self.save()
+
+    def purge(self, pkgs):
+        """Purge exactly @pkgs with apt.  No --auto-remove: that takes every
+        package apt thinks unneeded, the machine's own among them.  apt's
+        plan is looked at first and refused if it would remove a package
+        that is not in @pkgs (the check against the snapshot then names
+        what is left)."""
+        sim = self.apt('-s', 'purge', *pkgs)
+        plan = set(re.findall(r'^(?:Purg|Remv) ([^\s:]+)', sim.stdout, re.M))
+        extra = sorted(plan - set(pkgs))
+        if sim.returncode or extra:
+            self.tap.note('not purging the packages the test installed: '
+                          + (f"apt would also remove {' '.join(extra)}"
+                             if extra else
+                             (sim.stdout + sim.stderr).strip()[-400:]))
+            return []
+        return [self.apt('purge', *pkgs)]
+
     def restore(self, quiet=False):
-        """Back to self.before: purge what appeared, remove the users,
-        groups, directories and cgroups that appeared."""
+        """Back to self.before: purge the packages the test installed
+        (those alone: a package that was there before stays, wanted by
+        anything or not, and so does one that something else installed
+        meanwhile, which the check then names), remove the users, groups,
+        directories and cgroups that appeared."""
         before = self.before
         now = dpkg_state()
-        new = [n for n in now if n not in before['packages']]
+        appeared = [n for n in now if n not in before['packages']]
+        mine = before.get('test-installs')
+        if mine is None:            # a state file of an older run
+            mine = appeared
+        new = [n for n in appeared if n in mine]
+        others = [n for n in appeared if n not in mine]
+        if others and not quiet:
+            self.tap.note('packages that appeared but that the test did not '
+                          f"install are left: {' '.join(others)}")
         # Packages that were only configuration files before go back to
         # that state (removed, not purged).
-        back_to_rc = [n for n in now if n in before['packages'] and
-                      before['packages'][n][1].startswith('rc') and
+        back_to_rc = [n for n in now if n in before['packages'] and n in mine
+                      and before['packages'][n][1].startswith('rc') and
                       now[n][1].startswith('ii')]
         log = []
         if new:
@@ -255,7 +374,7 @@ class Machine:
                 log.append(run(['dpkg', '--purge'] + ours))
             rest = [n for n in new if n not in OUR_PKGS]
             if rest:
-                log.append(self.apt('purge', '--auto-remove', *rest))
+                log += self.purge(rest)
         if back_to_rc:
             log.append(run(['dpkg', '--remove'] + back_to_rc))
         # Users and groups the packages' scripts made and kept.
@@ -265,7 +384,7 @@ class Machine:
         for g in sorted(set(x.gr_name for x in grp.getgrall()) -
                         set(before['groups'])):
             log.append(run(['groupdel', g]))
-        for p in HOST_PATHS:
+        for p in HOST_PATHS + host_dirs():
             if os.path.lexists(p) and p not in before['paths']:
                 shutil.rmtree(p, ignore_errors=True)
         # The cgroups libvirt made (cgroup directories go with rmdir,
@@ -282,7 +401,13 @@ class Machine:
         diff = differences(before, after)
         if not diff and os.path.exists(self.state_file):
             os.unlink(self.state_file)
-        elif not quiet:
+        elif diff:
+            # The next run tries again, on what is left of the test's own.
+            before['test-installs'] = sorted(
+                n for n in mine if n in after['packages'] and
+                n not in before['packages'])
+            self.save()
+        if diff and not quiet:
             for r in log:
                 if r.returncode:
                     self.tap.note(f"{' '.join(r.args)}: exit {r.returncode}:"
@@ -391,6 +516,35 @@ class Daemon:
                 return True
             time.sleep(0.2)
         return False
+
+    def dev_problems(self):
+        """What is wrong with the /dev the daemon sees (libvirt-ns.sh):
+        /dev/sev must be a character device, which libvirt mknods into
+        an SEV domain's own /dev, and /dev/kvm, where the host has one,
+        the host's device."""
+        dev = f"/proc/{self.proc.pid}/root/dev"
+        out = []
+        try:
+            st = os.stat(f"{dev}/sev")
+            if not stat.S_ISCHR(st.st_mode):
+                out.append(f"/dev/sev is not a character device "
+                           f"(mode {st.st_mode:o})")
+        except OSError as e:
+            out.append(f"/dev/sev: {e.strerror}")
+        try:
+            host = os.stat('/dev/kvm')
+        except OSError:
+            return '; '.join(out)
+        try:
+            st = os.stat(f"{dev}/kvm")
+            if not stat.S_ISCHR(st.st_mode) or st.st_rdev != host.st_rdev:
+                out.append(f"/dev/kvm is {os.major(st.st_rdev)}:"
+                           f"{os.minor(st.st_rdev)} mode {st.st_mode:o}, "
+                           f"the host's {os.major(host.st_rdev)}:"
+                           f"{os.minor(host.st_rdev)}")
+        except OSError as e:
+            out.append(f"/dev/kvm: {e.strerror}, the host has one")
+        return '; '.join(out)
 
     def virsh(self, *args, timeout=120):
         return run(['virsh', '-c', self.uri] + list(args), timeout=timeout)
@@ -524,6 +678,8 @@ class Test:
         self.tap = tap
         self.work = os.path.abspath(a.workdir)
         self.findings = []          # for the last line
+        self.host = self.run_dir = self.wrapper = None
+        self.host_record = os.path.join(self.work, 'host-dir')
 
     def ok(self, good, name, diag=None):
         self.tap.ok(good, name, diag)
@@ -532,8 +688,13 @@ class Test:
     # -- set-up of the simulated host --------------------------------
     def setup_host(self):
         a = self.a
-        self.run_dir = os.path.join(self.work, 'host')
-        shutil.rmtree(self.run_dir, ignore_errors=True)
+        # Everything QEMU opens, in a directory of the test's own outside
+        # the checkout (whose parents QEMU's user may not pass, a checkout
+        # under mktemp -d or a home directory): the emulator wrapper, the
+        # simulator it preloads, and host/ (the firmware's state, the
+        # blob, the test guest, the scenarios, the consoles and logs).
+        self.make_host_dir()
+        self.run_dir = os.path.join(self.host, 'host')
         os.makedirs(self.run_dir)
         ns = argparse.Namespace(
             qemu=EMULATOR, sim=a.sim, guest=a.guest, snp_certs=a.snp_certs,
@@ -544,6 +705,9 @@ class Test:
             raise RuntimeError('the simulated firmware and its blob')
         self.blob = self.r.blob
         # QEMU runs as libvirt-qemu: what it reads and writes must let it.
+        self.sim = os.path.join(self.host, os.path.basename(a.sim))
+        shutil.copy(a.sim, self.sim)
+        os.chmod(self.sim, 0o644)
         self.loader = os.path.join(self.run_dir, 'snp-test-guest.bin')
         shutil.copy(a.guest, self.loader)
         self.simlog = os.path.join(self.run_dir, 'sim.log')
@@ -560,9 +724,9 @@ class Test:
         # The emulator libvirt runs: the packaged QEMU with the simulator.
         # libvirt starts QEMU (and its capability probe) with a clean
         # environment, so the wrapper sets it.
-        self.wrapper = os.path.join(self.work, 'qemu-system-x86_64-snp-sim')
+        self.wrapper = os.path.join(self.host, 'qemu-system-x86_64-snp-sim')
         env = {
-            'LD_PRELOAD': os.path.abspath(a.sim),
+            'LD_PRELOAD': self.sim,
             'SNP_HOST_SIM_KERNEL': 'mainline',
             'SNP_HOST_SIM_LOG': self.simlog,
             'SNP_HOST_SIM_FW': self.r.fwdir,
@@ -578,6 +742,37 @@ class Test:
         os.chmod(self.wrapper, 0o755)
         with open(os.path.join(HERE, 'domain.xml.in')) as f:
             self.template = f.read()
+
+    def make_host_dir(self):
+        base = host_dir_base()
+        if base is None:
+            raise RuntimeError(
+                f"none of {', '.join(HOST_DIR_BASES)} is a directory every "
+                "user can reach on a file system that allows executing: "
+                "no place for the files QEMU opens")
+        self.host = tempfile.mkdtemp(prefix=HOST_DIR_PREFIX, dir=base)
+        with open(self.host_record, 'w') as f:
+            f.write(self.host + '\n')
+        os.chmod(self.host, 0o755)
+
+    def remove_host_dir(self):
+        """The run's files are copied to the work directory (host/ and the
+        wrapper, as build/libvirt/ keeps them), the host directory goes."""
+        if not self.host:
+            return
+        keep = os.path.join(self.work, 'host')
+        shutil.rmtree(keep, ignore_errors=True)
+        try:
+            if self.run_dir:
+                shutil.copytree(self.run_dir, keep, symlinks=True)
+            if self.wrapper:
+                shutil.copy(self.wrapper, self.work)
+        except (OSError, shutil.Error) as e:
+            self.tap.note(f"the run's files were not all kept in {keep}: "
+                          f"{str(e)[:300]}")
+        shutil.rmtree(self.host, ignore_errors=True)
+        self.host = None
+        remove_stale_host_dir(self.host_record)
 
     def sim_lines(self, start):
         with open(self.simlog, errors='replace') as f:
@@ -996,6 +1191,7 @@ def main():
     t_start = time.monotonic()
     try:
         lv.stop_stale()
+        remove_stale_host_dir(t.host_record)
         machine.begin()
         # 1. libvirt, Debian's QEMU with it, and our packages next to it.
         try:
@@ -1004,6 +1200,8 @@ def main():
             skipped = str(e)
             raise
         debian_qemu = [p for p in DEBIAN_QEMU_PKGS if p in dpkg_state()]
+        machine.installing([n for n in OUR_PKGS
+                            if n not in machine.before['packages']])
         r = run(['dpkg', '-i'] + debs)
         if not tap.ok(r.returncode == 0, 'package/dpkg-i-next-to-debian-qemu',
                       r.stdout + r.stderr):
@@ -1040,6 +1238,8 @@ def main():
             skipped = (f"{lv.name} did not start:\n" + lv.log_tail())
             raise Skip(skipped)
         tap.ok(True, f"{lv.name}/started-with-its-own-socket")
+        why = lv.dev_problems()
+        tap.ok(not why, f"{lv.name}/dev-has-sev-node-and-hosts-kvm", why)
         r = lv.virsh('version')
         tap.note(r.stdout.strip().replace('\n', '; '))
 
@@ -1063,6 +1263,7 @@ def main():
     finally:
         left = lv.stop()
         tap.ok(not left, 'teardown/nothing-left-running', ', '.join(left))
+        t.remove_host_dir()
         diff = machine.restore()
         tap.ok(not diff, 'teardown/machine-as-it-was', '\n'.join(diff))
         tap.note(f"{time.monotonic() - t_start:.0f} s in all")

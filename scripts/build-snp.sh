@@ -5,7 +5,7 @@ set -eu
 BUILD=${BUILD:-build}
 MESON="/usr/bin/python3 -m mesonbuild.mesonmain"
 sh scripts/fetch-uapi.sh
-# libsevsnp with OpenSSL here (QEMU's copy: GnuTLS).  Set on build
+# libsevsnp with OpenSSL here (QEMU's copy: no crypto).  Set on build
 # directories made before the option existed too: a subproject's
 # default_options apply only when a build directory is set up.
 for b in snp snp-asan; do

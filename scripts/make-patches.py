@@ -27,8 +27,9 @@ exactly one commit or excluded by an "exclude GLOB" line of the series
 (test-only code, what QEMU's build never compiles): anything else is an
 error, so that the series cannot silently lose what we build.  Lines
 between "not in QEMU's copy: begin" and "...: end" (in comments), and a
-line ending in "not in QEMU's copy", are dropped from overlay files: the
-parts of libsevsnp's own build that only the standalone build has.
+line ending in "not in QEMU's copy" (or in a C comment ending so), are
+dropped from overlay files: the parts of libsevsnp that only its
+standalone build has (the X.509 side: snp-certs, the tests).
 
 A commit that adds files also lists them in MAINTAINERS (a section of
 its own after "X86 KVM CPUs"), as QEMU's checkpatch.pl asks.  A commit
@@ -191,6 +192,14 @@ def overlay_files():
     return files
 
 
+def marked(line):
+    """Does LINE end in MARK, or in a C comment that ends in it?"""
+    end = line.rstrip()
+    if end.endswith("*/"):
+        end = end[:-2].rstrip()
+    return end.endswith(MARK)
+
+
 def qemu_copy(data):
     """An overlay file as QEMU's copy has it: the marked lines dropped."""
     if not isinstance(data, str) or MARK not in data:
@@ -206,7 +215,7 @@ def qemu_copy(data):
             if not skip:
                 die("'%s: end' without a begin" % MARK)
             skip = False
-        elif not skip and not l.rstrip().endswith(MARK):
+        elif not skip and not marked(l):
             out.append(l)
     if skip:
         die("'%s: begin' without an end" % MARK)

@@ -1,9 +1,11 @@
 /*
- * libsevsnp: describing and verifying the certificates of a table
+ * libsevsnp: the certificates of a table: their DER, descriptions, chain
  *
- * The same for every crypto backend: what is read from the DER is read
- * by sevsnp-der.h, only signatures and the whole-path check go to the
- * backend (sevsnp-crypto.h).
+ * The standalone library's side of a table (snp-certs, the simulator,
+ * the tests); QEMU's copy has none of it.  The same for every crypto
+ * backend: what is read from the DER is read by sevsnp-der.h, only
+ * signatures and the whole-path check go to the backend
+ * (sevsnp-crypto.h).
  *
  * Copyright (c) 2026 The qemu-snp authors
  *
@@ -16,6 +18,72 @@
 #include "sevsnp-crypto.h"
 #include "sevsnp-der.h"
 #include "sevsnp-internal.h"
+
+bool sevsnp_entry_der_ok(SevsnpCertType type, const uint8_t *p, size_t len,
+                         const char **what, SevsnpX509 *x509)
+{
+    const SevsnpCrypto *crypto = sevsnp_crypto();
+
+    switch (type) {
+    case SEVSNP_CERT_CRL: {
+        SevsnpCrl crl;
+
+        *what = "a DER X.509 CRL";
+        return sevsnp_der_valid(p, len) && sevsnp_crl_read(p, len, &crl) &&
+               crypto->crl_ok(p, len);
+    }
+    case SEVSNP_CERT_OTHER:
+        *what = "one DER object";
+        return sevsnp_der_valid(p, len);
+    default: {
+        SevsnpX509 x;
+
+        *what = "a DER X.509 certificate";
+        return sevsnp_der_valid(p, len) &&
+               sevsnp_x509_read(p, len, x509 ? x509 : &x) &&
+               crypto->cert_ok(p, len);
+    }
+    }
+}
+
+gboolean sevsnp_cert_table_check_entries(const SevsnpCertTable *table,
+                                         GError **err)
+{
+    const uint8_t *data = g_bytes_get_data(sevsnp_cert_table_get_blob(table),
+                                           NULL);
+
+    for (guint i = 0; i < sevsnp_cert_table_n_entries(table); i++) {
+        const SevsnpCertEntry *e = sevsnp_cert_table_entry(table, i);
+        const char *what = NULL;
+        char guid[37];
+
+        if (!sevsnp_entry_der_ok(e->type, data + e->offset, e->length,
+                                 &what, NULL)) {
+            sevsnp_guid_unparse(e->guid, guid);
+            g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_BAD_DER,
+                        "entry %u (%s %s): the %u bytes at offset %u are "
+                        "not %s", i, sevsnp_cert_type_name(e->type), guid,
+                        e->length, e->offset, what);
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
+/*
+ * The parts of certificate entry @e of @table: parsing the table checked
+ * that it is one (sevsnp_cert_table_check_entries()).
+ */
+static void entry_x509(const SevsnpCertTable *table, const SevsnpCertEntry *e,
+                       SevsnpX509 *x)
+{
+    const uint8_t *p = (const uint8_t *)g_bytes_get_data(
+                           sevsnp_cert_table_get_blob(table), NULL) +
+                       e->offset;
+    bool ok = sevsnp_x509_read(p, e->length, x);
+
+    g_assert(ok);
+}
 
 /* SHA-384 of the DER, colon-separated upper-case hex. */
 static char *fingerprint(const uint8_t *p, size_t len)
@@ -92,8 +160,8 @@ SevsnpCertInfo *sevsnp_cert_info_new(const SevsnpCertTable *table, guint i)
         }
         break;
     default:
-        /* Parsing the table checked it, and read it. */
-        describe_cert(info, sevsnp_cert_table_x509(table, i));
+        entry_x509(table, e, &x);
+        describe_cert(info, &x);
         break;
     }
     return info;
@@ -143,8 +211,7 @@ static void chain_cert(const SevsnpCertTable *t, const SevsnpCertEntry *e,
     c->der = (const uint8_t *)g_bytes_get_data(
                  sevsnp_cert_table_get_blob(t), NULL) + e->offset;
     c->len = e->length;
-    /* Parsing the table read it. */
-    c->x = *sevsnp_cert_table_x509(t, e - sevsnp_cert_table_entry(t, 0));
+    entry_x509(t, e, &c->x);
     cn = sevsnp_name_cn(&c->x.subject);
     c->label = g_strdup_printf("%s (%s)", role, cn ? cn : "no CN");
 }

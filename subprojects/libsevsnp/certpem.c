@@ -1,11 +1,9 @@
 /*
  * libsevsnp: certificates from PEM or DER files
  *
- * What snp-certs and the tests use to build a blob from files.  QEMU
- * never builds blobs: in its copy of the library (GnuTLS) this file is
- * part of the test-only sim library, for QEMU's qtests, and decodes PEM
- * with GnuTLS; everywhere else it is part of the library and decodes PEM
- * with OpenSSL, as snp-certs always has.
+ * What snp-certs and the tests use to build a blob from files, with
+ * OpenSSL's PEM decoder.  Not in QEMU's copy of the library: QEMU never
+ * builds blobs, and its qtests build theirs from DER files.
  *
  * Copyright (c) 2026 The qemu-snp authors
  *
@@ -14,35 +12,13 @@
 
 #include <string.h>
 
-#ifdef SEVSNP_CRYPTO_GNUTLS
-#include <gnutls/gnutls.h>
-#else
 #include <openssl/bio.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
-#endif
 
+#include "sevsnp-der.h"
 #include "sevsnp-internal.h"
 
-#ifdef SEVSNP_CRYPTO_GNUTLS
-/* The DER of the first PEM block of @kind's label in @p, or NULL. */
-static GBytes *pem_decode(const uint8_t *p, size_t len, SevsnpCertType kind)
-{
-    const char *label = kind == SEVSNP_CERT_CRL ? "X509 CRL" :
-                        kind == SEVSNP_CERT_OTHER ? NULL : "CERTIFICATE";
-    gnutls_datum_t in = { (unsigned char *)p, (unsigned int)len };
-    gnutls_datum_t out = { NULL, 0 };
-    GBytes *der;
-
-    if (gnutls_pem_base64_decode2(label, &in, &out) < 0 || !out.size) {
-        gnutls_free(out.data);
-        return NULL;
-    }
-    der = g_bytes_new(out.data, out.size);
-    gnutls_free(out.data);
-    return der;
-}
-#else
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(X509, X509_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(X509_CRL, X509_CRL_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(BIO, BIO_free)
@@ -83,7 +59,6 @@ static GBytes *pem_decode(const uint8_t *p, size_t len, SevsnpCertType kind)
     OPENSSL_free(der);
     return ret;
 }
-#endif
 
 GBytes *sevsnp_der_from_pem_or_der(GBytes *data, SevsnpCertType kind,
                                    GError **err)

@@ -87,7 +87,7 @@ struct SevsnpCertStore {
     char *base;
     gint retired;               /* atomic: no longer in service */
     gint trust_ctime;           /* atomic: -1 auto, 0 never, 1 always */
-    bool check_signatures;      /* see sevsnp_cert_store_set_check_... */
+    bool check_signatures;      /* the signature check: not in QEMU's copy */
     GMutex lock;                /* protects everything below */
     GArray *pool;               /* int: descriptions opened in advance */
     GCond cond;                 /* gate changes */
@@ -445,7 +445,7 @@ SevsnpCertStore *sevsnp_cert_store_new(const char *path, size_t max_size)
     s->max_size = max_size ? max_size : SEVSNP_DEFAULT_MAX_BLOB;
     s->drained_period = -1;
     s->trust_ctime = -1;
-    s->check_signatures = true;
+    s->check_signatures = true;     /* not in QEMU's copy */
     s->base = g_path_get_basename(path);
     /* Without it (a directory we cannot open), @path is looked up. */
     s->dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -454,12 +454,16 @@ SevsnpCertStore *sevsnp_cert_store_new(const char *path, size_t max_size)
     g_cond_init(&s->cond);
     return s;
 }
+/* not in QEMU's copy: begin */
 
+#ifdef SEVSNP_HAVE_X509
 void sevsnp_cert_store_set_check_signatures(SevsnpCertStore *store,
                                             gboolean check)
 {
     store->check_signatures = check;
 }
+#endif
+/* not in QEMU's copy: end */
 
 SevsnpCertStore *sevsnp_cert_store_ref(SevsnpCertStore *store)
 {
@@ -691,12 +695,10 @@ SevsnpCertTable *sevsnp_cert_store_last_table(SevsnpCertStore *store)
 
 /*
  * The blobs validated last by any store of the process, most recent
- * first: parsed, and every signature of their chain verified
- * (sevsnp_cert_table_check_signatures()).  Validation is a pure function
- * of the bytes (and the size cap),
- * and the same bytes come back: a file put back in service, an updater
- * reverting, several stores of one file.  Compared byte for byte, so a
- * hit is never a different blob.
+ * first (see validate()).  Validation is a pure function of the bytes
+ * (and the size cap), and the same bytes come back: a file put back in
+ * service, an updater reverting, several stores of one file.  Compared
+ * byte for byte, so a hit is never a different blob.
  */
 #define VALIDATED_CACHE 4
 static GMutex validated_lock;
@@ -732,6 +734,53 @@ static void validated_remember(SevsnpCertTable *t)
     sevsnp_cert_table_unref(old);
 }
 
+/*
+ * Validate new bytes: the table's structure (sevsnp_cert_table_parse()),
+ * and remember them.  What the entries hold is served as the operator
+ * installed it: the operator's host tool judges the chain.
+ * not in QEMU's copy: begin
+ * In the standalone library the entries' contents are checked by the
+ * parse too, and every signature of the chain that can be checked
+ * (sevsnp_cert_table_check_signatures()): only a table whose signatures
+ * verify is remembered, and a store @s that checks them
+ * (sevsnp_cert_store_set_check_signatures()) refuses one that does not.
+ * not in QEMU's copy: end
+ */
+static SevsnpCertTable *validate(SevsnpCertStore *s, GBytes *blob,
+                                 size_t max_size, GError **err)
+{
+    SevsnpCertTable *t = sevsnp_cert_table_parse(blob, max_size, err);
+
+    if (!t) {
+        return NULL;
+    }
+    /* not in QEMU's copy: begin */
+#ifdef SEVSNP_HAVE_X509
+    {
+        /*
+         * Well-formed and still not what its signers signed (bytes
+         * changed in place inside a key or a signature): a VCEK that is
+         * not the one its ASK certified would not match the report.
+         */
+        g_autofree char *why = NULL;
+
+        if (!sevsnp_cert_table_check_signatures(t, &why)) {
+            if (s && s->check_signatures) {
+                g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_BAD_SIGNATURE,
+                            "a signature of its chain does not verify: %s",
+                            why);
+                sevsnp_cert_table_unref(t);
+                return NULL;
+            }
+            return t;
+        }
+    }
+#endif
+    /* not in QEMU's copy: end */
+    validated_remember(t);
+    return t;
+}
+
 static bool same_file(const struct stat *a, const struct stat *b)
 {
     return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
@@ -751,7 +800,6 @@ static SevsnpCertTable *table_for_fd(SevsnpCertStore *s, int fd,
     g_autoptr(GBytes) blob = NULL;
     SevsnpCertTable *t;
     GError *perr = NULL;
-    char *why = NULL;
     int64_t verified_at;
 
     if (!check_regular(s->path, st, s->max_size, err)) {
@@ -801,30 +849,14 @@ static SevsnpCertTable *table_for_fd(SevsnpCertStore *s, int fd,
 
     t = validated_lookup(blob, s->max_size);
     if (!t) {
-        t = sevsnp_cert_table_parse(blob, s->max_size, &perr);
+        /* Once per new content of the file. */
+        t = validate(s, blob, s->max_size, &perr);
         if (!t) {
             g_set_error(err, SEVSNP_ERROR, perr->code, "%s: %s", s->path,
                         perr->message);
             g_error_free(perr);
             return NULL;
         }
-        /*
-         * A table can be well-formed and still not be what its signers
-         * signed (bytes changed in place inside a key or a signature): a
-         * VCEK that is not the one its ASK certified would not match the
-         * guest's report.  Once per new content of the file.
-         */
-        if (sevsnp_cert_table_check_signatures(t, &why)) {
-            validated_remember(t);
-        } else if (s->check_signatures) {
-            g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_BAD_SIGNATURE,
-                        "%s: a signature of its chain does not verify: %s",
-                        s->path, why);
-            g_free(why);
-            sevsnp_cert_table_unref(t);
-            return NULL;
-        }
-        g_free(why);
     }
 
     g_mutex_lock(&s->lock);
@@ -1274,12 +1306,9 @@ gboolean sevsnp_cert_file_install(const char *path, GBytes *blob,
     int fd, r;
 
     if (!t) {
-        t = sevsnp_cert_table_parse(blob, 0, err);
+        t = validate(NULL, blob, 0, err);
         if (!t) {
             return FALSE;
-        }
-        if (sevsnp_cert_table_check_signatures(t, NULL)) {
-            validated_remember(t);
         }
     }
     sevsnp_cert_table_unref(t);

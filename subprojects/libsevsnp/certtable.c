@@ -1,6 +1,13 @@
 /*
  * libsevsnp: GHCB certificate table
  *
+ * The table's structure: its entries, their GUIDs, their data's offsets
+ * and lengths inside the blob, the all-zero terminator, the size.  What
+ * the entries hold is not looked at here.
+ * not in QEMU's copy: begin
+ * (certinfo.c, in the standalone library only, checks it.)
+ * not in QEMU's copy: end
+ *
  * Copyright (c) 2026 The qemu-snp authors
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -8,8 +15,6 @@
 
 #include <string.h>
 
-#include "sevsnp-crypto.h"
-#include "sevsnp-der.h"
 #include "sevsnp-internal.h"
 
 struct SevsnpCertTable {
@@ -17,7 +22,6 @@ struct SevsnpCertTable {
     GBytes *blob;
     guint n_entries;
     SevsnpCertEntry *entries;
-    SevsnpX509 *x509;           /* per entry, read when parsing: certs */
 };
 
 G_DEFINE_QUARK(sevsnp_error_quark, sevsnp_error)
@@ -122,45 +126,6 @@ static const char *entry_label(const SevsnpCertEntry *e, char buf[64])
     return buf;
 }
 
-/*
- * Is [p, p + len) exactly one DER object of the kind @type needs: strict
- * DER with the shape of a certificate or CRL (sevsnp-der.h), then decoded
- * by the crypto backend's library?
- */
-bool sevsnp_entry_der_ok(SevsnpCertType type, const uint8_t *p, size_t len,
-                         const char **what, SevsnpX509 *x509)
-{
-    const SevsnpCrypto *crypto = sevsnp_crypto();
-
-    switch (type) {
-    case SEVSNP_CERT_CRL: {
-        SevsnpCrl crl;
-
-        *what = "a DER X.509 CRL";
-        return sevsnp_der_valid(p, len) && sevsnp_crl_read(p, len, &crl) &&
-               crypto->crl_ok(p, len);
-    }
-    case SEVSNP_CERT_OTHER:
-        *what = "one DER object";
-        return sevsnp_der_valid(p, len);
-    default: {
-        SevsnpX509 x;
-
-        *what = "a DER X.509 certificate";
-        return sevsnp_der_valid(p, len) &&
-               sevsnp_x509_read(p, len, x509 ? x509 : &x) &&
-               crypto->cert_ok(p, len);
-    }
-    }
-}
-
-const SevsnpX509 *sevsnp_cert_table_x509(const SevsnpCertTable *table,
-                                         guint i)
-{
-    g_return_val_if_fail(i < table->n_entries, NULL);
-    return table->entries[i].type < SEVSNP_CERT_CRL ? &table->x509[i] : NULL;
-}
-
 static int cmp_by_offset(const void *a, const void *b)
 {
     const SevsnpCertEntry *const *x = a, *const *y = b;
@@ -177,11 +142,11 @@ SevsnpCertTable *sevsnp_cert_table_parse(GBytes *blob, size_t max_size,
     gsize size;
     const uint8_t *data = g_bytes_get_data(blob, &size);
     g_autofree SevsnpCertEntry *entries = NULL;
-    g_autofree SevsnpX509 *x509 = NULL;
     g_autofree const SevsnpCertEntry **sorted = NULL;
     guint n = 0;
     size_t table_end;
     char label[64], label2[64];
+    SevsnpCertTable *t;
 
     if (!max_size) {
         max_size = SEVSNP_DEFAULT_MAX_BLOB;
@@ -212,7 +177,6 @@ SevsnpCertTable *sevsnp_cert_table_parse(GBytes *blob, size_t max_size,
     table_end = ((size_t)n + 1) * SEVSNP_CERT_ENTRY_SIZE;
 
     entries = g_new0(SevsnpCertEntry, MAX(n, 1));
-    x509 = g_new0(SevsnpX509, MAX(n, 1));
     sorted = g_new0(const SevsnpCertEntry *, MAX(n, 1));
     for (guint i = 0; i < n; i++) {
         const uint8_t *p = data + (size_t)i * SEVSNP_CERT_ENTRY_SIZE;
@@ -293,26 +257,24 @@ SevsnpCertTable *sevsnp_cert_table_parse(GBytes *blob, size_t max_size,
         }
     }
 
-    for (guint i = 0; i < n; i++) {
-        const SevsnpCertEntry *e = &entries[i];
-        const char *what = NULL;
-
-        if (!sevsnp_entry_der_ok(e->type, data + e->offset, e->length,
-                                 &what, &x509[i])) {
-            g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_BAD_DER,
-                        "entry %u (%s): the %u bytes at offset %u are not "
-                        "%s", i, entry_label(e, label), e->length,
-                        e->offset, what);
-            return NULL;
-        }
-    }
-
-    SevsnpCertTable *t = g_new0(SevsnpCertTable, 1);
+    t = g_new0(SevsnpCertTable, 1);
     t->refcount = 1;
     t->blob = g_bytes_ref(blob);
     t->n_entries = n;
     t->entries = g_steal_pointer(&entries);
-    t->x509 = g_steal_pointer(&x509);
+
+    /* not in QEMU's copy: begin */
+#ifdef SEVSNP_HAVE_X509
+    /*
+     * The standalone library also requires each entry to hold what its
+     * GUID says: a certificate, a CRL, one DER object.
+     */
+    if (!sevsnp_cert_table_check_entries(t, err)) {
+        sevsnp_cert_table_unref(t);
+        return NULL;
+    }
+#endif
+    /* not in QEMU's copy: end */
     return t;
 }
 
@@ -327,7 +289,6 @@ void sevsnp_cert_table_unref(SevsnpCertTable *table)
     if (table && g_atomic_int_dec_and_test(&table->refcount)) {
         g_bytes_unref(table->blob);
         g_free(table->entries);
-        g_free(table->x509);
         g_free(table);
     }
 }

@@ -1,5 +1,6 @@
 /*
- * libsevsnp: the GnuTLS crypto backend (what QEMU links)
+ * libsevsnp: the GnuTLS crypto backend (the differential tests: the
+ * library uses OpenSSL's, and both must judge every blob alike)
  *
  * Copyright (c) 2026 The qemu-snp authors
  *

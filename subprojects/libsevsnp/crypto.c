@@ -8,13 +8,6 @@
 
 #include "sevsnp-crypto.h"
 
-#if defined(SEVSNP_CRYPTO_GNUTLS)
-/* QEMU's copy: GnuTLS, nothing to choose. */
-const SevsnpCrypto *sevsnp_crypto(void)
-{
-    return &sevsnp_crypto_gnutls;
-}
-#else
 #define DEFAULT_CRYPTO (&sevsnp_crypto_openssl)
 
 static const SevsnpCrypto *current;
@@ -30,4 +23,3 @@ void sevsnp_crypto_set(const SevsnpCrypto *crypto)
 {
     g_atomic_pointer_set(&current, crypto);
 }
-#endif

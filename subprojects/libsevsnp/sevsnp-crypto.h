@@ -3,10 +3,11 @@
  *
  * What needs a cryptographic library, and only that: whether the
  * library decodes a certificate or a CRL, whether a key verifies a
- * signature, and a whole-path check.  Two backends: OpenSSL (snp-certs,
- * the simulator, the tests) and GnuTLS (what QEMU links: OpenSSL's
- * licence is not compatible with QEMU's GPL-2.0-only parts).  The
- * subproject's "crypto" option picks the one the library uses.
+ * signature, and a whole-path check.  The library uses OpenSSL's;
+ * GnuTLS's is built beside it, where GnuTLS is installed, for the tests
+ * that show both libraries judge every blob alike.  Only the standalone
+ * library has any of this: QEMU's copy (crypto=none) parses no
+ * certificate.
  *
  * Every function is pure: its result depends on its arguments' bytes
  * alone (no clock: times are checked by certinfo.c).  Callers have
@@ -50,9 +51,7 @@ typedef struct SevsnpCrypto {
                         const uint8_t *leaf, size_t leaf_len);
 } SevsnpCrypto;
 
-#ifdef SEVSNP_HAVE_OPENSSL
 extern const SevsnpCrypto sevsnp_crypto_openssl;
-#endif
 #ifdef SEVSNP_HAVE_GNUTLS
 extern const SevsnpCrypto sevsnp_crypto_gnutls;
 #endif
@@ -60,13 +59,11 @@ extern const SevsnpCrypto sevsnp_crypto_gnutls;
 /* The backend the library uses. */
 const SevsnpCrypto *sevsnp_crypto(void);
 
-#ifndef SEVSNP_CRYPTO_GNUTLS
 /*
- * Use @crypto from now on (NULL: the build's default).  For the tests
- * that compare backends, in the OpenSSL build (beside which they link
- * the GnuTLS backend); call it before any other thread uses the library.
+ * Use @crypto from now on (NULL: OpenSSL's).  For the tests that compare
+ * backends (beside the library they link the GnuTLS backend); call it
+ * before any other thread uses the library.
  */
 void sevsnp_crypto_set(const SevsnpCrypto *crypto);
-#endif
 
 #endif

@@ -102,4 +102,13 @@ bool sevsnp_time_unix(const SevsnpDer *t, int64_t *unix_time);
 /* The subject public key: "RSA-4096", "EC-P-384", ..., or "unknown". */
 char *sevsnp_spki_key_type(const SevsnpDer *spki);
 
+/*
+ * Is [p, p + len) the DER an entry of type @type must hold (a
+ * certificate, a CRL, one DER object for other types), and decoded by the
+ * crypto backend's library?  *@what names what it must be; a
+ * certificate's parts go to *@x509 (may be NULL).  (certinfo.c)
+ */
+bool sevsnp_entry_der_ok(SevsnpCertType type, const uint8_t *p, size_t len,
+                         const char **what, SevsnpX509 *x509);
+
 #endif

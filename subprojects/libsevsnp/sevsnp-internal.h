@@ -10,22 +10,16 @@
 #define SEVSNP_INTERNAL_H
 
 #include "libsevsnp.h"
-#include "sevsnp-der.h"
+/* not in QEMU's copy: begin */
 
 /*
- * Is [p, p + len) the DER an entry of type @type must hold (a
- * certificate, a CRL, one DER object for other types)?  *@what names
- * what it must be; a certificate's parts go to *@x509 (may be NULL).
+ * The standalone library (SEVSNP_HAVE_X509): does every entry of @table
+ * hold what its GUID says (certinfo.c)?  Else FALSE with @err
+ * (SEVSNP_ERROR_BAD_DER) naming the entry.
  */
-bool sevsnp_entry_der_ok(SevsnpCertType type, const uint8_t *p, size_t len,
-                         const char **what, SevsnpX509 *x509);
-
-/*
- * The parts of entry @i of @table, read when the table was parsed, for
- * an entry of a certificate type (ARK, ASK, VCEK, VLEK); else NULL.
- */
-const SevsnpX509 *sevsnp_cert_table_x509(const SevsnpCertTable *table,
-                                         guint i);
+gboolean sevsnp_cert_table_check_entries(const SevsnpCertTable *table,
+                                         GError **err);
+/* not in QEMU's copy: end */
 
 /* Stores are reference-counted; sevsnp_cert_store_free() drops one. */
 SevsnpCertStore *sevsnp_cert_store_ref(SevsnpCertStore *store);

@@ -2,9 +2,12 @@
  * libFuzzer target: the certificate service, judged by what a Linux guest
  * does with each answer.
  *
- * A sequence of guest requests (both ABIs, hostile gpa/npages, buffers in
- * private and MMIO pages, requests held across other steps) is
- * interleaved with host events: the blob rewritten (valid or malformed),
+ * The service as QEMU has it: QEMU's copy of libsevsnp (crypto=none),
+ * which checks the table's structure and serves what the operator
+ * installed.  A sequence of guest requests (both ABIs, hostile
+ * gpa/npages, buffers in private and MMIO pages, requests held across
+ * other steps) is interleaved with host events: the blob rewritten
+ * (valid, well-formed with a certificate changed, or malformed),
  * deleted, replaced by a FIFO or a directory, an updater holding the
  * exclusive locks, sev-snp-set-certs to another file, a bad file or
  * nothing, the rate limit and the busy limit changed.
@@ -17,10 +20,11 @@
  *    and never with the busy limit at 0;
  *  - INVALID_LEN only for a buffer smaller than the valid blob in service,
  *    with exactly the pages it needs;
- *  - success with exactly the blob in service, byte for byte, or with an
- *    empty table when there is none to give (host fault, serving off,
- *    busy limit): never the malformed blob, never a file no longer in
- *    service;
+ *  - success with exactly the blob in service, byte for byte (a
+ *    well-formed one whose certificate was changed in place too: chains
+ *    are the operator's tool's to judge), or with an empty table when
+ *    there is none to give (host fault, serving off, busy limit): never
+ *    the malformed blob, never a file no longer in service;
  * and, as before: nothing is written outside the buffer or into private
  * or MMIO pages; KVM never refuses the ret left for it; the shared locks
  * are held while a request is in flight and released after its
@@ -58,9 +62,12 @@
 #define HELD_BASE 4             /* vCPUs 4..7 make held requests */
 
 /* What the served path holds. */
-enum { CUR_A, CUR_B, CUR_BAD, CUR_MISSING, CUR_FIFO, CUR_DIR };
+enum {
+    CUR_A, CUR_B, CUR_ALTERED, CUR_BAD, CUR_MISSING, CUR_FIFO, CUR_DIR
+};
 
-static GBytes *blobs[3];        /* A, B valid; BAD malformed */
+/* A, B valid; ALTERED: A with its VCEK's signature changed; BAD malformed */
+static GBytes *blobs[4];
 static const char *const dir = MEMFS_ROOT;
 static const char *const path = MEMFS_ROOT "/certs.blob";
 static const char *const other = MEMFS_ROOT "/other.blob";
@@ -85,6 +92,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     const uint8_t *m = g_bytes_get_data(milan, &len);
     g_autoptr(GBytes) ark = test_milan(SEVSNP_CERT_ARK);
     g_autoptr(GBytes) ask = test_milan(SEVSNP_CERT_ASK);
+    SevsnpCertTable *t = sevsnp_cert_table_parse(milan, 0, NULL);
+    const SevsnpCertEntry *vcek = sevsnp_cert_table_find(t, SEVSNP_CERT_VCEK);
+    uint8_t *altered = g_memdup2(m, len);
     SevsnpCertInput in[2];
 
     fuzz_default_artifact_prefix(argc, argv, "service");
@@ -94,6 +104,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     in[1].der = ask;
     blobs[CUR_A] = g_bytes_ref(milan);
     blobs[CUR_B] = sevsnp_cert_table_build(in, 2, NULL);
+    altered[vcek->offset + vcek->length - 1] ^= 1;
+    blobs[CUR_ALTERED] = g_bytes_new_take(altered, len);
+    sevsnp_cert_table_unref(t);
     blobs[CUR_BAD] = g_bytes_new(m, len - 100);
     memfs_reset();
     write_file(other, blobs[CUR_B]);
@@ -156,7 +169,7 @@ static GBytes *expected_blob(const Model *m)
     if (m->serving == 1) {
         return blobs[CUR_B];
     }
-    return m->cur <= CUR_B ? blobs[m->cur] : NULL;
+    return m->cur <= CUR_ALTERED ? blobs[m->cur] : NULL;
 }
 
 /* May this request be answered BUSY? */
@@ -372,7 +385,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         }
         case 4: {
-            int which = s[1] % 6;
+            int which = s[1] % 7;
 
             if (which <= CUR_BAD) {
                 /* An updater's rewrite, in place, under the locks. */
@@ -450,7 +463,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 /* Back to the path: refused while it is not servable. */
                 bool ok = sevsnp_service_set_path(svc, path, &err);
 
-                CHECK(ok == (m.cur <= CUR_B && !m.updater));
+                CHECK(ok == (m.cur <= CUR_ALTERED && !m.updater));
                 if (ok) {
                     m.serving = 0;
                 }

@@ -61,6 +61,40 @@ static GBytes *milan_blob(void)
     return b;
 }
 
+/*
+ * @blob with the data of its entry of @type changed: its last byte
+ * flipped (@junk false: for a certificate, its signature), or every byte
+ * 0x5a (@junk: no DER at all).  The table stays well-formed.
+ */
+static GBytes *changed_entry(GBytes *blob, SevsnpCertType type, bool junk)
+{
+    SevsnpCertTable *t = sevsnp_cert_table_parse(blob, 0, NULL);
+    const SevsnpCertEntry *e = sevsnp_cert_table_find(t, type);
+    gsize len;
+    const uint8_t *data = g_bytes_get_data(blob, &len);
+    uint8_t *b = g_memdup2(data, len);
+
+    if (junk) {
+        memset(b + e->offset, 0x5a, e->length);
+    } else {
+        b[e->offset + e->length - 1] ^= 1;
+    }
+    sevsnp_cert_table_unref(t);
+    return g_bytes_new_take(b, len);
+}
+
+/* Rewrite @path in place (the same inode, as snp-certs install does). */
+static void rewrite_in_place(const char *path, GBytes *blob)
+{
+    int fd = open(path, O_WRONLY | O_TRUNC);
+    gsize len;
+    const void *data = g_bytes_get_data(blob, &len);
+
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(write(fd, data, len), ==, len);
+    close(fd);
+}
+
 static char *write_file(const char *name, const void *data, size_t len)
 {
     char *path = g_build_filename(tmpdir, name, NULL);
@@ -180,6 +214,17 @@ static void complete_held(QTestState *qts, int cpu, const char *path)
     qtest_qmp_assert_success(qts, "{'execute': 'x-sev-snp-complete-req-certs',"
                              " 'arguments': {'cpu-index': %d}}", cpu);
     assert_locks(path, false);
+}
+
+/* An empty table at @gpa, and nothing else written around it. */
+static void check_empty_table(QTestState *qts, uint64_t gpa)
+{
+    uint8_t got[4096 + 64];
+
+    qtest_memread(qts, gpa - 4096, got, sizeof(got));
+    for (size_t i = 0; i < sizeof(got); i++) {
+        g_assert_cmphex(got[i], ==, i >= 4096 && i < 4096 + 24 ? 0 : FILL);
+    }
 }
 
 static void check_guest_bytes(QTestState *qts, GBytes *blob, uint64_t gpa,
@@ -347,6 +392,47 @@ static void test_hold_and_busy(void)
     unlink(path);
 }
 
+/*
+ * The query's entries of @blob: each entry's kind, GUID, offset, length
+ * and the SHA-384 of its data (computed here with GLib, QEMU's with its
+ * own hash API), and nothing about what the data says.
+ */
+static void check_entries(QDict *b, GBytes *blob)
+{
+    QList *entries = qdict_get_qlist(b, "entries");
+    SevsnpCertTable *t = sevsnp_cert_table_parse(blob, 0, NULL);
+    const char *kinds[] = { "ark", "ask", "vcek" };
+    const uint8_t *data = g_bytes_get_data(blob, NULL);
+    g_autofree char *sha = g_compute_checksum_for_bytes(G_CHECKSUM_SHA256,
+                                                        blob);
+    QListEntry *l;
+    guint i = 0;
+
+    g_assert_cmpint(qdict_get_int(b, "size"), ==, g_bytes_get_size(blob));
+    g_assert_cmpstr(qdict_get_str(b, "sha256"), ==, sha);
+    g_assert_false(qdict_haskey(b, "chain"));
+    g_assert_false(qdict_haskey(b, "chain-detail"));
+    QLIST_FOREACH_ENTRY(entries, l) {
+        QDict *d = qobject_to(QDict, qlist_entry_obj(l));
+        const SevsnpCertEntry *e = sevsnp_cert_table_entry(t, i);
+        g_autofree char *fp = g_compute_checksum_for_data(
+            G_CHECKSUM_SHA384, data + e->offset, e->length);
+        char guid[37];
+
+        sevsnp_guid_unparse(e->guid, guid);
+        g_assert_cmpstr(qdict_get_str(d, "kind"), ==, kinds[i]);
+        g_assert_cmpstr(qdict_get_str(d, "guid"), ==, guid);
+        g_assert_cmpint(qdict_get_int(d, "offset"), ==, e->offset);
+        g_assert_cmpint(qdict_get_int(d, "length"), ==, e->length);
+        g_assert_cmpstr(qdict_get_str(d, "fingerprint"), ==, fp);
+        g_assert_cmpint(qdict_size(d), ==, 5);
+        i++;
+    }
+    g_assert_cmpint(i, ==, sevsnp_cert_table_n_entries(t));
+    g_assert_cmpint(i, ==, 3);
+    sevsnp_cert_table_unref(t);
+}
+
 static void test_query_milan(void)
 {
     g_autoptr(GBytes) blob = milan_blob();
@@ -354,13 +440,6 @@ static void test_query_milan(void)
     QTestState *qts = start(path, "auto");
     g_autoptr(QDict) q = query(qts);
     QDict *b = qdict_get_qdict(q, "blob");
-    QList *entries = qdict_get_qlist(b, "entries");
-    g_autofree char *sha = g_compute_checksum_for_bytes(G_CHECKSUM_SHA256,
-                                                        blob);
-    const char *cns[] = { "CN=ARK-Milan", "CN=SEV-Milan", "CN=SEV-VCEK" };
-    const char *types[] = { "ark", "ask", "vcek" };
-    QListEntry *e;
-    int i = 0;
 
     g_assert_true(qdict_get_bool(q, "enabled"));
     g_assert_cmpstr(qdict_get_str(q, "certs-path"), ==, path);
@@ -369,18 +448,7 @@ static void test_query_milan(void)
     g_assert_cmpstr(qdict_get_str(q, "abi-source"), ==, "no-kvm");
     g_assert_nonnull(strstr(qdict_get_str(q, "abi-detail"), "no KVM"));
     g_assert_cmpint(qdict_get_int(q, "timeout"), ==, 100);
-    g_assert_cmpint(qdict_get_int(b, "size"), ==, g_bytes_get_size(blob));
-    g_assert_cmpstr(qdict_get_str(b, "sha256"), ==, sha);
-    g_assert_cmpstr(qdict_get_str(b, "chain"), ==, "valid");
-    QLIST_FOREACH_ENTRY(entries, e) {
-        QDict *d = qobject_to(QDict, qlist_entry_obj(e));
-
-        g_assert_cmpstr(qdict_get_str(d, "type"), ==, types[i]);
-        g_assert_nonnull(strstr(qdict_get_str(d, "subject"), cns[i]));
-        g_assert_nonnull(qdict_get_str(d, "fingerprint"));
-        i++;
-    }
-    g_assert_cmpint(i, ==, 3);
+    check_entries(b, blob);
     qtest_quit(qts);
     unlink(path);
 }
@@ -404,24 +472,96 @@ static void assert_startup_refused(const char *path, const char *says)
     g_assert_nonnull(strstr(err, says));
 }
 
+/* @blob with the length of its entry @i made to reach past its end. */
+static GBytes *entry_past_end(GBytes *blob, guint i)
+{
+    gsize len;
+    const uint8_t *data = g_bytes_get_data(blob, &len);
+    uint8_t *b = g_memdup2(data, len);
+    uint32_t le = GUINT32_TO_LE(len);
+
+    memcpy(b + i * 24 + 20, &le, 4);
+    return g_bytes_new_take(b, len);
+}
+
+/*
+ * What QEMU refuses at start-up: a file that is missing or whose table
+ * is malformed, with one error naming the file and the reason.
+ */
 static void test_startup_refuses_bad_blob(void)
 {
     g_autofree char *bad = write_file("bad.bin", "junk", 4);
     g_autofree char *missing = g_build_filename(tmpdir, "missing.bin", NULL);
     g_autoptr(GBytes) blob = milan_blob();
-    gsize len = g_bytes_get_size(blob);
-    g_autofree uint8_t *b = g_memdup2(g_bytes_get_data(blob, NULL), len);
-    g_autofree char *flip = NULL;
+    g_autoptr(GBytes) past = entry_past_end(blob, 2);
+    g_autofree char *past_path = write_blob("past.bin", past);
 
     assert_startup_refused(bad, "no terminating all-zero entry");
     assert_startup_refused(missing, "No such file");
-    /* Well-formed, but the VCEK's signature (the last byte) changed. */
-    b[len - 1] ^= 1;
-    flip = write_file("flipped.bin", b, len);
-    assert_startup_refused(flip, "a signature of its chain does not "
-                           "verify: VCEK");
+    assert_startup_refused(past_path, "entry 2 (vcek");
+    assert_startup_refused(past_path, "is not inside");
     unlink(bad);
-    unlink(flip);
+    unlink(past_path);
+}
+
+/*
+ * QEMU checks the table's structure and serves what the operator
+ * installed: a well-formed table whose certificates are not what their
+ * signers signed (the VCEK's signature changed) or are no certificates
+ * at all (the ASK's bytes replaced) is served as it is, at start-up, after
+ * an in-place change and through sev-snp-set-certs, and the query shows
+ * the entries' digests of what is served.  Judging the chain is the
+ * host tool's (snp-certs verify and install refuse these blobs).  A
+ * table gone bad in structure is still a host-side fault.
+ */
+static void test_serves_as_installed(void)
+{
+    g_autoptr(GBytes) milan = milan_blob();
+    g_autoptr(GBytes) resigned = changed_entry(milan, SEVSNP_CERT_VCEK,
+                                               false);
+    g_autoptr(GBytes) nonder = changed_entry(milan, SEVSNP_CERT_ASK, true);
+    g_autoptr(GBytes) past = entry_past_end(milan, 2);
+    g_autofree char *path = write_blob("installed.bin", resigned);
+    g_autofree char *other = write_blob("installed2.bin", nonder);
+    QTestState *qts = start(path, "req-certs");
+    QDict *q;
+
+    /* Started with it, and serves it. */
+    qtest_memset(qts, BUF_GPA - 4096, FILL, 16 * 4096);
+    expect_ret(qts, BUF_GPA, 4, 0);
+    check_guest_bytes(qts, resigned, BUF_GPA, 4);
+    q = query(qts);
+    check_entries(qdict_get_qdict(q, "blob"), resigned);
+    g_assert_false(qdict_haskey(q, "blob-error"));
+    qobject_unref(q);
+
+    /* Rewritten in place with no DER in the ASK's entry: served. */
+    rewrite_in_place(path, nonder);
+    qtest_memset(qts, BUF_GPA - 4096, FILL, 16 * 4096);
+    expect_ret(qts, BUF_GPA, 4, 0);
+    check_guest_bytes(qts, nonder, BUF_GPA, 4);
+
+    /* Given with sev-snp-set-certs: taken, and served. */
+    qtest_qmp_assert_success(qts, "{'execute': 'sev-snp-set-certs', "
+                             "'arguments': {'certs-path': %s}}", other);
+    qtest_memset(qts, BUF_GPA - 4096, FILL, 16 * 4096);
+    expect_ret(qts, BUF_GPA, 4, 0);
+    check_guest_bytes(qts, nonder, BUF_GPA, 4);
+    g_assert_cmpuint(stat_of(qts, "host-faults"), ==, 0);
+    g_assert_cmpuint(stat_of(qts, "served"), ==, 3);
+
+    /* The table itself damaged in place: a host-side fault. */
+    rewrite_in_place(other, past);
+    qtest_memset(qts, BUF_GPA - 4096, FILL, 16 * 4096);
+    expect_ret(qts, BUF_GPA, 4, 0);
+    check_empty_table(qts, BUF_GPA);
+    g_assert_cmpuint(stat_of(qts, "host-faults"), ==, 1);
+    q = query(qts);
+    g_assert_nonnull(strstr(qdict_get_str(q, "blob-error"), "is not inside"));
+    qobject_unref(q);
+    qtest_quit(qts);
+    unlink(path);
+    unlink(other);
 }
 
 static void test_set_certs(void)
@@ -726,17 +866,6 @@ static void test_global_defaults(void)
     unlink(other);
 }
 
-/* An empty table at @gpa, and nothing else written around it. */
-static void check_empty_table(QTestState *qts, uint64_t gpa)
-{
-    uint8_t got[4096 + 64];
-
-    qtest_memread(qts, gpa - 4096, got, sizeof(got));
-    for (size_t i = 0; i < sizeof(got); i++) {
-        g_assert_cmphex(got[i], ==, i >= 4096 && i < 4096 + 24 ? 0 : FILL);
-    }
-}
-
 /*
  * A blob that goes missing: the guest gets its report with an empty
  * table (ret 0), the operator sees the fault in the counters, the last
@@ -942,6 +1071,8 @@ int main(int argc, char **argv)
     qtest_add_func("/sev-snp-certs/query-milan", test_query_milan);
     qtest_add_func("/sev-snp-certs/startup-refuses-bad-blob",
                    test_startup_refuses_bad_blob);
+    qtest_add_func("/sev-snp-certs/serves-as-installed",
+                   test_serves_as_installed);
     qtest_add_func("/sev-snp-certs/set-certs", test_set_certs);
     qtest_add_func("/sev-snp-certs/monitor-never-waits",
                    test_monitor_never_waits);

@@ -951,9 +951,11 @@ class LinuxRun:
         if what == 'delete':
             os.unlink(b)
         elif what == 'corrupt':
-            # In place, same size: 16 bytes in the middle of the VCEK's
-            # DER (the table's VCEK entry, wherever it is: the blob
-            # also holds entries of other types).
+            # In place, same size, the table itself: the VCEK entry's
+            # length made to reach past the blob's end (the table's
+            # VCEK entry, wherever it is: the blob also holds entries of
+            # other types).  Bytes changed inside a certificate are no
+            # fault of the table: QEMU serves them as installed.
             with open(b, 'r+b') as f:
                 table = f.read()
                 at = None
@@ -962,11 +964,11 @@ class LinuxRun:
                     if guid == bytes(16):
                         break
                     if guid == VCEK_GUID:
-                        at = off + ln // 2 - 8
+                        at = i + 20
                 if at is None:
                     return "blob:corrupt: the blob has no VCEK entry"
                 f.seek(at)
-                f.write(bytes(x ^ 0x5a for x in table[at:at + 16]))
+                f.write(struct.pack('<I', len(table)))
         elif what == 'truncate':
             os.truncate(b, os.path.getsize(b) // 2)
         elif what == 'fifo':

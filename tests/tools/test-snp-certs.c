@@ -385,6 +385,86 @@ static int hold_exclusive(const char *path)
     return fd;
 }
 
+/*
+ * install is where a chain is judged before QEMU serves it (QEMU checks
+ * the table's structure alone): a well-formed blob whose chain does not
+ * verify (the VCEK's signature changed; a Genoa ASK over a Milan VCEK)
+ * is refused with 1 and the target stays as it was, unless the operator
+ * says --allow-invalid-chain; entries that are no certificates at all
+ * are refused even then.
+ */
+static void test_install_refuses_bad_chain(void)
+{
+    g_autofree char *milan = milan_blob_file("chain-good.blob");
+    g_autofree char *genoa = tmp_path("chain-genoa-milan.blob");
+    g_autofree char *target = tmp_path("chain-target.blob");
+    g_autoptr(GBytes) want = read_file(milan);
+    g_autoptr(GBytes) got = NULL;
+    g_autoptr(GByteArray) a = g_byte_array_new();
+    g_autoptr(GBytes) flipped = NULL;
+    g_autoptr(GBytes) nonder = NULL;
+    g_autofree char *flipped_path = NULL;
+    g_autofree char *nonder_path = NULL;
+    g_auto(Run) b = { 0 };
+    g_auto(Run) r0 = { 0 };
+    g_auto(Run) r1 = { 0 };
+    g_auto(Run) r2 = { 0 };
+    g_auto(Run) r3 = { 0 };
+    g_auto(Run) r4 = { 0 };
+    uint32_t off, len;
+
+    run_tool(&r0, "install", milan, target, NULL);
+    g_assert_cmpint(r0.status, ==, 0);
+
+    /* The VCEK's signature: the blob's last byte (its last entry). */
+    g_byte_array_append(a, g_bytes_get_data(want, NULL),
+                        g_bytes_get_size(want));
+    a->data[a->len - 1] ^= 0x01;
+    flipped = g_bytes_new(a->data, a->len);
+    flipped_path = write_tmp("chain-flipped.blob", flipped);
+    run_tool(&r1, "install", flipped_path, target, NULL);
+    g_assert_cmpint(r1.status, ==, 1);
+    assert_one_line_error(&r1, flipped_path);
+    assert_contains(r1.err, "chain invalid: VCEK (SEV-VCEK) is not signed "
+                    "by ASK");
+    assert_contains(r1.err, "not installed");
+    got = read_file(target);
+    g_assert_true(g_bytes_equal(got, want));
+    g_clear_pointer(&got, g_bytes_unref);
+
+    run_tool(&b, "build", "--ark", TESTDATA_DIR "/genoa-ark.pem",
+             "--ask", TESTDATA_DIR "/genoa-ask.pem",
+             "--vcek", TESTDATA_DIR "/milan-vcek.der", "-o", genoa, NULL);
+    g_assert_cmpint(b.status, ==, 0);
+    run_tool(&r2, "install", genoa, target, NULL);
+    g_assert_cmpint(r2.status, ==, 1);
+    assert_contains(r2.err, "not signed by ASK (SEV-Genoa)");
+    got = read_file(target);
+    g_assert_true(g_bytes_equal(got, want));
+    g_clear_pointer(&got, g_bytes_unref);
+
+    /* The VCEK's bytes all 0x5a: no certificate, refused even so. */
+    memcpy(&off, a->data + 2 * 24 + 16, 4);
+    memcpy(&len, a->data + 2 * 24 + 20, 4);
+    memset(a->data + GUINT32_FROM_LE(off), 0x5a, GUINT32_FROM_LE(len));
+    nonder = g_bytes_new(a->data, a->len);
+    nonder_path = write_tmp("chain-nonder.blob", nonder);
+    run_tool(&r3, "install", "--allow-invalid-chain", nonder_path, target,
+             NULL);
+    g_assert_cmpint(r3.status, ==, 1);
+    assert_contains(r3.err, "are not a DER X.509 certificate");
+    got = read_file(target);
+    g_assert_true(g_bytes_equal(got, want));
+    g_clear_pointer(&got, g_bytes_unref);
+
+    /* The operator's word: installed as it is. */
+    run_tool(&r4, "install", "--allow-invalid-chain", flipped_path, target,
+             NULL);
+    g_assert_cmpint(r4.status, ==, 0);
+    got = read_file(target);
+    g_assert_true(g_bytes_equal(got, flipped));
+}
+
 static void test_install_basic(void)
 {
     g_autofree char *milan = milan_blob_file("install-new.blob");
@@ -658,6 +738,8 @@ int main(int argc, char **argv)
     g_test_add_func("/snp-certs/bad-usage", test_bad_usage);
     g_test_add_func("/snp-certs/extract", test_extract);
     g_test_add_func("/snp-certs/install/basic", test_install_basic);
+    g_test_add_func("/snp-certs/install/refuses-bad-chain",
+                    test_install_refuses_bad_chain);
     g_test_add_func("/snp-certs/install/killed", test_install_killed);
     g_test_add_func("/snp-certs/install/never-torn", test_install_never_torn);
     g_test_add_func("/snp-certs/lock", test_lock_cmd);

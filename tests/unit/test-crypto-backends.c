@@ -1,9 +1,12 @@
 /*
  * libsevsnp unit tests: the OpenSSL and GnuTLS crypto backends agree
  *
- * QEMU's copy of libsevsnp decodes and verifies certificates with GnuTLS,
- * snp-certs (which builds, verifies and installs the blobs QEMU serves)
- * with OpenSSL.  Every blob here goes through both, and both must give
+ * The standalone libsevsnp (snp-certs, which builds, verifies and
+ * installs the blobs QEMU serves) decodes and verifies certificates with
+ * OpenSSL; its GnuTLS backend is a cross-check of its own DER reader
+ * (der.c) and of OpenSSL: two libraries must judge every blob alike.
+ * (QEMU's copy of libsevsnp decodes no certificate.)  Every blob here
+ * goes through both, and both must give
  * the same parse outcome and error, the same entries and every field of
  * their descriptions, the same chain status and reason (the library's
  * own words after "does not verify to ARK (...): " aside), over real AMD

@@ -983,8 +983,6 @@ static void test_host_faults(Fixture *f, gconstpointer data)
         const char *what, *says;
     } faults[] = {
         { "deleted", "No such file" },
-        { "corrupted", "" },
-        { "resigned", "VCEK (SEV-VCEK) is not signed by ASK (SEV-Milan)" },
         { "truncated", "" },
         { "fifo", "not a regular file" },
         { "directory", "not a regular file" },
@@ -1022,6 +1020,77 @@ static void test_host_faults(Fixture *f, gconstpointer data)
     }
     g_assert_cmpuint(stats(f).host_faults, ==, n);
     g_assert_cmpuint(stats(f).chainless, ==, n);
+    g_assert_cmpuint(stats(f).errors, ==, 0);
+}
+
+/*
+ * A well-formed table whose entries are not what their signers signed,
+ * changed in place: the ASK's DER header destroyed ("corrupted"), 16
+ * bytes of the VCEK's signature value changed ("resigned").  QEMU's copy
+ * of the library serves the table as the operator installed it, byte for
+ * byte: it judges no chain (snp-certs verify and install refuse these,
+ * tests/tools).  The standalone library's store refuses them, as a
+ * host-side fault: an empty table.
+ */
+static void test_content_as_installed(Fixture *f, gconstpointer data)
+{
+    static const struct {
+        const char *what, *says;
+    } cases[] = {
+        { "corrupted", "are not a DER X.509 certificate" },
+        { "resigned", "VCEK (SEV-VCEK) is not signed by ASK (SEV-Milan)" },
+    };
+    uint64_t n = 0;
+    KSimVcpu v;
+
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autoptr(GBytes) installed = NULL;
+        g_autofree char *buf = NULL;
+        gsize len;
+
+        replace_with(f, cases[i].what);
+        g_assert_true(g_file_get_contents(f->path, &buf, &len, NULL));
+        installed = g_bytes_new_take(g_steal_pointer(&buf), len);
+        g_assert_false(g_bytes_equal(installed, f->blob));
+        for (int abi = 0; abi < 2; abi++) {
+            memset(ksim_mem_ptr(f->mem, BASE), FILL, NPAGES * 4096);
+            f->mem->writes = 0;
+            ksim_vcpu_init(&v, abi, abi, f->mem);
+            g_assert_cmpint(ksim_guest_roundtrip(&v, f->svc, BASE, 4), ==,
+                            0);
+#ifdef SEVSNP_HAVE_X509
+            {
+                g_autofree char *e = sevsnp_service_last_error(f->svc);
+
+                assert_chainless(f, &v, BASE, 4);
+                if (!strstr(e, f->path) || !strstr(e, cases[i].says)) {
+                    g_error("%s: last error '%s'", cases[i].what, e);
+                }
+            }
+#else
+            g_assert_cmpint(v.guest_result, ==, SEVSNP_GUEST_OK);
+            g_assert_cmpuint(v.fw_signed, ==, 1);
+            g_assert_true(guest_has(f, installed));
+            g_assert_true(ksim_mem_untouched_outside(f->mem, BASE, len,
+                                                     FILL));
+#endif
+            n++;
+        }
+        restore(f);
+        memset(ksim_mem_ptr(f->mem, BASE), FILL, NPAGES * 4096);
+        ksim_vcpu_init(&v, 0, SEVSNP_ABI_REQ_CERTS, f->mem);
+        g_assert_cmpint(ksim_guest_roundtrip(&v, f->svc, BASE, 4), ==, 0);
+        g_assert_cmpint(v.guest_result, ==, SEVSNP_GUEST_OK);
+        g_assert_true(guest_has(f, f->blob));
+    }
+#ifdef SEVSNP_HAVE_X509
+    g_assert_cmpuint(stats(f).host_faults, ==, n);
+    g_assert_cmpuint(stats(f).chainless, ==, n);
+#else
+    g_assert_cmpuint(stats(f).host_faults, ==, 0);
+    g_assert_cmpuint(stats(f).chainless, ==, 0);
+    g_assert_cmpuint(stats(f).served, ==, n + G_N_ELEMENTS(cases));
+#endif
     g_assert_cmpuint(stats(f).errors, ==, 0);
 }
 
@@ -1338,8 +1407,14 @@ static void test_fairness_gap_not_busy(Fixture *f, gconstpointer data)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
+/* QEMU's copy of libsevsnp: the same tests, named apart. */
+#ifdef SEVSNP_HAVE_X509
+#define PREFIX "/service/"
+#else
+#define PREFIX "/service-qemu/"
+#endif
 #define ADD(name, fn) \
-    g_test_add("/service/" name, Fixture, NULL, fixture_setup, fn, \
+    g_test_add(PREFIX name, Fixture, NULL, fixture_setup, fn, \
                fixture_teardown)
     ADD("mainline/ok", test_mainline_ok);
     ADD("mainline/too-small", test_mainline_too_small);
@@ -1368,6 +1443,7 @@ int main(int argc, char **argv)
     ADD("updater-not-starved", test_updater_not_starved);
     ADD("policy/size-probe", test_size_probe);
     ADD("policy/host-faults", test_host_faults);
+    ADD("policy/content-as-installed", test_content_as_installed);
     ADD("policy/busy-limit", test_busy_limit);
     ADD("policy/rate-limit-bounded", test_rate_limit_bounded);
     ADD("policy/set-path-barrier", test_set_path_barrier);

@@ -1,17 +1,29 @@
 /*
  * libsevsnp: the userspace half of AMD SEV-SNP certificate requests
  *
- * A QEMU-independent library (GLib, and OpenSSL or GnuTLS: the
- * subproject's crypto option; QEMU's copy uses GnuTLS) that answers an
- * SEV-SNP guest's extended guest request for the certificate chain:
+ * A QEMU-independent library (GLib) that answers an SEV-SNP guest's
+ * extended guest request for the certificate chain:
  *
- *  - the GHCB certificate table (parse, validate, build, describe, verify);
+ *  - the GHCB certificate table: its structure (entries, GUIDs, offsets
+ *    and lengths, the all-zero terminator, the size), parse and build;
  *  - a certificate store: one blob file, read under the shared locks of the
  *    locking protocol and held until the firmware has signed;
  *  - the request state machine for both KVM ABIs (KVM_EXIT_SNP_REQ_CERTS
  *    and the legacy KVM_EXIT_VMGEXIT), with rate limit and counters;
- *  - the ABI detection, shared/private page-state tracking, and (in
- *    sevsnp-report.h) attestation reports: parse, describe, verify.
+ *  - the ABI detection and shared/private page-state tracking.
+ *
+ * It parses no certificate and links no crypto library: the blob is
+ * served as the operator installed it, and the operator's host tool
+ * judges the certificates and their chain before installing it.
+ * not in QEMU's copy: begin
+ *
+ * That is QEMU's copy (the subproject's crypto=none).  The standalone
+ * library (crypto=openssl, for snp-certs, the simulator and the tests;
+ * SEVSNP_HAVE_X509 is defined) also checks what the entries hold (each
+ * certificate and CRL strict DER and decoded), describes them, verifies
+ * the chain, builds blobs from PEM files and, in sevsnp-report.h,
+ * handles attestation reports.
+ * not in QEMU's copy: end
  *
  * Test-only code (the kernel-side checks, a simulated AMD-SP firmware)
  * lives in sim/, a separate library.
@@ -128,11 +140,14 @@ typedef enum {
     SEVSNP_ERROR_OUT_OF_BOUNDS,   /* data inside the table or past the end */
     SEVSNP_ERROR_OVERLAP,         /* two entries' data overlap */
     SEVSNP_ERROR_DUPLICATE,       /* the same GUID twice */
-    SEVSNP_ERROR_BAD_DER,         /* entry data is not the DER it must be */
     SEVSNP_ERROR_STRAY_DATA,      /* non-zero bytes not owned by any entry */
     SEVSNP_ERROR_INVALID,         /* bad argument or input */
     SEVSNP_ERROR_BUSY,            /* lock not obtained in time */
+    /* not in QEMU's copy: begin */
+    /* The standalone library's checks of what the entries hold: */
+    SEVSNP_ERROR_BAD_DER,         /* entry data is not the DER it must be */
     SEVSNP_ERROR_BAD_SIGNATURE,   /* a chain signature does not verify */
+    /* not in QEMU's copy: end */
 } SevsnpError;
 
 /**
@@ -255,11 +270,19 @@ gboolean sevsnp_guid_parse(const char *str, uint8_t *guid);
  * @err: return location for a GError
  *
  * Parse and validate @blob as a certificate table.  @max_size caps the
- * blob's size.  Every rule of the contract is checked; each X.509
- * certificate and CRL must be strict DER of its shape and is decoded by
- * the crypto library (OpenSSL or GnuTLS accept exactly the same ones);
- * an entry of another type must be one strict DER object.  The table
- * keeps a reference to @blob.
+ * blob's size.  Every rule of the table's structure is checked: full
+ * entries up to an all-zero terminator inside the blob, no all-zero GUID
+ * with data, no GUID twice, no empty entry, each entry's data after the
+ * table and inside the blob, no two entries' data overlapping, no
+ * non-zero byte that no entry owns.  What the entries hold is not looked
+ * at.
+ * not in QEMU's copy: begin
+ * Except in the standalone library (SEVSNP_HAVE_X509), where each
+ * certificate and CRL must also be strict DER of its shape, decoded by
+ * the crypto library, and an entry of another type one strict DER object
+ * (SEVSNP_ERROR_BAD_DER).
+ * not in QEMU's copy: end
+ * The table keeps a reference to @blob.
  *
  * Returns: the table; on failure NULL with @err set to a message naming
  * the rule and the entry.
@@ -378,6 +401,17 @@ GBytes *sevsnp_cert_table_build(const SevsnpCertInput *inputs, guint n,
  * SEVSNP_ERROR_IO or SEVSNP_ERROR_TOO_LARGE.
  */
 GBytes *sevsnp_file_read(const char *path, size_t max_size, GError **err);
+/* not in QEMU's copy: begin */
+
+#ifdef SEVSNP_HAVE_X509
+/* ------------------------------------------------------------------ */
+/* The entries' contents: the standalone library only                  */
+/* ------------------------------------------------------------------ */
+
+/*
+ * What only the standalone library has (SEVSNP_HAVE_X509): blobs from
+ * PEM or DER files, the entries' descriptions, the chain's checks.
+ */
 
 /**
  * SevsnpCertFile:
@@ -398,8 +432,7 @@ typedef struct SevsnpCertFile {
  *
  * Read @n files, PEM or DER, convert each to DER (@type selects what is
  * accepted, as for sevsnp_der_from_pem_or_der()) and build a blob from
- * them with sevsnp_cert_table_build().  Not in QEMU's copy of the
- * library (crypto=gnutls), where only its test-only sim library has it.
+ * them with sevsnp_cert_table_build().
  *
  * Returns: the blob; NULL with @err set, its message naming the file.
  */
@@ -516,13 +549,14 @@ gboolean sevsnp_cert_table_check_signatures(const SevsnpCertTable *table,
  *
  * Read certificate data from @data, PEM or DER.  @kind selects what is
  * accepted: SEVSNP_CERT_CRL accepts a CRL, SEVSNP_CERT_OTHER any DER,
- * every other type an X.509 certificate.  Not in QEMU's copy of the
- * library, as sevsnp_cert_table_build_files().
+ * every other type an X.509 certificate.
  *
  * Returns: its DER encoding, or NULL with @err set.
  */
 GBytes *sevsnp_der_from_pem_or_der(GBytes *data, SevsnpCertType kind,
                                    GError **err);
+#endif
+/* not in QEMU's copy: end */
 
 /* ------------------------------------------------------------------ */
 /* Certificate store: one blob file, locked per request                */
@@ -564,20 +598,26 @@ typedef struct SevsnpCertLease SevsnpCertLease;
  * Returns: the new store.
  */
 SevsnpCertStore *sevsnp_cert_store_new(const char *path, size_t max_size);
+/* not in QEMU's copy: begin */
 
+#ifdef SEVSNP_HAVE_X509
 /**
  * sevsnp_cert_store_set_check_signatures:
  * @store: a store
  * @check: whether to require them (the default: TRUE)
  *
- * By default a store reads a blob only if every signature of its chain
- * that it can check verifies (sevsnp_cert_table_check_signatures()), so
- * that what it serves is what the signers signed; a failure is an error
- * of code SEVSNP_ERROR_BAD_SIGNATURE.  A tool that describes or verifies
- * blobs, bad ones included, turns it off.  Call before any other use.
+ * The standalone library only.  By default its store reads a blob only if
+ * every signature of its chain that it can check verifies
+ * (sevsnp_cert_table_check_signatures()), so that what it serves is what
+ * the signers signed; a failure is an error of code
+ * SEVSNP_ERROR_BAD_SIGNATURE.  A tool that describes or verifies blobs,
+ * bad ones included, turns it off.  Call before any other use.  QEMU's
+ * copy checks no signature: the operator's tool judges the chain.
  */
 void sevsnp_cert_store_set_check_signatures(SevsnpCertStore *store,
                                             gboolean check);
+#endif
+/* not in QEMU's copy: end */
 
 /**
  * sevsnp_cert_store_free:
@@ -609,7 +649,8 @@ const char *sevsnp_cert_store_get_path(const SevsnpCertStore *store);
  * Returns: on success a lease that holds the locks until
  * sevsnp_cert_lease_release().  On failure NULL with @err set:
  * SEVSNP_ERROR_BUSY when the locks were not obtained in time, any other
- * code when the file is missing, unreadable, too large or malformed.
+ * code when the file is missing, unreadable, too large or not a valid
+ * table (sevsnp_cert_table_parse()).
  */
 SevsnpCertLease *sevsnp_cert_store_acquire(SevsnpCertStore *store,
                                            unsigned timeout_ms, GError **err);
@@ -934,9 +975,14 @@ typedef struct SevsnpGuestMemOps {
  *   re-issues a plain request and asks again with a bigger buffer;
  * - BUSY, RATE_LIMITED: the guest retries every 2 s, for at most 60 s;
  * - HOST_FAULT: the blob cannot be served (missing, unreadable, not a
- *   regular file, malformed, a lock call failing): an empty table (or
- *   nothing, for 0 pages) and success; the report comes without a
- *   chain, which therefore cannot mismatch;
+ *   regular file, a malformed table, a lock call failing): an empty
+ *   table (or nothing, for 0 pages) and success; the report comes
+ *   without a chain, which therefore cannot mismatch.  A well-formed
+ *   table is served whatever its entries hold;
+ *   not in QEMU's copy: begin
+ *   the standalone library's store also refuses what
+ *   sevsnp_cert_table_parse() and its signature check refuse there;
+ *   not in QEMU's copy: end
  * - BUSY_LIMIT: BUSY went on for the busy limit: an empty table, as for
  *   HOST_FAULT;
  * - ERROR: the guest's own bad buffer (not entirely shared RAM, an
@@ -1634,7 +1680,11 @@ void sevsnp_pages_get_stats(SevsnpPageTracker *t, SevsnpPageStats *stats);
 char *sevsnp_pages_last_error(SevsnpPageTracker *t);
 
 G_END_DECLS
+/* not in QEMU's copy: begin */
 
+#ifdef SEVSNP_HAVE_X509
 #include "sevsnp-report.h"
+#endif
+/* not in QEMU's copy: end */
 
 #endif /* LIBSEVSNP_H */

@@ -19,6 +19,7 @@
 #include "qapi/qapi-events-sev-snp.h"
 #include "qapi/qapi-visit-sev-snp.h"
 #include "qapi/visitor.h"
+#include "crypto/hash.h"
 #include "qemu/error-report.h"
 #include "qemu/main-loop.h"
 #include "qom/object_interfaces.h"
@@ -586,33 +587,21 @@ static SevSnpCerts *certs_find(const char *id, Error **errp)
     return vm ? sev_snp_vm_certs(vm) : NULL;
 }
 
-static SevSnpCertEntryType entry_type(SevsnpCertType t)
+static SevSnpCertEntryKind entry_kind(SevsnpCertType t)
 {
     switch (t) {
     case SEVSNP_CERT_ARK:
-        return SEV_SNP_CERT_ENTRY_TYPE_ARK;
+        return SEV_SNP_CERT_ENTRY_KIND_ARK;
     case SEVSNP_CERT_ASK:
-        return SEV_SNP_CERT_ENTRY_TYPE_ASK;
+        return SEV_SNP_CERT_ENTRY_KIND_ASK;
     case SEVSNP_CERT_VCEK:
-        return SEV_SNP_CERT_ENTRY_TYPE_VCEK;
+        return SEV_SNP_CERT_ENTRY_KIND_VCEK;
     case SEVSNP_CERT_VLEK:
-        return SEV_SNP_CERT_ENTRY_TYPE_VLEK;
+        return SEV_SNP_CERT_ENTRY_KIND_VLEK;
     case SEVSNP_CERT_CRL:
-        return SEV_SNP_CERT_ENTRY_TYPE_CRL;
+        return SEV_SNP_CERT_ENTRY_KIND_CRL;
     default:
-        return SEV_SNP_CERT_ENTRY_TYPE_OTHER;
-    }
-}
-
-static SevSnpCertsChainStatus chain_status(SevsnpChainStatus st)
-{
-    switch (st) {
-    case SEVSNP_CHAIN_VALID:
-        return SEV_SNP_CERTS_CHAIN_STATUS_VALID;
-    case SEVSNP_CHAIN_INVALID:
-        return SEV_SNP_CERTS_CHAIN_STATUS_INVALID;
-    default:
-        return SEV_SNP_CERTS_CHAIN_STATUS_INCOMPLETE;
+        return SEV_SNP_CERT_ENTRY_KIND_OTHER;
     }
 }
 
@@ -655,33 +644,45 @@ static SevSnpGuestResult vmgexit_guest_result(uint32_t ret)
     }
 }
 
+/* The hex digest of @len bytes at @data, with QEMU's hash API. */
+static char *hex_digest(QCryptoHashAlgo alg, const uint8_t *data, size_t len)
+{
+    char *hex = NULL;
+
+    /* Every hash backend has SHA-256 and SHA-384, GLib's included. */
+    qcrypto_hash_digest(alg, (const char *)data, len, &hex, &error_abort);
+    return hex;
+}
+
+/*
+ * The blob as served: its table's entries, by GUID, offset and length,
+ * each with the digest of its data.  What the certificates say (names,
+ * validity, the chain) is for snp-certs show and verify: QEMU checks
+ * the table's structure and serves what the operator installed.
+ */
 static SevSnpCertsBlobInfo *blob_info(SevsnpCertTable *t)
 {
     SevSnpCertsBlobInfo *b = g_new0(SevSnpCertsBlobInfo, 1);
-    GBytes *blob = sevsnp_cert_table_get_blob(t);
+    gsize size;
+    const uint8_t *data = g_bytes_get_data(sevsnp_cert_table_get_blob(t),
+                                           &size);
     SevSnpCertEntryInfoList **tail = &b->entries;
-    g_autofree char *why = NULL;
 
-    b->size = g_bytes_get_size(blob);
-    b->sha256 = g_compute_checksum_for_bytes(G_CHECKSUM_SHA256, blob);
+    b->size = size;
+    b->sha256 = hex_digest(QCRYPTO_HASH_ALGO_SHA256, data, size);
     for (guint i = 0; i < sevsnp_cert_table_n_entries(t); i++) {
-        g_autoptr(SevsnpCertInfo) ci = sevsnp_cert_info_new(t, i);
+        const SevsnpCertEntry *ce = sevsnp_cert_table_entry(t, i);
         SevSnpCertEntryInfo *e = g_new0(SevSnpCertEntryInfo, 1);
 
-        e->type = entry_type(ci->type);
-        e->guid = g_strdup(ci->guid);
-        e->offset = ci->offset;
-        e->length = ci->length;
-        e->subject = g_strdup(ci->subject);
-        e->issuer = g_strdup(ci->issuer);
-        e->not_before = g_strdup(ci->not_before);
-        e->not_after = g_strdup(ci->not_after);
-        e->key_type = g_strdup(ci->key_type);
-        e->fingerprint = g_strdup(ci->fingerprint);
+        e->kind = entry_kind(ce->type);
+        e->guid = g_malloc(37);
+        sevsnp_guid_unparse(ce->guid, e->guid);
+        e->offset = ce->offset;
+        e->length = ce->length;
+        e->fingerprint = hex_digest(QCRYPTO_HASH_ALGO_SHA384,
+                                    data + ce->offset, ce->length);
         QAPI_LIST_APPEND(tail, e);
     }
-    b->chain = chain_status(sevsnp_cert_table_verify(t, 0, &why));
-    b->chain_detail = g_strdup(why);
     b->guest_warning = sevsnp_blob_guest_warning(b->size);
     return b;
 }
@@ -923,18 +924,15 @@ void hmp_info_sev_snp_certs(Monitor *mon, const QDict *qdict)
                    "%u/s (burst %u)\n", info->timeout, info->busy_limit,
                    info->rate_limit, info->rate_burst);
     if (info->blob) {
-        monitor_printf(mon, "  blob: %" PRIu64 " bytes, sha256 %s, chain %s"
-                       " (%s)\n", info->blob->size, info->blob->sha256,
-                       SevSnpCertsChainStatus_str(info->blob->chain),
-                       info->blob->chain_detail);
+        monitor_printf(mon, "  blob: %" PRIu64 " bytes, sha256 %s\n",
+                       info->blob->size, info->blob->sha256);
         for (SevSnpCertEntryInfoList *l = info->blob->entries; l;
              l = l->next) {
             SevSnpCertEntryInfo *e = l->value;
 
-            monitor_printf(mon, "    %-5s %s off %u len %u %s\n",
-                           SevSnpCertEntryType_str(e->type),
-                           e->guid, e->offset, e->length,
-                           e->subject ? e->subject : "");
+            monitor_printf(mon, "    %-5s %s off %u len %u sha384 %s\n",
+                           SevSnpCertEntryKind_str(e->kind),
+                           e->guid, e->offset, e->length, e->fingerprint);
         }
         if (info->blob->guest_warning) {
             monitor_printf(mon, "  warning: %s\n",

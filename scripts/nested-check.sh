@@ -9,6 +9,8 @@
 # ASan+UBSan), the test guest's scenarios on every QEMU line, the
 # attestation race (short form, and the naive updater that must show
 # mismatches) and the KVM demo.  Ends with "N passed, N failed".
+# make nested-check runs scripts/nested-libvirt.sh after it: the libvirt
+# test installs packages, so it has an L1 of its own with a writable root.
 #
 # NESTED_SCENARIO_TIMEOUT: run-scenarios.py's --timeout (seconds per
 # QEMU run; default 900: everything is slow under TCG).

@@ -38,7 +38,9 @@
 #                   beds with different directories can run at once
 #   NESTED_ROOT     ro (default): L1's / is this machine's, read-only;
 #                   rw: an overlay on it whose changes stay in L1's memory
-#                   and vanish with it (packages can be installed in L1)
+#                   and vanish with it (packages can be installed in L1),
+#                   moved onto the initramfs's / before the chroot, so
+#                   that setns() into a mount namespace lands in it
 set -eu
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -174,7 +176,17 @@ hostname l1
 ip link set lo up
 [ -c /dev/kvm ] || echo "nested-kvm: no /dev/kvm in L1"
 dir=$(sed -n 's/.*nested\.dir=\([^ ]*\).*/\1/p' /proc/cmdline)
-chroot $R /bin/sh $dir/inside.sh
+if grep -q 'nested\.root=rw' /proc/cmdline; then
+    # As switch_root does: the root moved on top of the initramfs's /
+    # before the chroot, so that a process that enters a mount namespace
+    # with setns() (libvirt does, to make a domain's /dev and label its
+    # files) lands in it, not in the initramfs.  PID 1 keeps its own.
+    cd $R
+    mount -o move . / || echo "nested-kvm: cannot move the root onto /"
+    chroot . /bin/sh $dir/inside.sh
+else
+    chroot $R /bin/sh $dir/inside.sh
+fi
 echo "nested-kvm: L1 done after $(cut -d' ' -f1 /proc/uptime) s"
 sync
 poweroff -f

@@ -48,6 +48,13 @@
 # keeps a copy of it (host/ and the emulator wrapper) after the run.
 #
 # Ends with one line, "libvirt-check: ...", saying what it showed.
+# --download-only fetches what step 1 would install into the apt archive
+# directory (--apt-archives) and installs nothing; --offline installs
+# from that directory alone (apt never downloads): the nested bed
+# (scripts/nested-libvirt.sh) fetches on the host and runs the test in an
+# L1 without network.  --slow multiplies the test's fixed waits (the
+# daemon's start, virsh, QEMU's exit) for machines where everything runs
+# under TCG.
 # Exit status 0 when every check passed (or on a SKIP), 1 otherwise.
 # --broken drops the certificate fragment (the guest's first request
 # must then fail the test); --naive runs the updater without the lock
@@ -113,6 +120,13 @@ REPORT_CHIP_ID = 0x1a0
 DOMAIN = 'qemu-snp-libvirt'
 PLAIN = 'qemu-snp-plain'
 OPERATORS_DOC = 'docs/system/i386/sev-snp-operators.rst'
+# --slow: the factor of every fixed wait (seconds) below.
+SLOW = 1.0
+
+
+def wait(seconds):
+    """@seconds of a fixed wait, as --slow makes it."""
+    return seconds * SLOW
 
 
 class Tap(rs.Tap):
@@ -158,6 +172,21 @@ def dpkg_state():
 def auto_marks():
     """The installed packages apt marks as automatically installed."""
     return sorted(run(['apt-mark', 'showauto'], check=True).stdout.split())
+
+
+def libvirt_request(packages):
+    """What step 1 asks apt to install, given dpkg_state() @packages:
+    libvirt's packages from LIBVIRT_SUITE and, where systemd is installed
+    and systemd-container is not, systemd-container at systemd's exact
+    version (libvirt-daemon-driver-qemu needs it or sysvinit-core; any
+    other version would make apt upgrade systemd, which could not be
+    undone).  --download-only fetches the same."""
+    want = [f"{p}/{LIBVIRT_SUITE}" for p in LIBVIRT_PKGS]
+    sysd = packages.get('systemd')
+    if sysd and sysd[1].startswith('ii') and \
+            'systemd-container' not in packages:
+        want.append(f"systemd-container={sysd[0]}")
+    return want
 
 
 def cgroup_dirs():
@@ -247,10 +276,11 @@ class Machine:
     """What the test installs, recorded so that an interrupted run is
     undone by the next one."""
 
-    def __init__(self, state_file, tap, apt_dir):
+    def __init__(self, state_file, tap, apt_dir, offline=False):
         self.state_file = state_file
         self.tap = tap
         self.apt_dir = apt_dir
+        self.offline = offline
         self.before = None
 
     def save(self):
@@ -272,26 +302,24 @@ class Machine:
     def apt(self, *args):
         os.makedirs(os.path.join(self.apt_dir, 'partial'), exist_ok=True)
         env = dict(os.environ, DEBIAN_FRONTEND='noninteractive')
+        # --offline: the packages come from apt_dir alone; apt fails
+        # rather than download one that is missing there.
+        offline = ['--no-download'] if self.offline else []
         return run(['apt-get', '-q', '-y', '-o', 'DPkg::Lock::Timeout=600',
                     '-o', 'DPkg::Options::=--force-unsafe-io',
                     '-o', f'Dir::Cache::archives={self.apt_dir}',
-                    '--no-install-recommends'] + list(args), env=env)
+                    '--no-install-recommends'] + offline + list(args),
+                   env=env)
 
-    def install_libvirt(self):
-        """Debian's libvirt 11.3 from bookworm-backports, nothing upgraded."""
+    def plan_libvirt(self, packages):
+        """libvirt_request(@packages) and the packages apt would install
+        for it, checked: offered, installable, nothing upgraded."""
         r = run(['apt-cache', 'policy', 'libvirt-daemon'])
         if f"{LIBVIRT_VERSION}." not in r.stdout or LIBVIRT_SUITE not in \
                 r.stdout:
             raise Skip(f"libvirt {LIBVIRT_VERSION} is not offered by apt "
                        f"from {LIBVIRT_SUITE} (make setup adds that source)")
-        want = [f"{p}/{LIBVIRT_SUITE}" for p in LIBVIRT_PKGS]
-        # systemd-container (libvirt-daemon-driver-qemu needs it or
-        # sysvinit-core) must match the installed systemd exactly, or apt
-        # would upgrade systemd, which could not be undone.
-        sysd = self.before['packages'].get('systemd')
-        if sysd and sysd[1].startswith('ii') and \
-                'systemd-container' not in self.before['packages']:
-            want.append(f"systemd-container={sysd[0]}")
+        want = libvirt_request(packages)
         sim = self.apt('-s', 'install', *want)
         if sim.returncode:
             raise Skip('apt cannot install libvirt here: ' +
@@ -301,11 +329,32 @@ class Machine:
             raise Skip('installing libvirt would upgrade installed packages '
                        f"({', '.join(upgrades)}), which the test could not "
                        'undo')
+        plan = [n.split(':')[0]
+                for n in re.findall(r'^Inst (\S+) ', sim.stdout, re.M)]
+        return want, plan
+
+    def download_libvirt(self):
+        """--download-only: every package step 1 would install on this
+        machine, fetched into apt_dir; nothing installed."""
+        want, plan = self.plan_libvirt(dpkg_state())
+        r = self.apt('install', '--download-only', *want)
+        if r.returncode:
+            raise RuntimeError('apt-get install --download-only: ' +
+                               (r.stdout + r.stderr).strip()[-800:])
+        have = set(os.path.basename(f).split('_')[0] for f in
+                   glob.glob(os.path.join(self.apt_dir, '*.deb')))
+        missing = sorted(set(plan) - have)
+        if missing:
+            raise RuntimeError(f"not in {self.apt_dir} after the download: "
+                               f"{' '.join(missing)}")
+        return want, plan
+
+    def install_libvirt(self):
+        """Debian's libvirt 11.3 from bookworm-backports, nothing upgraded."""
+        want, plan = self.plan_libvirt(self.before['packages'])
         # What apt is about to install, kept before it does (a run killed
         # in the middle is undone by the next); narrowed afterwards to what
         # did appear.
-        plan = [n.split(':')[0]
-                for n in re.findall(r'^Inst (\S+) ', sim.stdout, re.M)]
         self.installing(plan)
         t0 = time.monotonic()
         pre = dpkg_state()
@@ -477,7 +526,7 @@ class Daemon:
                 if is_qemu(qpid):
                     os.kill(qpid, signal.SIGKILL)
             os.kill(pid, signal.SIGTERM)
-            for _ in range(100):
+            for _ in range(int(wait(100))):
                 if not os.path.exists(f"/proc/{pid}"):
                     break
                 time.sleep(0.1)
@@ -508,7 +557,7 @@ class Daemon:
         with open(os.path.join(self.root, 'daemon.pid'), 'w') as f:
             f.write(str(self.proc.pid))
         t0 = time.monotonic()
-        while time.monotonic() - t0 < 30:
+        while time.monotonic() - t0 < wait(30):
             if self.proc.poll() is not None:
                 break
             if os.path.exists(self.sock) and \
@@ -547,7 +596,8 @@ class Daemon:
         return '; '.join(out)
 
     def virsh(self, *args, timeout=120):
-        return run(['virsh', '-c', self.uri] + list(args), timeout=timeout)
+        return run(['virsh', '-c', self.uri] + list(args),
+                   timeout=wait(timeout))
 
     def qemu_pids(self):
         """{domain: QEMU's pid} from libvirt's pid files of our domains
@@ -579,7 +629,7 @@ class Daemon:
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(timeout=20)
+                self.proc.wait(timeout=wait(20))
             except subprocess.TimeoutExpired:
                 left.append(f"{self.name} (pid {self.proc.pid})")
                 os.killpg(self.proc.pid, signal.SIGKILL)
@@ -828,7 +878,7 @@ class Test:
     def destroy(self, lv, name, pid):
         r = lv.virsh('destroy', name)
         t0 = time.monotonic()
-        while pid and is_qemu(pid) and time.monotonic() - t0 < 10:
+        while pid and is_qemu(pid) and time.monotonic() - t0 < wait(10):
             time.sleep(0.1)
         gone = not pid or not is_qemu(pid)
         lv.virsh('undefine', name)
@@ -1061,17 +1111,22 @@ class Test:
                 os.unlink(os.path.join(self.pairs, f))
         n = len([f for f in os.listdir(self.pairs) if f.endswith('.report')])
         r = run([a.fw_tool, 'verify-pairs', '--quiet', self.pairs])
-        m = re.search(r'^pairs (\d+) mismatched (\d+)$', r.stdout, re.M)
-        bad = int(m.group(2)) if m else None
+        # snp-sim-fw verify-pairs' last line, as attest-race.py reads it.
+        m = re.search(r'^pairs (\d+) matching (\d+) chainless (\d+) '
+                      r'mismatched (\d+)$', r.stdout, re.M)
+        bad = int(m.group(4)) if m else None
+        chainless = int(m.group(3)) if m else None
         violations = sum(1 for ln in self.sim_lines(mark)
                          if ' lock-violation ' in ln)
-        self.ok(m is not None and n > 0 and bad == 0 and violations == 0,
+        self.ok(m is not None and n > 0 and int(m.group(1)) == n and
+                bad == 0 and violations == 0,
                 f"{tag}/no-mismatched-pair",
                 f"{n} pairs, verify-pairs: {r.stdout.strip()} "
                 f"{r.stderr.strip()}; {violations} lock violations at "
                 'signing')
-        self.tap.note(f"attest: {n} pairs, {up.rotations} rotations, "
-                      f"{bad} mismatched, {violations} lock violations")
+        self.tap.note(f"attest: {n} pairs ({chainless} chain-less), "
+                      f"{up.rotations} rotations, {bad} mismatched, "
+                      f"{violations} lock violations")
         return n, up.rotations, bad
 
     # -- 7. destroy under load -----------------------------------------
@@ -1095,7 +1150,8 @@ class Test:
             time.sleep(0.2)
         seen = []
         t0 = time.monotonic()
-        while not seen and time.monotonic() - t0 < 5 and self.alive(pid)():
+        while not seen and time.monotonic() - t0 < wait(5) and \
+                self.alive(pid)():
             seen = blob_locks(self.blob)
         self.ok(reports >= 20 and seen,
                 f"{tag}/qemu-holds-shared-locks-under-load",
@@ -1111,6 +1167,23 @@ class Test:
         return ok and not locks and r.returncode == 0
 
 
+def download_only(apt_dir):
+    """--download-only: step 1's packages into @apt_dir, for a machine
+    like this one (the same packages installed) without network."""
+    if os.geteuid() != 0:
+        print('libvirt-check: --download-only needs root (apt-get)')
+        return 1
+    machine = Machine(None, Tap(), apt_dir)
+    try:
+        want, plan = machine.download_libvirt()
+    except (Skip, RuntimeError) as e:
+        print(f"libvirt-check: cannot fetch libvirt's packages: {e}")
+        return 1
+    print(f"libvirt-check: {len(plan)} packages for apt-get install "
+          f"{' '.join(want)} are in {apt_dir}: {' '.join(sorted(plan))}")
+    return 0
+
+
 def main():
     b = os.path.join(TOP, 'build')
     ap = argparse.ArgumentParser(description=__doc__)
@@ -1124,6 +1197,18 @@ def main():
     ap.add_argument('--seconds', type=int, default=8)
     ap.add_argument('--min-rotations', type=int, default=3)
     ap.add_argument('--timeout', type=int, default=180)
+    ap.add_argument('--apt-archives',
+                    help="apt's archive directory, where the packages of "
+                    'step 1 are kept (default: WORKDIR/apt-archives)')
+    ap.add_argument('--download-only', action='store_true',
+                    help='fetch the packages step 1 would install into '
+                    '--apt-archives; install nothing, run nothing else')
+    ap.add_argument('--offline', action='store_true',
+                    help='install from --apt-archives alone, never '
+                    'download')
+    ap.add_argument('--slow', type=float, default=1.0,
+                    help="multiply the fixed waits (the daemon's start, "
+                    "virsh, QEMU's exit) by this factor")
     ap.add_argument('--broken', action='store_true',
                     help='leave out the certificate fragment')
     ap.add_argument('--naive', action='store_true',
@@ -1131,6 +1216,12 @@ def main():
     a = ap.parse_args()
     for k in ('sim', 'guest', 'snp_certs', 'fw_tool', 'data', 'debs'):
         setattr(a, k, os.path.abspath(getattr(a, k)))
+    global SLOW
+    SLOW = max(a.slow, 1.0)
+    apt_dir = os.path.abspath(a.apt_archives or
+                              os.path.join(a.workdir, 'apt-archives'))
+    if a.download_only:
+        return download_only(apt_dir)
 
     # Killed (make check's timeout, ^C): still stop what was started and
     # restore the machine.
@@ -1181,8 +1272,8 @@ def main():
     except OSError:
         tap.note('another libvirt-check runs on this machine: waiting')
         fcntl.flock(lock, fcntl.LOCK_EX)
-    machine = Machine(os.path.join(work, 'installed.json'), tap,
-                      os.path.join(work, 'apt-archives'))
+    machine = Machine(os.path.join(work, 'installed.json'), tap, apt_dir,
+                      a.offline)
     lv = Daemon(os.path.join(work, 'root'), tap)
     t = Test(a, tap)
     shown = []

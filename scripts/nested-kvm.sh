@@ -162,10 +162,13 @@ else
     mount -t 9p -o $o,ro,cache=loose l1root $R ||
         { echo "nested-kvm: cannot mount 9p"; poweroff -f; }
 fi
-mount -t 9p -o $o,cache=mmap l1top $R$top || {
-    echo "nested-kvm: cannot mount 9p"; poweroff -f; }
 for d in tmp var/tmp; do mount -t tmpfs -o mode=1777 tmpfs $R/$d; done
 for d in run root; do mount -t tmpfs -o mode=0755 tmpfs $R/$d; done
+# The work tree last: it may live under one of those (a clone under
+# /tmp), which would hide it.
+mkdir -p $R$top 2>/dev/null
+mount -t 9p -o $o,cache=mmap l1top $R$top || {
+    echo "nested-kvm: cannot mount 9p"; poweroff -f; }
 mount -t proc proc $R/proc
 mount -t sysfs sysfs $R/sys
 mount -t devtmpfs devtmpfs $R/dev

@@ -99,6 +99,22 @@ nested-check: all
 nested-libvirt-check: all
 	sh scripts/nested-libvirt.sh
 
+# QEMU's own test suite (meson test --suite unit --suite qtest-x86_64)
+# on our build of each QEMU line given (QEMU_LINES, default the default
+# line) and on the same line built the same way without our patches
+# (scripts/build-upstream-qemu.sh): every test that passes without our
+# patches must pass with them; results in build/qemu-testsuite/LINE/.
+# Builds QEMU's tools and tests in both build trees; about 70 minutes
+# on 2 cores from scratch; not part of make check (docs/devel/packaging.rst).
+# make qemu-features: the built binaries' devices, network back-ends,
+# accelerators, machines and seccomp next to Debian's binary of the line.
+.PHONY: qemu-testsuite qemu-features
+qemu-testsuite: qemu
+	sh scripts/qemu-testsuite.sh $(QEMU_LINES)
+
+qemu-features: qemu
+	sh scripts/check-qemu-features.sh $(QEMU_LINES)
+
 clean:
 	rm -rf build
 

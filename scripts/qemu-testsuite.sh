@@ -125,9 +125,14 @@ def reason(t):
     if t['result'] == 'TIMEOUT':
         return f"timed out after {t.get('duration', 0):.0f} s"
     for i, l in enumerate(lines):
-        if l.startswith('not ok') or l.startswith('Bail out'):
+        if l.startswith('not ok'):
             more = [m.strip() for m in lines[i + 1:i + 3] if m.startswith('#')]
             return ' '.join([l.strip()] + more)[:300]
+        if l.startswith('Bail out'):
+            # glib names a test case when it passes: say which passed last.
+            last = [m for m in lines[:i] if m.startswith('ok ')][-1:]
+            return (l.strip() + (f' (after "{last[0].strip()}")' if last
+                                 else ''))[:300]
     for l in reversed(lines):
         if 'ERROR' in l or 'assert' in l or 'error' in l.lower():
             return l.strip()[:300]

@@ -245,19 +245,35 @@ class Commit:
         return self.message.splitlines()[0]
 
 
+def identity():
+    """Who makes the series signs it: git's user.name and user.email
+    (this repository's configuration, else the user's).  make check,
+    which builds the series to test it and mails nothing, may run where
+    git has none: it sets QEMU_SNP_CHECK_IDENTITY, used only then, and
+    the cover letter says the series is not for mailing."""
+    def cfg(key):
+        r = run(["git", "-C", TOP, "config", key], check=False)
+        return r.stdout.decode().strip() if r.returncode == 0 else ""
+    name, email = cfg("user.name"), cfg("user.email")
+    if name and email:
+        return "%s <%s>" % (name, email), False
+    fallback = os.environ.get("QEMU_SNP_CHECK_IDENTITY", "")
+    if fallback:
+        return fallback, True
+    die("no git identity: the series is signed off by whoever makes it; "
+        "set git config user.name and user.email")
+
+
 def read_series():
-    author = None
+    author, _ = identity()
     excludes = []
     commits = []
     for l in read(os.path.join(SPEC, "series")).splitlines():
-        full = l.strip()
         l = strip_comment(l)
         if not l:
             continue
         word, _, rest = l.partition(" ")
-        if word == "author":
-            author = full.partition(" ")[2].split("#")[0].strip()
-        elif word == "exclude":
+        if word == "exclude":
             excludes += rest.split()
         elif word == "commit":
             name = rest.strip()
@@ -270,8 +286,8 @@ def read_series():
                                   [d for d in dirs if d]))
         else:
             die("series: unknown line '%s'" % l)
-    if not author or not re.match(r"^[^<>]+ <[^<>@]+@[^<>]+>$", author):
-        die("series: 'author NAME <EMAIL>' missing or malformed")
+    if not re.match(r"^[^<>]+ <[^<>@]+@[^<>]+>$", author):
+        die("the identity '%s' is not 'NAME <EMAIL>'" % author)
     return author, excludes, commits
 
 
@@ -564,8 +580,11 @@ def make(line):
     cl = os.path.join(out, "0000-cover-letter.patch")
     text = read(cl)
     text = text.replace("*** SUBJECT HERE ***", csubj.strip())
-    text = text.replace("*** BLURB HERE ***",
-                        cbody.replace("@FETCHED@", fetched).strip() + "\n")
+    blurb = cbody.replace("@FETCHED@", fetched).strip() + "\n"
+    if identity()[1]:
+        blurb = ("NOT FOR MAILING: made by make check where git has no "
+                 "identity; make patches signs with yours.\n\n" + blurb)
+    text = text.replace("*** BLURB HERE ***", blurb)
     write(cl, text)
     write(os.path.join(out, ".base"), fetched + "\n")
     print("make-patches: QEMU %s: %d patches in %s (against %s)" %

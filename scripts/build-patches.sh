@@ -49,10 +49,6 @@ for line in "$@"; do
         git -c user.name=qemu-snp -c user.email=qemu-snp@invalid \
             am -q $patches
     )
-    # Our device list (q35, i440fx, SEV) is a build choice, not QEMU's:
-    # it is given to the tree, not carried by the series.
-    cp configs/devices/x86_64-softmmu/qemu-snp.mak \
-        "$TREE/configs/devices/x86_64-softmmu/qemu-snp.mak"
     mkdir -p "$OUT"
     # shellcheck disable=SC2086
     ( cd "$OUT" && "$TREE/configure" $config \

@@ -1,16 +1,18 @@
 #!/bin/sh
-# Configure (once) and build the minimal x86_64-softmmu of each QEMU line
-# with our overlay, and our qtests; results linked into build/bin/:
+# Configure (once) and build the x86_64-softmmu of each QEMU line with
+# our overlay, and our qtests; results linked into build/bin/:
 # qemu-system-x86_64-LINE for every line, qemu-system-x86_64 for the
 # default one (subprojects/packagefiles/qemu-lines).
 #
 #   scripts/build-qemu.sh [LINE...]     default: every line
 #
-# Every line is configured the same way: Debian's /usr/bin/python3, no
-# default features or devices but ours (configs/devices/.../qemu-snp.mak),
-# GnuTLS (libsevsnp's certificate checks use it: QEMU never links
-# OpenSSL), no docs or tools, firmware from Debian's seabios and
-# ipxe-qemu.
+# Every line is configured as Debian's debian/rules configures the
+# qemu-system-x86 build of that line, for x86_64-softmmu alone, with the
+# differences scripts/qemu-config.sh gives and docs/devel/packaging.rst
+# explains (no modules, never OpenSSL, firmware from Debian's seabios and
+# ipxe-qemu, GnuTLS for libsevsnp).  Only the binary and our qtests are
+# built (ninja targets), not QEMU's tools or its test suite
+# (scripts/qemu-testsuite.sh builds those).
 # NINJA_JOBS (default 2) bounds the parallel jobs.
 set -eu
 
@@ -24,16 +26,6 @@ if [ $# = 0 ]; then
     set -- $(sh scripts/qemu-lines.sh)
 fi
 
-CONFIG="--python=/usr/bin/python3 \
-    --target-list=x86_64-softmmu \
-    --without-default-features --without-default-devices \
-    --with-devices-x86_64=qemu-snp \
-    --enable-kvm --enable-fdt=system --enable-gnutls \
-    --disable-docs --disable-tools --disable-werror \
-    --disable-install-blobs --disable-download \
-    --firmwarepath=/usr/share/qemu:/usr/share/seabios:/usr/lib/ipxe/qemu \
-    --enable-trace-backends=log"
-
 for line in "$@"; do
     if ! sh scripts/qemu-lines.sh | grep -qx "$line"; then
         echo "build-qemu: QEMU $line is not a line of" \
@@ -42,6 +34,8 @@ for line in "$@"; do
     fi
     sh scripts/prepare-qemu.sh "$line"
     TREE=$TOP/$BUILD/qemu-$line/tree
+    CONFIG=$(sh scripts/qemu-config.sh "$line" | tr '\n' ' ')
+    CONFIG=${CONFIG% }
     OUT=$BUILD/qemu-$line/build
     stamp="$VERSION $CONFIG"
     if [ ! -f "$OUT/build.ninja" ] ||
@@ -58,6 +52,10 @@ for line in "$@"; do
     fi
     ninja -j "$JOBS" -C "$OUT" qemu-system-x86_64 \
         tests/qtest/sev-snp-certs-test tests/qtest/sev-snp-memory-test
+    # A staged installation in qemu-bundle/ (left by a build of all
+    # targets, scripts/qemu-testsuite.sh) would make this binary look for
+    # its firmware there instead of in Debian's packages.
+    rm -rf "$OUT/qemu-bundle"
     mkdir -p "$BUILD/bin"
     ln -sfn "$TOP/$OUT/qemu-system-x86_64" \
         "$BUILD/bin/qemu-system-x86_64-$line"

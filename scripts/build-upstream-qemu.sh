@@ -8,12 +8,13 @@
 # qemu-testsuite runs QEMU's test suite on it; check-qemu-features.sh
 # compares our binary's devices with it where apt has no Debian binary of
 # the line.  Built under build/qemu-LINE-upstream; make check never
-# builds it.
+# builds it, but configures it (NINJA-TARGET "none": configure only) so
+# that check-qemu-features.sh can compare the two configurations.
 #
-#   scripts/build-upstream-qemu.sh [LINE [NINJA-TARGET...]]
+#   scripts/build-upstream-qemu.sh [LINE [NINJA-TARGET...|none]]
 #
-# Default target: qemu-system-x86_64.  Prints the binary's path on its
-# last line.
+# Default target: qemu-system-x86_64.  Prints the binary's path (the
+# build directory's with "none") on its last line.
 set -eu
 
 BUILD=${BUILD:-build}
@@ -57,6 +58,10 @@ if [ ! -f "$OUT/build.ninja" ] ||
         exit 1
     }
     echo "$CONFIG" > "$OUT/.qemu-snp-config"
+fi
+if [ "$*" = none ]; then
+    echo "$OUT"
+    exit 0
 fi
 ninja -j "$JOBS" -C "$OUT" "$@" >&2
 "$OUT/qemu-system-x86_64" --version | head -n 1 >&2

@@ -194,9 +194,11 @@ echo "nested-kvm: L1 done after $(cut -d' ' -f1 /proc/uptime) s"
 sync
 poweroff -f
 EOF
+# vhost_vsock: the vsock device of the libvirt test's domain
+# (/dev/vhost-vsock, which libvirt opens for QEMU).
 python3 "$TOP/scripts/nested-initramfs.py" "$D/kernel/lib/modules/$KVER" \
     "$D/busybox/bin/busybox" "$D/init" "$D/initramfs.cpio" \
-    kvm-amd 9p 9pnet_virtio overlay >&2
+    kvm-amd 9p 9pnet_virtio overlay vhost_vsock >&2
 
 # What L1 runs, in the work tree, with a plain environment.
 if [ $# = 0 ]; then

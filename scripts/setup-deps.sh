@@ -13,13 +13,25 @@ APT_SRC=/etc/apt/sources.list.d/qemu-snp-backports.sources
 STAMP_DIR=${STAMP_DIR:-build/stamps}
 mkdir -p "$STAMP_DIR"
 
-# Packages from bookworm itself
+# Packages from bookworm itself.  The second group is what Debian's
+# debian/rules configures its qemu-system-x86 build with
+# (scripts/qemu-config.sh); qemu-system-data gives the firmware and
+# keymaps that build expects under /usr/share/qemu.
 PKGS="build-essential ninja-build pkg-config flex bison git \
       libglib2.0-dev libssl-dev libgnutls28-dev libfdt-dev libpixman-1-dev \
       libjson-glib-dev zlib1g-dev libslirp-dev python3-venv python3-setuptools \
       dpkg-dev devscripts quilt openssl seabios ipxe-qemu clang llvm \
       libclang-rt-14-dev util-linux libcurl4-openssl-dev python3-docutils \
-      debhelper lintian"
+      debhelper lintian \
+      libcapstone-dev libaio-dev libjack-jackd2-dev libpulse-dev libasound2-dev \
+      libpipewire-0.3-dev libbpf-dev libbrlapi-dev libcap-ng-dev libfuse3-dev \
+      libgtk-3-dev libvte-2.91-dev libiscsi-dev libncurses-dev \
+      libvirglrenderer-dev libepoxy-dev libdrm-dev libgbm-dev libnfs-dev \
+      libnuma-dev libcacard-dev libsasl2-dev libsdl2-dev libseccomp-dev \
+      librdmacm-dev libibverbs-dev libibumad-dev liburing-dev \
+      libusb-1.0-0-dev libusbredirparser-dev libssh-gcrypt-dev libzstd-dev \
+      libvdeplug-dev nettle-dev libudev-dev libjpeg-dev libpng-dev \
+      qemu-system-data"
 # Packages that must come from bookworm-backports
 BPO_PKGS="meson python3-pycotap"
 

@@ -117,6 +117,7 @@ HOST_DIR_BASES = ['/var/tmp', '/tmp']
 HOST_DIR_PREFIX = 'qemu-snp-libvirt-'
 CERT_SIZE = 0x824
 REPORT_CHIP_ID = 0x1a0
+DISK_BYTES = 1 << 20
 DOMAIN = 'qemu-snp-libvirt'
 PLAIN = 'qemu-snp-plain'
 OPERATORS_DOC = 'docs/system/i386/sev-snp-operators.rst'
@@ -730,6 +731,7 @@ class Test:
         self.findings = []          # for the last line
         self.host = self.run_dir = self.wrapper = None
         self.host_record = os.path.join(self.work, 'host-dir')
+        self.vsock_noted = False
 
     def ok(self, good, name, diag=None):
         self.tap.ok(good, name, diag)
@@ -764,11 +766,16 @@ class Test:
         self.pairs = os.path.join(self.run_dir, 'pairs')
         os.makedirs(self.pairs)
         open(self.simlog, 'w').close()
+        # The domain's virtio disk: a small raw image.
+        self.disk = os.path.join(self.run_dir, 'disk.raw')
+        with open(self.disk, 'wb') as f:
+            f.truncate(DISK_BYTES)
         for root, dirs, files in os.walk(self.run_dir):
             for d in dirs:
                 os.chmod(os.path.join(root, d), 0o777)
             for f in files:
                 os.chmod(os.path.join(root, f), 0o644)
+        os.chmod(self.disk, 0o666)
         os.chmod(self.run_dir, 0o777)
         os.chmod(self.simlog, 0o666)
         # The emulator libvirt runs: the packaged QEMU with the simulator.
@@ -842,10 +849,64 @@ class Test:
             'NAME': name, 'VCPUS': str(vcpus), 'LOADER': self.loader,
             'SCENARIO': self.scenario_file(name, scenario),
             'EMULATOR': self.wrapper,
-            'CERTS': self.blob, 'CONSOLE': console,
+            'CERTS': self.blob, 'CONSOLE': console, 'DISK': self.disk,
         }
-        xml = render(self.template, values)
+        xml = self.host_devices(render(self.template, values))
         return self.drop_certs_fragment(xml) if self.a.broken else xml
+
+    def host_devices(self, xml):
+        """The domain's vsock device needs the host's vhost-vsock (libvirt
+        opens /dev/vhost-vsock for QEMU): where the host has none, the
+        domain goes without it, said once."""
+        if os.path.exists('/dev/vhost-vsock'):
+            return xml
+        if not self.vsock_noted:
+            self.tap.note('no /dev/vhost-vsock on this host (module '
+                          'vhost_vsock not loaded): the domains run '
+                          'without their <vsock> device')
+            self.vsock_noted = True
+        out = re.sub(r"\s*<vsock .*?</vsock>", '', xml, flags=re.S)
+        assert out != xml
+        return out
+
+    def devices_created(self, lv, name, tag):
+        """Every device of the domain, created by QEMU as libvirt asked:
+        its type, and the virtio ones behind the IOMMU's DMA API
+        (iommu_platform, what <driver iommu='on'> gives and an SEV guest
+        needs, its memory being private by default)."""
+        want = [('virtio-disk0', 'virtio-blk-pci'),
+                ('net0', 'virtio-net-pci'), ('rng0', 'virtio-rng-pci'),
+                ('serial0', 'isa-serial')]
+        if os.path.exists('/dev/vhost-vsock'):
+            want.append(('vsock0', 'vhost-vsock-pci'))
+
+        def qom_get(path, prop):
+            r = lv.virsh('qemu-monitor-command', name, json.dumps(
+                {'execute': 'qom-get',
+                 'arguments': {'path': path, 'property': prop}}))
+            try:
+                return json.loads(r.stdout)['return']
+            except (ValueError, KeyError):
+                return f"(error: {(r.stdout + r.stderr).strip()[:200]})"
+        bad, seen = [], []
+        for alias, typ in want:
+            path = f"/machine/peripheral/{alias}"
+            got = qom_get(path, 'type')
+            if got != typ:
+                bad.append(f"{alias}: type {got!r}, want {typ}")
+                continue
+            if typ.startswith(('virtio-', 'vhost-')):
+                iommu = qom_get(path + '/virtio-backend', 'iommu_platform')
+                if iommu is not True:
+                    bad.append(f"{alias}: iommu_platform {iommu!r}")
+                    continue
+            seen.append(typ)
+        self.ok(not bad, f"{tag}/qemu-created-every-device",
+                '\n'.join(bad))
+        if not bad:
+            self.tap.note(f"{name}: QEMU created {', '.join(seen)} "
+                          '(virtio ones with iommu_platform=on)')
+        return not bad
 
     @staticmethod
     def drop_certs_fragment(xml):
@@ -943,7 +1004,8 @@ class Test:
             'NAME': PLAIN, 'VCPUS': '2', 'LOADER': self.loader,
             'SCENARIO': self.scenario_file(PLAIN, 'boot'),
             'EMULATOR': EMULATOR, 'CERTS': self.blob,
-            'CONSOLE': console})
+            'CONSOLE': console, 'DISK': self.disk})
+        xml = self.host_devices(xml)
         xml = xml.replace("<domain type='kvm'", "<domain type='qemu'")
         xml = re.sub(r"\s*<launchSecurity.*?</launchSecurity>", '', xml,
                      flags=re.S)
@@ -1013,11 +1075,13 @@ class Test:
         pid = self.start(lv, DOMAIN, xml)
         if pid is None:
             return False
+        devices = self.devices_created(lv, DOMAIN, tag)
         done = wait_console(console, 'DONE ', self.a.timeout,
                             self.alive(pid))
         lines, tables, reports = self.check_guest_lines(tag, console)
         good = self.ok(done is not None and done.endswith(' fail=0') and
-                       tables >= 1 and reports >= 1, f"{tag}/guest-done",
+                       tables >= 1 and reports >= 1 and devices,
+                       f"{tag}/guest-done",
                        f"DONE line {done!r}, {tables} tables, {reports} "
                        f"reports\n" + '\n'.join(lines[-5:]) + '\n' +
                        lv.log_tail())

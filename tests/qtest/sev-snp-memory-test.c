@@ -406,13 +406,18 @@ static void test_totals(void)
     qtest_quit(qts);
 }
 
-/* An implicit conversion that cannot be done stops the VM, QEMU stays. */
+/*
+ * An implicit conversion that cannot be done is a guest panic: the
+ * GUEST_PANICKED event, then the panic action (pause here: the VM stops
+ * as guest-panicked and QEMU stays; QEMU's default, shutdown, ends it).
+ */
 static void test_memory_fault_stops(void)
 {
-    QTestState *qts = start(NULL);
+    QTestState *qts = start(" -action panic=pause");
     g_autoptr(QDict) f = NULL;
     g_autoptr(QDict) st = NULL;
     g_autoptr(QDict) q = NULL;
+    g_autoptr(QDict) ev = NULL;
 
     f = qtest_qmp_assert_success_ref(qts,
         "{'execute': 'x-sev-snp-inject-memory-fault', 'arguments': {"
@@ -420,6 +425,9 @@ static void test_memory_fault_stops(void)
         (uint64_t)0xfed00000ULL);
     g_assert_false(qdict_get_bool(f, "converted"));
     g_assert_true(qdict_get_bool(f, "vm-stopped"));
+    ev = qtest_qmp_eventwait_ref(qts, "GUEST_PANICKED");
+    g_assert_cmpstr(qdict_get_str(qdict_get_qdict(ev, "data"), "action"), ==,
+                    "pause");
     qtest_qmp_eventwait(qts, "STOP");
     st = qtest_qmp_assert_success_ref(qts, "{'execute': 'query-status'}");
     g_assert_cmpstr(qdict_get_str(st, "status"), ==, "guest-panicked");
@@ -430,7 +438,7 @@ static void test_memory_fault_stops(void)
     qtest_quit(qts);
 
     /* A fault whose size is not whole pages: refused the same way. */
-    qts = start(NULL);
+    qts = start(" -action panic=pause");
     qobject_unref(f);
     f = qtest_qmp_assert_success_ref(qts,
         "{'execute': 'x-sev-snp-inject-memory-fault', 'arguments': {"
@@ -441,6 +449,24 @@ static void test_memory_fault_stops(void)
     q = memq(qts);
     g_assert_nonnull(strstr(qdict_get_str(q, "last-error"),
                             "size is not whole pages"));
+    qtest_quit(qts);
+
+    /* QEMU's default panic action, shutdown: QEMU ends, status 0. */
+    qts = start(NULL);
+    qobject_unref(f);
+    f = qtest_qmp_assert_success_ref(qts,
+        "{'execute': 'x-sev-snp-inject-memory-fault', 'arguments': {"
+        "'gpa': %" PRIu64 ", 'size': 4096, 'private': true}}",
+        (uint64_t)0xfed00000ULL);
+    g_assert_true(qdict_get_bool(f, "vm-stopped"));
+    qobject_unref(ev);
+    ev = qtest_qmp_eventwait_ref(qts, "GUEST_PANICKED");
+    g_assert_cmpstr(qdict_get_str(qdict_get_qdict(ev, "data"), "action"), ==,
+                    "poweroff");
+    qobject_unref(ev);
+    ev = qtest_qmp_eventwait_ref(qts, "SHUTDOWN");
+    g_assert_cmpstr(qdict_get_str(qdict_get_qdict(ev, "data"), "reason"), ==,
+                    "guest-panic");
     qtest_quit(qts);
 }
 

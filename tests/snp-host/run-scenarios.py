@@ -314,7 +314,10 @@ class Runner:
                 arg.replace(',', ',,'),
                 '-debugcon', f"file:{d}/console.log",
                 '-device', 'isa-debug-exit,iobase=0xf4,iosize=4',
-                '-qmp', f"unix:{d}/qmp.sock,server=on,wait=off"]
+                '-qmp', f"unix:{d}/qmp.sock,server=on,wait=off",
+                # A memory fault QEMU cannot satisfy is a guest panic
+                # (`fault`): pause, so that QMP shows the VM stopped.
+                '-action', 'panic=pause']
         if kernel is None:
             return args + ['-machine', 'q35']
         # certs-abi is left at auto on every kernel: QEMU must find the

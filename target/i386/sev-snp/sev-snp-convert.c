@@ -61,6 +61,26 @@ static void convert_report(SevSnpVm *vm, int cpu, SevsnpConvertOrigin origin,
                                          msg, stopped);
 }
 
+/*
+ * A memory fault that cannot be satisfied: the guest cannot go on (it
+ * would fault again at once).  It goes through QEMU's guest-panic path,
+ * as a crash a guest reports does: the GUEST_PANICKED event, then the
+ * panic action (-action panic=..., libvirt's <on_crash>).  Called from a
+ * vCPU thread (the KVM exit, without the BQL) or from the main loop.
+ */
+static void memory_fault_panicked(void)
+{
+    bool locked = bql_locked();
+
+    if (!locked) {
+        bql_lock();
+    }
+    qemu_system_guest_panicked(NULL);
+    if (!locked) {
+        bql_unlock();
+    }
+}
+
 /* Convert; on refusal report it.  Returns whether it was done. */
 static bool convert(SevSnpVm *vm, int cpu, uint64_t gpa, uint64_t npages,
                     bool to_private, SevsnpConvertOrigin origin,
@@ -81,13 +101,7 @@ static bool convert(SevSnpVm *vm, int cpu, uint64_t gpa, uint64_t npages,
         return true;
     }
     if (stop_on_error) {
-        /*
-         * The guest cannot go on: it would fault again at once.  Stop it
-         * as a guest error, the way a guest panic does, without running
-         * the panic action: QEMU stays up and QMP shows why.
-         */
-        qemu_system_vmstop_request_prepare();
-        qemu_system_vmstop_request(RUN_STATE_GUEST_PANICKED);
+        memory_fault_panicked();
     }
     convert_report(vm, cpu, origin, gpa, npages, to_private,
                    error_get_pretty(err), stop_on_error);
@@ -119,8 +133,7 @@ static bool memory_fault(SevSnpVm *vm, int cpu, uint64_t gpa, uint64_t size,
                                             : "unknown flags");
 
         convert_reject(sev_snp_vm_memory(vm), SEVSNP_CONVERT_IMPLICIT, msg);
-        qemu_system_vmstop_request_prepare();
-        qemu_system_vmstop_request(RUN_STATE_GUEST_PANICKED);
+        memory_fault_panicked();
         convert_report(vm, cpu, SEVSNP_CONVERT_IMPLICIT, gpa, npages,
                        to_private, msg, true);
         return false;

@@ -96,10 +96,12 @@ static void certs_notify(void *opaque, uint32_t vcpu,
                          SevsnpReqOutcome outcome, const char *msg)
 {
     SevSnpCerts *c = opaque;
+    g_autofree char *path = NULL;
 
     trace_sev_snp_certs_failure(vcpu, sevsnp_req_outcome_name(outcome), msg);
     BQL_LOCK_GUARD();
-    qapi_event_send_sev_snp_certs_error(certs_id(c), error_reason(outcome),
+    path = object_get_canonical_path(c->obj);
+    qapi_event_send_sev_snp_certs_error(path, error_reason(outcome),
                                         true, vcpu, msg);
 }
 

@@ -54,9 +54,12 @@ static void convert_report(SevSnpVm *vm, int cpu, SevsnpConvertOrigin origin,
         SEV_SNP_MEMORY_ERROR_SOURCE_MAP_GPA_RANGE :
         SEV_SNP_MEMORY_ERROR_SOURCE_MEMORY_FAULT;
 
+    g_autofree char *path = NULL;
+
     trace_sev_snp_memory_refused(cpu, gpa, npages, to_private, msg);
     BQL_LOCK_GUARD();
-    qapi_event_send_sev_snp_memory_error(sev_snp_vm_id(vm), source, gpa,
+    path = object_get_canonical_path(sev_snp_vm_object(vm));
+    qapi_event_send_sev_snp_memory_error(path, source, gpa,
                                          size, to_private, cpu >= 0, cpu,
                                          msg, stopped);
 }

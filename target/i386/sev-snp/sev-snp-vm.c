@@ -169,11 +169,9 @@ SevSnpMemory *sev_snp_vm_memory(SevSnpVm *vm)
     return vm->mem;
 }
 
-const char *sev_snp_vm_id(SevSnpVm *vm)
+Object *sev_snp_vm_object(SevSnpVm *vm)
 {
-    const char *id = object_get_canonical_path_component(vm->obj);
-
-    return id ? id : "";
+    return vm->obj;
 }
 
 /*

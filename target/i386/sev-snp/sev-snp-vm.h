@@ -45,7 +45,7 @@ int sev_snp_vm_kvm_init(SevSnpVm *vm, int sev_fd, Error **errp);
 
 SevSnpCerts *sev_snp_vm_certs(SevSnpVm *vm);
 SevSnpMemory *sev_snp_vm_memory(SevSnpVm *vm);
-const char *sev_snp_vm_id(SevSnpVm *vm);
+Object *sev_snp_vm_object(SevSnpVm *vm);
 
 /* The machine's sev-snp-guest when it is its confidential guest support. */
 SevSnpVm *sev_snp_vm_machine(void);

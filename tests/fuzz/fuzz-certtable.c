@@ -1,22 +1,24 @@
 /*
- * libFuzzer target: the certificate-table parser, on both crypto backends.
+ * libFuzzer target: the certificate-table parser of the standalone
+ * library, and what it reads from the entries with OpenSSL.
  *
  * Invariants, not only "no crash": a rejection has a message and one of
  * the documented codes; an accepted table has every entry's data after
  * the table and inside the blob, no two entries overlapping, no repeated
  * GUID; rebuilding it from its entries gives a blob that parses to the
- * same entries and data; describing and verifying every entry works.
- * And the OpenSSL backend (snp-certs) and the GnuTLS one (a cross-check)
- * agree on everything (tests/unit/backendcmp.h): the parse outcome and
- * its error, every field of every entry, the chain status and its reason.
+ * same entries and data; describing every entry works, a certificate
+ * entry described with every field; verifying the chain gives a status
+ * and, unless valid, a reason; the signature check agrees with it (a
+ * chain whose signatures fail is not valid).
  *
- * Speed: the backends' functions are pure (sevsnp-crypto.h), so each is
- * called through a memo keyed by the whole of its input bytes: a
- * certificate the fuzzer did not change is decoded, and a signature
- * verified, once per run instead of a dozen times per execution, and a
- * changed one still goes to the library.  The memo lives in memory taken
- * at start-up, so an execution allocates no more than it frees (which
- * would make libFuzzer run its leak check on it).  ASan's quarantine is
+ * Speed: OpenSSL's signature checks are pure functions of the bytes, so
+ * the library's calls of X509_verify() and X509_verify_cert() are
+ * wrapped at link time (-Wl,--wrap) and go through a memo keyed by the
+ * DER of every certificate they are given: a chain the fuzzer did not
+ * change is verified once per run instead of every execution, and a
+ * changed one still goes to OpenSSL.  The memo lives in memory taken at
+ * start-up, so an execution allocates no more than it frees (which would
+ * make libFuzzer run its leak check on it).  ASan's quarantine is
  * smaller (see __asan_default_options()).
  *
  * Copyright (c) 2026 The qemu-snp authors
@@ -29,8 +31,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+
 #include "libsevsnp.h"
-#include "backendcmp.h"
 #include "fuzz.h"
 
 #define CHECK(cond) do { if (!(cond)) { abort(); } } while (0)
@@ -39,7 +43,7 @@
 #define VERIFY_AT 1811808000        /* 2027-06-01: every seed valid */
 
 /* ------------------------------------------------------------------ */
-/* Memo of the backends' pure functions                                */
+/* A memo of pure functions of byte strings                           */
 /* ------------------------------------------------------------------ */
 
 #define MEMO_MSG_MAX 512
@@ -123,112 +127,110 @@ static void memo_store(Memo *m, size_t slot, size_t len, uint64_t h,
     }
 }
 
-/* A boolean function of @n byte strings, through @m. */
-static bool memo_bool(Memo *m, const uint8_t *const *parts,
-                      const size_t *lens, int n,
-                      bool (*fn)(const uint8_t *const *, const size_t *,
-                                 const SevsnpCrypto *),
-                      const SevsnpCrypto *real)
+/* ------------------------------------------------------------------ */
+/* OpenSSL's verifiers, through the memo                               */
+/* ------------------------------------------------------------------ */
+
+int __real_X509_verify(X509 *x, EVP_PKEY *key);
+int __wrap_X509_verify(X509 *x, EVP_PKEY *key);
+int __real_X509_verify_cert(X509_STORE_CTX *ctx);
+int __wrap_X509_verify_cert(X509_STORE_CTX *ctx);
+
+static Memo m_verify, m_path;
+
+/* The DER of @x appended to the key in @parts (up to 3); false if not. */
+static bool add_part(const uint8_t **parts, size_t *lens, int *n,
+                     unsigned char **bufs, int der_len, unsigned char *der)
 {
-    size_t len = make_key(parts, lens, n), slot;
+    if (der_len <= 0 || *n >= 3) {
+        OPENSSL_free(der);
+        return false;
+    }
+    bufs[*n] = der;
+    parts[*n] = der;
+    lens[(*n)++] = der_len;
+    return true;
+}
+
+static void free_parts(unsigned char **bufs, int n)
+{
+    for (int i = 0; i < n; i++) {
+        OPENSSL_free(bufs[i]);
+    }
+}
+
+int __wrap_X509_verify(X509 *x, EVP_PKEY *key)
+{
+    const uint8_t *parts[3];
+    size_t lens[3], len, slot;
+    unsigned char *bufs[3], *der = NULL;
+    int n = 0, s, rc;
     uint64_t h;
-    int s;
-    bool ok;
 
-    if (!len) {
-        return fn(parts, lens, real);
+    if (!add_part(parts, lens, &n, bufs, i2d_X509(x, &der), der) ||
+        (der = NULL, !add_part(parts, lens, &n, bufs,
+                               i2d_PUBKEY(key, &der), der)) ||
+        !(len = make_key(parts, lens, n))) {
+        free_parts(bufs, n);
+        return __real_X509_verify(x, key);
     }
+    free_parts(bufs, n);
     h = hash_bytes(scratch, len);
-    s = memo_find(m, len, h, &slot);
+    s = memo_find(&m_verify, len, h, &slot);
     if (s >= 0) {
-        return m->oks[s];
+        return m_verify.oks[s] ? 1 : 0;
     }
-    ok = fn(parts, lens, real);
-    memo_store(m, slot, len, h, ok, NULL);
-    return ok;
+    rc = __real_X509_verify(x, key);
+    memo_store(&m_verify, slot, len, h, rc == 1, NULL);
+    return rc == 1 ? 1 : 0;
 }
 
-static bool call_cert_ok(const uint8_t *const *p, const size_t *l,
-                         const SevsnpCrypto *c)
+int __wrap_X509_verify_cert(X509_STORE_CTX *ctx)
 {
-    return c->cert_ok(p[0], l[0]);
-}
-
-static bool call_crl_ok(const uint8_t *const *p, const size_t *l,
-                        const SevsnpCrypto *c)
-{
-    return c->crl_ok(p[0], l[0]);
-}
-
-static bool call_signs(const uint8_t *const *p, const size_t *l,
-                       const SevsnpCrypto *c)
-{
-    return c->signs(p[0], l[0], p[1], l[1]);
-}
-
-static char *memo_path(Memo *m, const uint8_t *const *parts,
-                       const size_t *lens, const SevsnpCrypto *real)
-{
-    size_t len = make_key(parts, lens, 3), slot;
-    uint64_t h;
-    int s;
-    char *why;
-
-    if (!len) {
-        return real->path_error(parts[0], lens[0], parts[1], lens[1],
-                                parts[2], lens[2]);
-    }
-    h = hash_bytes(scratch, len);
-    s = memo_find(m, len, h, &slot);
-    if (s >= 0) {
-        return m->oks[s] ? NULL : g_strdup(m->msgs + s * MEMO_MSG_MAX);
-    }
-    why = real->path_error(parts[0], lens[0], parts[1], lens[1], parts[2],
-                           lens[2]);
-    memo_store(m, slot, len, h, why == NULL, why ? why : "");
-    return why;
-}
-
-/* One memoizing backend per real one. */
-#define MEMO_BACKEND(lib, real)                                             \
-    static Memo lib##_m_cert, lib##_m_crl, lib##_m_signs, lib##_m_path;     \
-    static bool lib##_cert_ok(const uint8_t *der, size_t len)               \
-    {                                                                       \
-        const uint8_t *p[] = { der };                                       \
-        size_t l[] = { len };                                               \
-        return memo_bool(&lib##_m_cert, p, l, 1, call_cert_ok, real);       \
-    }                                                                       \
-    static bool lib##_crl_ok(const uint8_t *der, size_t len)                \
-    {                                                                       \
-        const uint8_t *p[] = { der };                                       \
-        size_t l[] = { len };                                               \
-        return memo_bool(&lib##_m_crl, p, l, 1, call_crl_ok, real);         \
-    }                                                                       \
-    static bool lib##_signs(const uint8_t *a, size_t al, const uint8_t *b,  \
-                            size_t bl)                                      \
-    {                                                                       \
-        const uint8_t *p[] = { a, b };                                      \
-        size_t l[] = { al, bl };                                            \
-        return memo_bool(&lib##_m_signs, p, l, 2, call_signs, real);        \
-    }                                                                       \
-    static char *lib##_path_error(const uint8_t *a, size_t al,              \
-                                  const uint8_t *b, size_t bl,              \
-                                  const uint8_t *c, size_t cl)              \
-    {                                                                       \
-        const uint8_t *p[] = { a, b, c };                                   \
-        size_t l[] = { al, bl, cl };                                        \
-        return memo_path(&lib##_m_path, p, l, real);                        \
-    }                                                                       \
-    static const SevsnpCrypto lib##_memo = {                                \
-        .name = #lib,                                                       \
-        .cert_ok = lib##_cert_ok,                                           \
-        .crl_ok = lib##_crl_ok,                                             \
-        .signs = lib##_signs,                                               \
-        .path_error = lib##_path_error,                                     \
+    STACK_OF(X509) *untrusted = X509_STORE_CTX_get0_untrusted(ctx);
+    STACK_OF(X509_OBJECT) *objs =
+        X509_STORE_get0_objects(X509_STORE_CTX_get0_store(ctx));
+    X509 *chain[3] = {
+        objs && sk_X509_OBJECT_num(objs) == 1 ?
+            X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objs, 0)) : NULL,
+        untrusted && sk_X509_num(untrusted) == 1 ?
+            sk_X509_value(untrusted, 0) : NULL,
+        X509_STORE_CTX_get0_cert(ctx),
     };
+    const uint8_t *parts[3];
+    size_t lens[3], len = 0, slot;
+    unsigned char *bufs[3];
+    int n = 0, s, rc, e;
+    uint64_t h;
+    char msg[16];
 
-MEMO_BACKEND(openssl, &sevsnp_crypto_openssl)
-MEMO_BACKEND(gnutls, &sevsnp_crypto_gnutls)
+    for (int i = 0; i < 3; i++) {
+        unsigned char *der = NULL;
+
+        if (!chain[i] ||
+            !add_part(parts, lens, &n, bufs, i2d_X509(chain[i], &der), der)) {
+            free_parts(bufs, n);
+            return __real_X509_verify_cert(ctx);
+        }
+    }
+    len = make_key(parts, lens, n);
+    free_parts(bufs, n);
+    if (!len) {
+        return __real_X509_verify_cert(ctx);
+    }
+    h = hash_bytes(scratch, len);
+    s = memo_find(&m_path, len, h, &slot);
+    if (s >= 0) {
+        e = atoi(m_path.msgs + s * MEMO_MSG_MAX);
+        X509_STORE_CTX_set_error(ctx, e);
+        return m_path.oks[s] ? 1 : 0;
+    }
+    rc = __real_X509_verify_cert(ctx);
+    e = X509_STORE_CTX_get_error(ctx);
+    snprintf(msg, sizeof(msg), "%d", e);
+    memo_store(&m_path, slot, len, h, rc == 1, msg);
+    return rc == 1 ? 1 : 0;
+}
 
 /* @slots entries of keys up to @certs certificates of 4 KiB. */
 static void memo_init(Memo *m, size_t slots, int certs, bool msgs)
@@ -245,17 +247,10 @@ static void memo_init(Memo *m, size_t slots, int certs, bool msgs)
 
 static void memo_report(void)
 {
-    const Memo *m[] = { &openssl_m_cert, &openssl_m_crl, &openssl_m_signs,
-                        &openssl_m_path, &gnutls_m_cert, &gnutls_m_crl,
-                        &gnutls_m_signs, &gnutls_m_path };
-    const char *names[] = { "openssl cert", "openssl crl", "openssl signs",
-                            "openssl path", "gnutls cert", "gnutls crl",
-                            "gnutls signs", "gnutls path" };
-
-    for (size_t i = 0; i < G_N_ELEMENTS(m); i++) {
-        fprintf(stderr, "memo %s: %" PRIu64 " hits, %" PRIu64 " misses\n",
-                names[i], m[i]->hits, m[i]->misses);
-    }
+    fprintf(stderr, "memo verify: %" PRIu64 " hits, %" PRIu64 " misses\n",
+            m_verify.hits, m_verify.misses);
+    fprintf(stderr, "memo path: %" PRIu64 " hits, %" PRIu64 " misses\n",
+            m_path.hits, m_path.misses);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -271,14 +266,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     scratch_max = 3 * (4096 + sizeof(size_t));
     scratch = malloc(scratch_max);
     CHECK(scratch);
-    memo_init(&openssl_m_cert, 4096, 1, false);
-    memo_init(&gnutls_m_cert, 4096, 1, false);
-    memo_init(&openssl_m_crl, 256, 1, false);
-    memo_init(&gnutls_m_crl, 256, 1, false);
-    memo_init(&openssl_m_signs, 1024, 2, false);
-    memo_init(&gnutls_m_signs, 1024, 2, false);
-    memo_init(&openssl_m_path, 64, 3, true);
-    memo_init(&gnutls_m_path, 64, 3, true);
+    memo_init(&m_verify, 1024, 2, false);
+    memo_init(&m_path, 64, 3, true);
     return 0;
 }
 
@@ -302,17 +291,20 @@ const char *__asan_default_options(void)
 /* The invariants                                                      */
 /* ------------------------------------------------------------------ */
 
-static void check_table(const BackendResult *r, size_t size)
+static void check_table(SevsnpCertTable *t, size_t size)
 {
-    SevsnpCertTable *t = r->table;
     guint n = sevsnp_cert_table_n_entries(t);
     g_autofree SevsnpCertInput *in = g_new0(SevsnpCertInput, MAX(n, 1));
     g_autoptr(GBytes) rebuilt = NULL;
+    g_autofree char *why = NULL;
+    g_autofree char *sig_why = NULL;
     SevsnpCertTable *t2;
+    SevsnpChainStatus status;
+    gboolean sigs_ok;
 
     for (guint i = 0; i < n; i++) {
         const SevsnpCertEntry *e = sevsnp_cert_table_entry(t, i);
-        const SevsnpCertInfo *info = g_ptr_array_index(r->infos, i);
+        g_autoptr(SevsnpCertInfo) info = sevsnp_cert_info_new(t, i);
 
         CHECK(e->length > 0);
         CHECK(e->offset >= (n + 1) * SEVSNP_CERT_ENTRY_SIZE);
@@ -329,7 +321,11 @@ static void check_table(const BackendResult *r, size_t size)
         /* A certificate entry is described as one, with its fields. */
         if (e->type < SEVSNP_CERT_CRL) {
             CHECK(info->is_certificate && info->subject && info->issuer &&
-                  info->serial && info->key_type);
+                  info->serial && info->key_type && info->not_before &&
+                  info->not_after);
+        }
+        if (e->type == SEVSNP_CERT_CRL) {
+            CHECK(info->is_crl && info->issuer);
         }
         memcpy(in[i].guid, e->guid, SEVSNP_GUID_SIZE);
         in[i].der = sevsnp_cert_table_entry_data(t, i);
@@ -345,31 +341,28 @@ static void check_table(const BackendResult *r, size_t size)
         g_bytes_unref(in[i].der);
     }
     sevsnp_cert_table_unref(t2);
-    CHECK(r->status <= SEVSNP_CHAIN_INCOMPLETE);
-    CHECK(r->status == SEVSNP_CHAIN_VALID || r->why);
+    status = sevsnp_cert_table_verify(t, VERIFY_AT, &why);
+    CHECK(status <= SEVSNP_CHAIN_INCOMPLETE);
+    CHECK(status == SEVSNP_CHAIN_VALID || (why && why[0]));
+    sigs_ok = sevsnp_cert_table_check_signatures(t, &sig_why);
+    CHECK(sigs_ok ? !sig_why : sig_why && sig_why[0]);
+    /* A chain whose signatures fail is not valid. */
+    CHECK(sigs_ok || status != SEVSNP_CHAIN_VALID);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     g_autoptr(GBytes) b = g_bytes_new_static(data, size);
-    g_autoptr(BackendResult) ro = backend_result_new(&openssl_memo, b,
-                                                     64 * 1024, VERIFY_AT);
-    g_autoptr(BackendResult) rg = backend_result_new(&gnutls_memo, b,
-                                                     64 * 1024, VERIFY_AT);
-    g_autofree char *diff = backend_result_diff(ro, rg);
+    g_autoptr(GError) err = NULL;
+    SevsnpCertTable *t = sevsnp_cert_table_parse(b, 64 * 1024, &err);
 
-    if (diff) {
-        fprintf(stderr, "the crypto backends differ: %s\n", diff);
-        abort();
-    }
-    if (!ro->table) {
-        CHECK(ro->message && ro->message[0]);
+    if (!t) {
+        CHECK(err && err->message[0]);
         /* A parse's codes: every one but the signature check's. */
-        CHECK(ro->code <= SEVSNP_ERROR_BAD_DER);
+        CHECK(err->code <= SEVSNP_ERROR_BAD_DER);
         return 0;
     }
-    sevsnp_crypto_set(&openssl_memo);
-    check_table(ro, size);
-    sevsnp_crypto_set(NULL);
+    check_table(t, size);
+    sevsnp_cert_table_unref(t);
     return 0;
 }

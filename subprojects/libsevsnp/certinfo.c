@@ -554,12 +554,14 @@ static const uint8_t *entry_bytes(const SevsnpCertTable *table,
 }
 
 /*
- * Certificate entry @e of @table: parsing the table checked that it is
- * one (sevsnp_cert_table_check_entries()).
+ * Certificate entry @e of @table, decoded: parsing the table checked that
+ * it is one (sevsnp_cert_table_check_entries()), so OpenSSL's decoder
+ * alone is run again.
  */
 static X509 *entry_x509(const SevsnpCertTable *table, const SevsnpCertEntry *e)
 {
-    X509 *x = cert_decode(entry_bytes(table, e), e->length);
+    const unsigned char *q = entry_bytes(table, e);
+    X509 *x = d2i_X509(NULL, &q, e->length);
 
     g_assert(x);
     return x;
@@ -767,7 +769,8 @@ SevsnpCertInfo *sevsnp_cert_info_new(const SevsnpCertTable *table, guint i)
     switch (e->type) {
     case SEVSNP_CERT_CRL: {
         /* Parsing the table checked it. */
-        g_autoptr(X509_CRL) crl = crl_decode(p, e->length);
+        const unsigned char *q = p;
+        g_autoptr(X509_CRL) crl = d2i_X509_CRL(NULL, &q, e->length);
         const ASN1_TIME *next;
 
         if (crl) {

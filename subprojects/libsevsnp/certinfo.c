@@ -89,8 +89,11 @@ static bool reencodes(const uint8_t *p, long len)
     int n;
     bool same;
 
-    ERR_clear_error();
-    if (!t || q != p + len) {
+    if (!t) {
+        ERR_clear_error();
+        return false;
+    }
+    if (q != p + len) {
         return false;
     }
     if (ASN1_TYPE_get(t) == V_ASN1_BOOLEAN) {
@@ -183,8 +186,11 @@ static bool der_series_ok(const uint8_t *p, long len, int depth)
         bool cons;
 
         ret = ASN1_get_object(&q, &clen, &tag, &cls, len);
-        ERR_clear_error();
-        if (ret & 0x80 || ret & 0x01) {     /* error; indefinite length */
+        if (ret & 0x80) {
+            ERR_clear_error();
+            return false;
+        }
+        if (ret & 0x01) {                   /* indefinite length */
             return false;
         }
         cons = ret & V_ASN1_CONSTRUCTED;
@@ -221,9 +227,11 @@ static bool der_ok(const uint8_t *p, size_t len)
         return false;
     }
     ret = ASN1_get_object(&q, &clen, &tag, &cls, (long)len);
-    ERR_clear_error();
-    return !(ret & 0x80) && (size_t)(q - p) + clen == len &&
-           der_series_ok(p, (long)len, 0);
+    if (ret & 0x80) {
+        ERR_clear_error();
+        return false;
+    }
+    return (size_t)(q - p) + clen == len && der_series_ok(p, (long)len, 0);
 }
 
 /* Are @n bytes of OpenSSL's encoding at @out the input [p, p + len)? */
@@ -251,9 +259,11 @@ static bool time_tm(const ASN1_TIME *t, struct tm *tm)
         ASN1_STRING_get0_data(t)[len - 1] != 'Z') {
         return false;
     }
-    ok = ASN1_TIME_to_tm(t, tm) == 1 && tm->tm_year != -1900;
-    ERR_clear_error();
-    return ok;
+    ok = ASN1_TIME_to_tm(t, tm) == 1;
+    if (!ok) {
+        ERR_clear_error();
+    }
+    return ok && tm->tm_year != -1900;
 }
 
 static bool time_unix(const ASN1_TIME *t, int64_t *unix_time)
@@ -373,8 +383,40 @@ static bool alt_names_ok(X509 *x, int nid)
         }
     }
     GENERAL_NAMES_free(names);
-    ERR_clear_error();
+    if (!ok) {
+        ERR_clear_error();
+    }
     return ok;
+}
+
+/*
+ * What the library requires of a certificate beyond OpenSSL's decoding:
+ * version 1 to 3, extensions only in version 3 (none twice, and no
+ * invalid one: OpenSSL's flag), unique identifiers from version 2, both
+ * signature algorithm fields alike, RFC 5280 times, the string types of
+ * a Name, alternative names of the kinds a GeneralName is read as.
+ */
+static bool cert_rules_ok(X509 *x)
+{
+    const X509_ALGOR *outer;
+    const ASN1_BIT_STRING *sig, *iuid, *suid;
+    long version = X509_get_version(x);
+    int64_t t;
+
+    X509_get0_signature(&sig, &outer, x);
+    X509_get0_uids(x, &iuid, &suid);
+    return version >= X509_VERSION_1 && version <= X509_VERSION_3 &&
+           (version == X509_VERSION_3 || X509_get_ext_count(x) == 0) &&
+           (version != X509_VERSION_1 || (!iuid && !suid)) &&
+           alg_same(outer, X509_get0_tbs_sigalg(x)) &&
+           time_unix(X509_get0_notBefore(x), &t) &&
+           time_unix(X509_get0_notAfter(x), &t) &&
+           name_values_ok(X509_get_subject_name(x)) &&
+           name_values_ok(X509_get_issuer_name(x)) &&
+           !(X509_get_extension_flags(x) & EXFLAG_INVALID) &&
+           extensions_unique(X509_get0_extensions(x)) &&
+           alt_names_ok(x, NID_subject_alt_name) &&
+           alt_names_ok(x, NID_issuer_alt_name);
 }
 
 /* Exactly one certificate, DER, in [p, p + len), or NULL. */
@@ -384,8 +426,6 @@ static X509 *cert_decode(const uint8_t *p, size_t len)
     g_autoptr(X509) x = NULL;
     unsigned char *out = NULL;
     int n;
-    long version;
-    bool ok;
 
     if (!der_ok(p, len)) {
         return NULL;
@@ -395,36 +435,14 @@ static X509 *cert_decode(const uint8_t *p, size_t len)
         ERR_clear_error();
         return NULL;
     }
-    /* OpenSSL's encoding of it, the TBS encoded anew, not its copy. */
+    /* OpenSSL's encoding of it, the TBS encoded anew (not its copy). */
     i2d_re_X509_tbs(x, NULL);
     n = i2d_X509(x, &out);
-    {
-        const X509_ALGOR *outer, *inner = X509_get0_tbs_sigalg(x);
-        const ASN1_BIT_STRING *sig;
-        int64_t t;
-
-        const ASN1_BIT_STRING *iuid, *suid;
-
-        X509_get0_signature(&sig, &outer, x);
-        X509_get0_uids(x, &iuid, &suid);
-        version = X509_get_version(x);
-        ok = same_bytes(out, n, p, len) &&
-             version >= X509_VERSION_1 && version <= X509_VERSION_3 &&
-             /* Extensions in version 3, unique identifiers from 2. */
-             (version == X509_VERSION_3 || X509_get_ext_count(x) == 0) &&
-             (version != X509_VERSION_1 || (!iuid && !suid)) &&
-             alg_same(outer, inner) &&
-             time_unix(X509_get0_notBefore(x), &t) &&
-             time_unix(X509_get0_notAfter(x), &t) &&
-             name_values_ok(X509_get_subject_name(x)) &&
-             name_values_ok(X509_get_issuer_name(x)) &&
-             !(X509_get_extension_flags(x) & EXFLAG_INVALID) &&
-             extensions_unique(X509_get0_extensions(x)) &&
-             alt_names_ok(x, NID_subject_alt_name) &&
-             alt_names_ok(x, NID_issuer_alt_name);
+    if (!same_bytes(out, n, p, len) || !cert_rules_ok(x)) {
+        ERR_clear_error();
+        return NULL;
     }
-    ERR_clear_error();
-    return ok ? g_steal_pointer(&x) : NULL;
+    return g_steal_pointer(&x);
 }
 
 /*

@@ -768,6 +768,65 @@ static void test_crl_and_other(void)
         g_assert_cmpstr(oth->common_name, ==, "ARK-Unit");
     }
     expect_refused(b_ber, SEVSNP_ERROR_BAD_DER, "not one DER object");
+    {
+        /* Entries of another type: DER, each rule both ways. */
+        static const struct {
+            const char *hex;
+            bool der;
+        } others[] = {
+            { "0101ff", true },             /* BOOLEAN TRUE */
+            { "010101", false },            /* ... not as DER has it */
+            { "020100", true },             /* INTEGER 0 */
+            { "02020001", false },          /* ... not minimal */
+            { "0500", true },
+            { "050100", false },            /* NULL with contents */
+            { "03020102", true },           /* BIT STRING, 1 bit unused */
+            { "03020101", false },          /* ... not zero */
+            /* OID 1.2.(2^64 - 1), 1.2.(2^64), an arc not minimal */
+            { "060b2a81ffffffffffffffff7f", true },
+            { "060b2a82808080808080808000", false },
+            { "06032a8001", false },
+            { "0d028101", true },           /* RELATIVE-OID */
+            { "0d028001", false },
+            { "170d3235303130313132303030305a", true },   /* UTCTime */
+            { "170d32353031303131323030303058", false },
+            { "3003020101", true },
+            { "3083000003020101", false },  /* a length not minimal */
+            { "2003020101", false },        /* SEQUENCE, primitive */
+            { "a003020101", true },         /* [0] */
+            { "a080020101 0000", false },   /* ... indefinite length */
+            { "0401610000", false },        /* trailing bytes */
+        };
+
+        for (size_t i = 0; i < G_N_ELEMENTS(others); i++) {
+            g_autofree char *hex = g_strdup(others[i].hex);
+            GByteArray *a = g_byte_array_new();
+            g_autoptr(GBytes) der = NULL;
+            GBytes *with[] = { c->ark, c->ask, c->vcek, c->crl, NULL };
+            g_autoptr(GBytes) b = NULL;
+
+            for (const char *h = hex; h[0] && h[1]; h += 2) {
+                uint8_t v;
+
+                while (*h == ' ') {
+                    h++;
+                }
+                v = g_ascii_xdigit_value(h[0]) << 4 |
+                    g_ascii_xdigit_value(h[1]);
+                g_byte_array_append(a, &v, 1);
+            }
+            der = g_byte_array_free_to_bytes(a);
+            with[4] = der;
+            b = raw_blob(five, with, 5);
+            g_test_message("other entry %s", others[i].hex);
+            if (others[i].der) {
+                expect_chain(b, 0, SEVSNP_CHAIN_VALID, "verified");
+            } else {
+                expect_refused(b, SEVSNP_ERROR_BAD_DER,
+                               "are not one DER object");
+            }
+        }
+    }
     expect_refused(b_cut, SEVSNP_ERROR_BAD_DER, "not a DER X.509 CRL");
     expect_refused(b_cert_as_crl, SEVSNP_ERROR_BAD_DER,
                    "not a DER X.509 CRL");
@@ -802,6 +861,10 @@ static void test_decode_rules(void)
                       .ext_value = "DER:3004A3023000" };
     Spec san_empty = { .cn = "SEV-VCEK", .ext_name = "subjectAltName",
                        .ext_value = "DER:30028200" };
+    /* An extension OpenSSL does not know, twice. */
+    Spec dup_unknown = { .cn = "SEV-VCEK",
+                         .ext_name = "1.3.6.1.4.1.3704.99.1",
+                         .ext_value = "ASN1:NULL", .crit_unknown = true };
     struct {
         const Spec *spec;
         bool accepted;
@@ -818,6 +881,7 @@ static void test_decode_rules(void)
         { &san_bad, false },
         { &san_x400, false },
         { &san_empty, false },
+        { &dup_unknown, false },
     };
 
     /*

@@ -15,6 +15,9 @@
  * given both ways or neither, and they agree; a description does not
  * depend on the entry's type once the bytes are a certificate.
  *
+ * OpenSSL's certificate decoding goes through a memo keyed by the bytes
+ * (x509memo.c): the library decodes the same bytes for each question.
+ *
  * With CERTINFO_DUMP=FILE set, each execution appends one line of what
  * it found to FILE (the same inputs run through two builds of the
  * library must give the same lines).
@@ -41,6 +44,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     const char *d = getenv("CERTINFO_DUMP");
 
     fuzz_default_artifact_prefix(argc, argv, "certinfo");
+    x509_memo_init();
     if (d) {
         dump = fopen(d, "a");
         CHECK(dump);

@@ -623,7 +623,7 @@ static char *name_oneline(const X509_NAME *name)
         return g_strdup("");
     }
     len = BIO_get_mem_data(bio, &buf);
-    return g_strndup(buf, len);
+    return len > 0 ? g_strndup(buf, len) : g_strdup("");
 }
 
 /* The first commonName of @name as UTF-8 (up to a NUL), or NULL. */

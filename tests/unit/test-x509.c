@@ -47,7 +47,7 @@ static char *ossl_name(const X509_NAME *name)
     g_assert_cmpint(X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253), >=,
                     0);
     len = BIO_get_mem_data(bio, &buf);
-    ret = g_strndup(buf, len);
+    ret = len > 0 ? g_strndup(buf, len) : g_strdup("");
     BIO_free(bio);
     return ret;
 }
@@ -975,6 +975,7 @@ static void test_descriptions(void)
         { { V_ASN1_BMPSTRING, "CN", "\x00" "B\x00" "M\x20\xac", 0 },
           { V_ASN1_UNIVERSALSTRING, "O", "\x00\x00\x00U\x00\x01\xf6\x00",
             0 } },
+        { { 0 } },                      /* an empty subject */
     };
     static const struct {
         const char *hex;
@@ -1014,6 +1015,12 @@ static void test_descriptions(void)
         b = blob3(c->dark, c->dask, leaf);
         r = one(b, 0);
         g_assert_nonnull(r->table);
+        if (!names[i][0].field) {
+            const SevsnpCertInfo *v = g_ptr_array_index(r->infos, 2);
+
+            g_assert_cmpstr(v->subject, ==, "");
+            g_assert_null(v->common_name);
+        }
     }
     for (size_t i = 0; i < G_N_ELEMENTS(serials); i++) {
         Spec s = { .cn = "SEV-VCEK", .serial_hex = serials[i].hex,

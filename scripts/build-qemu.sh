@@ -8,9 +8,9 @@
 #
 # Every line is configured the same way: Debian's /usr/bin/python3, no
 # default features or devices but ours (configs/devices/.../qemu-snp.mak),
-# GnuTLS (libsevsnp's certificate checks use it: QEMU never links
-# OpenSSL), no docs or tools, firmware from Debian's seabios and
-# ipxe-qemu.
+# GnuTLS (QEMU's own crypto; libsevsnp's copy in QEMU links no crypto
+# library, and QEMU never links OpenSSL), no docs or tools, firmware from
+# Debian's seabios and ipxe-qemu.
 # NINJA_JOBS (default 2) bounds the parallel jobs.
 set -eu
 

@@ -391,10 +391,10 @@ static bool alt_names_ok(X509 *x, int nid)
 
 /*
  * What the library requires of a certificate beyond OpenSSL's decoding:
- * version 1 to 3, extensions only in version 3 (none twice, and no
- * invalid one: OpenSSL's flag), unique identifiers from version 2, both
- * signature algorithm fields alike, RFC 5280 times, the string types of
- * a Name, alternative names of the kinds a GeneralName is read as.
+ * version 1 to 3, extensions only in version 3 (none twice; their values
+ * are OpenSSL's verifier's to judge), unique identifiers from version 2,
+ * both signature algorithm fields alike, RFC 5280 times, the string types
+ * of a Name, alternative names of the kinds a GeneralName is read as.
  */
 static bool cert_rules_ok(X509 *x)
 {
@@ -413,7 +413,6 @@ static bool cert_rules_ok(X509 *x)
            time_unix(X509_get0_notAfter(x), &t) &&
            name_values_ok(X509_get_subject_name(x)) &&
            name_values_ok(X509_get_issuer_name(x)) &&
-           !(X509_get_extension_flags(x) & EXFLAG_INVALID) &&
            extensions_unique(X509_get0_extensions(x)) &&
            alt_names_ok(x, NID_subject_alt_name) &&
            alt_names_ok(x, NID_issuer_alt_name);

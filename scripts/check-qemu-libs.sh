@@ -4,8 +4,8 @@
 # link: never OpenSSL's libcrypto or libssl (Apache-2.0, which QEMU's
 # GPL-2.0-only parts cannot be combined with), directly (the binary's
 # NEEDED entries) or through another library (ldd).  And of libsevsnp
-# it holds QEMU's copy alone (crypto=none): no X.509 parsing (der.c,
-# certinfo.c), no crypto backend, nothing of the standalone build
+# it holds QEMU's copy alone (crypto=none): no X.509 parsing
+# (certinfo.c), no crypto library, nothing of the standalone build
 # (reports, PEM helpers, the simulated firmware), and the library QEMU
 # built calls no GnuTLS or OpenSSL function.  Whether QEMU links GnuTLS
 # is QEMU's own configuration; libsevsnp needs it not.  Prints TAP, one

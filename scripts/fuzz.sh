@@ -19,12 +19,12 @@ elif [ ! -f "$OUT/.crypto-openssl" ]; then
     $MESON setup --reconfigure "$OUT" . -Dlibsevsnp:crypto=openssl >/dev/null || exit 1
 fi
 echo libsevsnp:crypto=openssl > "$OUT/.crypto-openssl"
-ninja -C "$OUT" tests/fuzz/fuzz-certtable tests/fuzz/fuzz-pages \
-    tests/fuzz/fuzz-service >/dev/null || exit 1
+ninja -C "$OUT" tests/fuzz/fuzz-certtable tests/fuzz/fuzz-certinfo \
+    tests/fuzz/fuzz-pages tests/fuzz/fuzz-service >/dev/null || exit 1
 mkdir -p "$BUILD/fuzz-artifacts"
-echo "1..3"
+echo "1..4"
 n=0 rc=0
-for t in certtable pages service; do
+for t in certtable certinfo pages service; do
     n=$((n + 1))
     corpus=$BUILD/fuzz-corpus/$t
     log=$BUILD/fuzz-$t.log

@@ -21,7 +21,7 @@
 #    libssh-gcrypt-dev's;
 #  - no blkio: bookworm has no libblkio-dev;
 #  - ours: the package version, firmware also from ipxe-qemu's directory,
-#    GnuTLS required (libsevsnp's certificate checks), no guest agent,
+#    GnuTLS required (QEMU's own crypto, as Debian's), no guest agent,
 #    -Wl,--as-needed as Debian's LDFLAGS have it (QEMU's own flags already
 #    give what dpkg-buildflags' hardening adds: -fstack-protector-strong,
 #    _FORTIFY_SOURCE=2, PIE, -z relro -z now).

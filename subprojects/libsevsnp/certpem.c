@@ -16,7 +16,6 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "sevsnp-der.h"
 #include "sevsnp-internal.h"
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(X509, X509_free)
@@ -88,7 +87,7 @@ GBytes *sevsnp_der_from_pem_or_der(GBytes *data, SevsnpCertType kind,
     {
         const char *what2;
 
-        if (!sevsnp_entry_der_ok(kind, p, len, &what2, NULL)) {
+        if (!sevsnp_entry_der_ok(kind, p, len, &what2)) {
             g_set_error(err, SEVSNP_ERROR, SEVSNP_ERROR_BAD_DER,
                         "input is neither PEM nor exact DER of %s", what);
             return NULL;

@@ -19,6 +19,15 @@
  */
 gboolean sevsnp_cert_table_check_entries(const SevsnpCertTable *table,
                                          GError **err);
+
+/*
+ * Is [p, p + len) what an entry of type @type must hold: a certificate, a
+ * CRL (each one DER encoding that OpenSSL decodes and encodes back the
+ * same), one DER object for other types?  *@what names what it must be.
+ * (certinfo.c)
+ */
+bool sevsnp_entry_der_ok(SevsnpCertType type, const uint8_t *p, size_t len,
+                         const char **what);
 /* not in QEMU's copy: end */
 
 /* Stores are reference-counted; sevsnp_cert_store_free() drops one. */

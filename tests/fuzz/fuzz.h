@@ -21,4 +21,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  */
 void fuzz_default_artifact_prefix(int *argc, char ***argv, const char *name);
 
+/*
+ * The certificate fuzzers' memo of OpenSSL's d2i_X509(), X509_verify()
+ * and X509_verify_cert() (x509memo.c): set up at start-up.
+ */
+void x509_memo_init(void);
+
 #endif

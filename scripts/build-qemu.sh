@@ -10,7 +10,7 @@
 # qemu-system-x86 build of that line, for x86_64-softmmu alone, with the
 # differences scripts/qemu-config.sh gives and docs/devel/packaging.rst
 # explains (no modules, never OpenSSL, firmware from Debian's seabios and
-# ipxe-qemu, GnuTLS for libsevsnp).  Only the binary and our qtests are
+# ipxe-qemu, GnuTLS as Debian has it).  Only the binary and our qtests are
 # built (ninja targets), not QEMU's tools or its test suite
 # (scripts/qemu-testsuite.sh builds those).
 # NINJA_JOBS (default 2) bounds the parallel jobs.

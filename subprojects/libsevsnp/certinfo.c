@@ -34,7 +34,11 @@
 
 /* CamelCase names for OpenSSL types, in QEMU style. */
 typedef STACK_OF(X509) X509Stack;
+typedef STACK_OF(X509_EXTENSION) X509ExtensionStack;
+typedef STACK_OF(X509_REVOKED) X509RevokedStack;
+typedef STACK_OF(ASN1_TYPE) Asn1TypeStack;
 typedef ASN1_TYPE Asn1Type;
+typedef ASN1_OBJECT Asn1Object;
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(X509, X509_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(X509_CRL, X509_CRL_free)
@@ -51,7 +55,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(BIGNUM, BN_free)
 #define DER_MAX_DEPTH 20
 
 /* Is every arc of @o, as OpenSSL writes it out, below 2^64? */
-static bool oid_arcs_ok(const ASN1_OBJECT *o)
+static bool oid_arcs_ok(const Asn1Object *o)
 {
     char buf[128];
     g_autofree char *big = NULL;
@@ -330,7 +334,7 @@ static bool name_values_ok(const X509_NAME *name)
 }
 
 /* No extension twice. */
-static bool extensions_unique(const STACK_OF(X509_EXTENSION) *exts)
+static bool extensions_unique(const X509ExtensionStack *exts)
 {
     int n = X509v3_get_ext_count(exts);
 
@@ -455,7 +459,7 @@ static X509_ALGOR *crl_tbs_sigalg(X509_CRL *crl)
     unsigned char *tbs = NULL;
     const unsigned char *q;
     int n = i2d_re_X509_CRL_tbs(crl, &tbs);
-    STACK_OF(ASN1_TYPE) *items;
+    Asn1TypeStack *items;
     X509_ALGOR *alg = NULL;
 
     q = tbs;
@@ -483,7 +487,7 @@ static X509_CRL *crl_decode(const uint8_t *p, size_t len)
     g_autoptr(X509_CRL) crl = NULL;
     const X509_ALGOR *outer;
     X509_ALGOR *inner;
-    STACK_OF(X509_REVOKED) *revoked;
+    X509RevokedStack *revoked;
     const ASN1_BIT_STRING *sig;
     unsigned char *out = NULL;
     int n;

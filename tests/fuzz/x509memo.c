@@ -43,6 +43,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "fuzz.h"
+#include "x509memo.h"
 
 #define CHECK(cond) do { if (!(cond)) { abort(); } } while (0)
 
@@ -51,12 +52,6 @@
 #define VERIFY_SLOTS 4096
 #define PATH_SLOTS 1024
 
-X509 *__real_d2i_X509(X509 **a, const unsigned char **pp, long len);
-X509 *__wrap_d2i_X509(X509 **a, const unsigned char **pp, long len);
-int __real_X509_verify(X509 *x, EVP_PKEY *key);
-int __wrap_X509_verify(X509 *x, EVP_PKEY *key);
-int __real_X509_verify_cert(X509_STORE_CTX *ctx);
-int __wrap_X509_verify_cert(X509_STORE_CTX *ctx);
 
 /* One decoded certificate: its bytes, what d2i_X509() made of them. */
 typedef struct D2iSlot {
@@ -253,8 +248,8 @@ int __wrap_X509_verify(X509 *x, EVP_PKEY *key)
 
 int __wrap_X509_verify_cert(X509_STORE_CTX *ctx)
 {
-    STACK_OF(X509) *untrusted = X509_STORE_CTX_get0_untrusted(ctx);
-    STACK_OF(X509_OBJECT) *objs =
+    X509Stack *untrusted = X509_STORE_CTX_get0_untrusted(ctx);
+    X509ObjectStack *objs =
         X509_STORE_get0_objects(X509_STORE_CTX_get0_store(ctx));
     uint32_t ids[6];
     Result *r;

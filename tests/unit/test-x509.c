@@ -205,7 +205,10 @@ static Result *one(GBytes *blob, int64_t at)
     return r;
 }
 
-/* The library accepts @blob and find the chain @status, the reason holding @why. */
+/*
+ * The library accepts @blob and finds the chain @status, the reason
+ * holding @why.
+ */
 static void expect_chain(GBytes *blob, int64_t at, SevsnpChainStatus status,
                          const char *why)
 {

@@ -67,17 +67,18 @@ libvirt-check: all
 
 # The patch series for QEMU's maintainers, for every QEMU line:
 # build/patches/qemu-LINE/NNNN-*.patch against that line's Debian source
-# (docs/devel/upstreaming.rst).  make patches-build applies each to a
-# fresh copy of the source and builds it as our build is built, then
-# runs its qtests (BISECT=1: every step too); make check checks the
-# series without building it.
+# (docs/devel/upstreaming.rst).  make patches-build applies the default
+# line's (or QEMU_LINES') to the pristine release with git am, runs
+# QEMU's ordinary configure with the documentation on, builds it and
+# QEMU's docs, then runs its qtests (BISECT=1: every step built too);
+# make check does both.
 .PHONY: patches patches-build
 patches: setup
 	for line in $$(sh scripts/qemu-lines.sh); do \
 	    sh scripts/make-patches.sh $$line || exit 1; \
 	done
 
-patches-build: qemu patches
+patches-build: patches
 	sh scripts/build-patches.sh $(QEMU_LINES)
 
 # Every KVM part of make check, inside an L1 Linux under TCG that has a

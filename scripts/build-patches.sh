@@ -1,105 +1,158 @@
 #!/bin/sh
-# Build what a maintainer would build: each QEMU line's patch series
-# (make patches: build/patches/qemu-LINE/) applied with git am to a fresh
-# copy of that line's Debian source, configured as scripts/build-qemu.sh
-# configures our build (its options are read from that build), then the
-# series' qtests run from the build directory, as QEMU's harness runs
-# them (their data from tests/data/sev-snp of the series).
+# Build the series as a maintainer would: the patch series of a QEMU line
+# (make patches: build/patches/qemu-LINE/) applied with git am to the
+# pristine QEMU release (Debian's source with Debian's own patches
+# taken off again: the release as QEMU publishes it, less what Debian's
+# +ds repack leaves out), configured with QEMU's ordinary configure
+# (default devices and features, x86_64-softmmu, the documentation
+# on), built, QEMU's documentation built, and the series' qtests run
+# from the build directory as QEMU's harness runs them.
 #
-#   scripts/build-patches.sh [LINE...]      default: every line
+#   scripts/build-patches.sh [LINE...]      default: the default line
 #
-# BISECT=1 also builds every step of the series in order (the series
-# says which steps add code that a later one builds: every step must
-# build).  Under build/patches/qemu-LINE.tree and .build; a summary in
-# build/patches/qemu-LINE.build/result.txt.  Not part of make check.
-set -eu
+# The tree is a git repository, so configure does what it does for
+# every developer's checkout: warnings are errors, in the compiler and
+# in Sphinx (-W).  Beyond the target list and --enable-docs, two
+# options only: --disable-download, as no test may use the network
+# (everything configure needs is installed by setup-deps), and Debian's
+# /usr/bin/python3 (the one with Debian's Sphinx), as our build uses.
+#
+# Prints TAP.  BISECT=1 also builds every step of the series in order
+# (every step must build).  Under build/patches/qemu-LINE.tree and
+# .build; the TAP also in build/patches/qemu-LINE.build/result.tap.
+set -u
 BUILD=${BUILD:-build}
 TOP=$(pwd)
 JOBS=${NINJA_JOBS:-2}
 if [ $# = 0 ]; then
-    # shellcheck disable=SC2046
-    set -- $(sh scripts/qemu-lines.sh)
+    set -- "$(sh scripts/qemu-lines.sh default)"
 fi
+QTESTS="sev-snp-certs-test sev-snp-memory-test"
+
+n=0
+rc=0
+tap() {
+    n=$((n + 1))
+    echo "$1 $n - $2" | tee -a "$OUT/result.tap"
+    [ "$1" = ok ] || rc=1
+}
+skip_rest() {
+    for what in "$@"; do
+        tap "not ok" "qemu-$line series: $what: not reached"
+    done
+}
 
 for line in "$@"; do
     SRC=$BUILD/qemu-$line/src
     SERIES=$BUILD/patches/qemu-$line
     TREE=$TOP/$BUILD/patches/qemu-$line.tree
     OUT=$TOP/$BUILD/patches/qemu-$line.build
-    STAMP=$BUILD/qemu-$line/build/.qemu-snp-config
-    if [ ! -f "$STAMP" ]; then
-        echo "build-patches: QEMU $line is not built (make qemu)" >&2
-        exit 1
-    fi
-    # Our build's configure options, without the package version.
-    config=$(cut -d" " -f2- "$STAMP")
     rm -rf "$TREE" "$OUT"
+    mkdir -p "$OUT"
+    : > "$OUT/result.tap"
+    patches=$(ls "$SERIES"/[0-9][0-9][0-9][0-9]-*.patch 2>/dev/null | grep -v /0000-)
+    if [ ! -f "$SRC/.fetched" ] || [ -z "$patches" ]; then
+        tap "not ok" "qemu-$line series: no source or no series (make patches)"
+        continue
+    fi
+
+    # The pristine release: Debian's patches off, in reverse order.
     cp -a "$SRC" "$TREE"
     rm -f "$TREE/.fetched"
-    patches=$(ls "$SERIES"/[0-9][0-9][0-9][0-9]-*.patch | grep -v /0000-)
-    paths=$(sed -n 's|^diff --git a/[^ ]* b/||p' $patches | sort -u)
-    (
-        cd "$TREE"
-        git init -q
-        for p in $paths; do
-            [ -e "$p" ] && git add -f -- "$p"
+    pristine=ok
+    if [ -f "$TREE/debian/patches/series" ]; then
+        for p in $(sed 's/#.*//' "$TREE/debian/patches/series" | tac); do
+            patch -s -R -p1 -d "$TREE" --no-backup-if-mismatch \
+                < "$TREE/debian/patches/$p" > "$OUT/pristine.log" 2>&1 ||
+                pristine="Debian's $p does not come off"
         done
-        git -c user.name=qemu-snp -c user.email=qemu-snp@invalid \
-            commit -q -m "$(cat "$TOP/$SRC/.fetched")"
-        git -c user.name=qemu-snp -c user.email=qemu-snp@invalid \
-            am -q $patches
-    )
-    mkdir -p "$OUT"
+    fi
+    rm -rf "$TREE/debian" "$TREE/.pc"
+    version=$(cat "$TREE/VERSION")
+    if [ "$pristine" != ok ]; then
+        tap "not ok" "qemu-$line series: pristine QEMU $version: $pristine"
+        skip_rest "applies" "configures" "builds" "docs" $QTESTS
+        continue
+    fi
+    count=$(echo "$patches" | wc -l)
     # shellcheck disable=SC2086
-    ( cd "$OUT" && "$TREE/configure" $config \
-        --with-pkgversion="qemu-snp series" > configure.log 2>&1 ) || {
-        tail -30 "$OUT/configure.log" >&2
-        exit 1
-    }
-    targets="qemu-system-x86_64 tests/qtest/sev-snp-certs-test
-             tests/qtest/sev-snp-memory-test"
-    : > "$OUT/result.txt"
+    if ( cd "$TREE" && git init -q && git add -A &&
+         git -c user.name=qemu-snp -c user.email=qemu-snp@invalid \
+             commit -q -m "QEMU $version" &&
+         git -c user.name=qemu-snp -c user.email=qemu-snp@invalid \
+             am -q $patches ) > "$OUT/am.log" 2>&1; then
+        tap ok "qemu-$line series: $count patches apply to pristine QEMU $version with git am"
+    else
+        tap "not ok" "qemu-$line series: git am onto pristine QEMU $version (log: $OUT/am.log)"
+        sed 's/^/# /' "$OUT/am.log" | tail -20
+        skip_rest "configures" "builds" "docs" $QTESTS
+        continue
+    fi
+
+    config="--python=/usr/bin/python3 --target-list=x86_64-softmmu --enable-docs --disable-download"
+    # shellcheck disable=SC2086
+    if ( cd "$OUT" && "$TREE/configure" $config ) > "$OUT/configure.log" 2>&1; then
+        werror=no
+        grep -q -e '-Werror' "$OUT/build.ninja" && werror=yes
+        tap ok "qemu-$line series: configure $config (warnings as errors: $werror)"
+    else
+        tap "not ok" "qemu-$line series: configure $config (log: $OUT/configure.log)"
+        tail -20 "$OUT/configure.log" | sed 's/^/# /'
+        skip_rest "builds" "docs" $QTESTS
+        continue
+    fi
+
     if [ -n "${BISECT:-}" ]; then
-        n=$(echo "$patches" | wc -l)
         i=0
-        for c in $(git -C "$TREE" rev-list --reverse "HEAD~$n..HEAD"); do
+        for c in $(git -C "$TREE" rev-list --reverse "HEAD~$count..HEAD"); do
             i=$((i + 1))
             git -C "$TREE" checkout -q "$c"
             subj=$(git -C "$TREE" log -1 --format=%s "$c")
-            start=$(date +%s)
             if ninja -j "$JOBS" -C "$OUT" qemu-system-x86_64 > "$OUT/step.log" 2>&1; then
-                r=builds
+                tap ok "qemu-$line series: step $i/$count builds: $subj"
             else
-                r="DOES NOT BUILD"
-                tail -20 "$OUT/step.log" >&2
+                tap "not ok" "qemu-$line series: step $i/$count does not build: $subj"
+                tail -20 "$OUT/step.log" | sed 's/^/# /'
             fi
-            echo "qemu-$line step $i/$n: $r ($(( $(date +%s) - start )) s): $subj" |
-                tee -a "$OUT/result.txt"
         done
         git -C "$TREE" checkout -q -
     fi
+
+    targets=qemu-system-x86_64
+    for t in $QTESTS; do
+        targets="$targets tests/qtest/$t"
+    done
     start=$(date +%s)
     # shellcheck disable=SC2086
-    ninja -j "$JOBS" -C "$OUT" $targets > "$OUT/ninja.log" 2>&1 || {
-        tail -30 "$OUT/ninja.log" >&2
-        echo "qemu-$line series: DOES NOT BUILD" | tee -a "$OUT/result.txt"
-        exit 1
-    }
-    echo "qemu-$line series: builds ($(( $(date +%s) - start )) s)" |
-        tee -a "$OUT/result.txt"
-    # The series' qtests, from its build directory (tests/data is linked
-    # there by configure), with no QEMU_SNP_TESTDATA.
-    for t in sev-snp-certs-test sev-snp-memory-test; do
-        if ( cd "$OUT" && env -u QEMU_SNP_TESTDATA \
-                QTEST_QEMU_BINARY=./qemu-system-x86_64 \
+    if ninja -j "$JOBS" -C "$OUT" $targets > "$OUT/ninja.log" 2>&1; then
+        tap ok "qemu-$line series: builds qemu-system-x86_64 and its qtests ($(( $(date +%s) - start )) s)"
+    else
+        tap "not ok" "qemu-$line series: does not build (log: $OUT/ninja.log)"
+        grep -E 'error|Error' "$OUT/ninja.log" | head -20 | sed 's/^/# /'
+        skip_rest "docs" $QTESTS
+        continue
+    fi
+
+    # QEMU's documentation, as its build makes it (the HTML manual with
+    # the QMP reference generated from the schema, and the man pages).
+    start=$(date +%s)
+    if ninja -j "$JOBS" -C "$OUT" sphinxdocs > "$OUT/docs.log" 2>&1; then
+        tap ok "qemu-$line series: QEMU's documentation builds, Sphinx warnings as errors ($(( $(date +%s) - start )) s)"
+    else
+        tap "not ok" "qemu-$line series: QEMU's documentation (log: $OUT/docs.log)"
+        grep -iE 'warning|error' "$OUT/docs.log" | head -20 | sed 's/^/# /'
+    fi
+
+    # The series' qtests, from its build directory.
+    for t in $QTESTS; do
+        if ( cd "$OUT" && QTEST_QEMU_BINARY=./qemu-system-x86_64 \
                 timeout 600 "tests/qtest/$t" --tap > "$t.tap" 2>&1 ); then
-            r=pass
+            tap ok "qemu-$line series: qtest $t ($(grep -c '^ok' "$OUT/$t.tap") subtests)"
         else
-            r=FAIL
+            tap "not ok" "qemu-$line series: qtest $t ($(grep -c '^not ok' "$OUT/$t.tap") of its subtests failed)"
+            grep '^not ok' "$OUT/$t.tap" | head -10 | sed 's/^/# /'
         fi
-        echo "qemu-$line series qtest $t: $r" \
-             "($(grep -c '^ok' "$OUT/$t.tap") ok," \
-             "$(grep -c '^not ok' "$OUT/$t.tap") not ok)" |
-            tee -a "$OUT/result.txt"
     done
 done
+echo "1..$n"
+exit $rc

@@ -2,7 +2,9 @@
 # Run every test: libsevsnp unit tests and snp-certs tests (plain and
 # ASan+UBSan, including the short lock-race stress), the qtests against
 # the built QEMU, a smoke run of each fuzzer, and checkpatch on our C
-# files.  Ends with "N passed, N failed".
+# files, the series for QEMU's maintainers (checked, then built on the
+# pristine release with its docs and qtests).  Ends with "N passed, N
+# failed".
 set -u
 BUILD=${BUILD:-build}
 TOP=$(pwd)
@@ -23,7 +25,6 @@ UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 for line in $(sh scripts/qemu-lines.sh); do
     for t in sev-snp-certs-test sev-snp-memory-test; do
         QTEST_QEMU_BINARY=$TOP/$BUILD/qemu-$line/build/qemu-system-x86_64 \
-        QEMU_SNP_TESTDATA=$TOP/tests/data \
             timeout 600 "$BUILD/qemu-$line/build/tests/qtest/$t" --tap \
             > "$LOG/qtest-$line-$t.tap" 2>> "$LOG/qtest.err" || rc=1
         sed -E "s/^((not )?ok [0-9]+) /\1 qemu-$line /" \
@@ -145,13 +146,21 @@ for line in $(sh scripts/qemu-lines.sh); do
 done
 grep -vE '^ok|^1\.\.' "$LOG/patches.tap" || true
 
+# The default line's series as a maintainer builds it: git am onto the
+# pristine release, QEMU's ordinary configure (default devices and
+# features, the documentation on; a git tree, so warnings are errors,
+# Sphinx's too), built, QEMU's documentation built, its qtests run.
+sh scripts/build-patches.sh > "$LOG/series-build.tap" 2>&1 || rc=1
+grep -E '^(not ok|#)' "$LOG/series-build.tap" || true
+echo "series: $(grep -c '^ok' "$LOG/series-build.tap") of $(grep -cE '^(not )?ok' "$LOG/series-build.tap") steps passed (make patches-build)"
+
 # Count subtests from the TAP streams of every run.
 pass=0 fail=0
 for f in "$BUILD/snp/meson-logs/testlog.txt" \
          "$BUILD/snp-asan/meson-logs/testlog.txt" "$LOG/qtest.tap" \
          "$LOG/fuzz.tap" "$LOG/checkpatch.tap" "$LOG/snp-host.tap" \
          "$LOG/qemu-libs.tap" "$LOG/qemu-features.tap" "$LOG/attest-race.tap" "$LOG/libvirt.tap" \
-         "$LOG/nested-smoke.tap" "$LOG/patches.tap"; do
+         "$LOG/nested-smoke.tap" "$LOG/patches.tap" "$LOG/series-build.tap"; do
     p=$(grep -cE '^ok [0-9]' "$f" || true)
     n=$(grep -cE '^not ok [0-9]|^Bail out!' "$f" || true)
     pass=$((pass + p))

@@ -63,7 +63,7 @@ run_suites() {
     rm -f "$dir/meson-logs/testlog.json"
     # meson test exits non-zero when a test fails: the logs say which.
     # shellcheck disable=SC2086
-    (cd "$dir" && QEMU_SNP_TESTDATA=$TOP/tests/data \
+    (cd "$dir" && \
         meson test --no-rebuild $suite_args \
         --num-processes "$TJOBS" -t "$MULT" --print-errorlogs) \
         > "$out/$name.test.log" 2>&1 || true

@@ -16,7 +16,8 @@ mkdir -p "$STAMP_DIR"
 # Packages from bookworm itself.  The second group is what Debian's
 # debian/rules configures its qemu-system-x86 build with
 # (scripts/qemu-config.sh); qemu-system-data gives the firmware and
-# keymaps that build expects under /usr/share/qemu.
+# keymaps that build expects under /usr/share/qemu; Sphinx and its theme
+# build QEMU's documentation with the series (scripts/build-patches.sh).
 PKGS="build-essential ninja-build pkg-config flex bison git \
       libglib2.0-dev libssl-dev libgnutls28-dev libfdt-dev libpixman-1-dev \
       libjson-glib-dev zlib1g-dev libslirp-dev python3-venv python3-setuptools \
@@ -31,7 +32,7 @@ PKGS="build-essential ninja-build pkg-config flex bison git \
       librdmacm-dev libibverbs-dev libibumad-dev liburing-dev \
       libusb-1.0-0-dev libusbredirparser-dev libssh-gcrypt-dev libzstd-dev \
       libvdeplug-dev nettle-dev libudev-dev libjpeg-dev libpng-dev \
-      qemu-system-data"
+      qemu-system-data python3-sphinx python3-sphinx-rtd-theme"
 # Packages that must come from bookworm-backports
 BPO_PKGS="meson python3-pycotap"
 

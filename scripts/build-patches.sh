@@ -12,10 +12,12 @@
 #
 # The tree is a git repository, so configure does what it does for
 # every developer's checkout: warnings are errors, in the compiler and
-# in Sphinx (-W).  Beyond the target list and --enable-docs, two
+# in Sphinx (-W).  Beyond the target list and --enable-docs, three
 # options only: --disable-download, as no test may use the network
-# (everything configure needs is installed by setup-deps), and Debian's
-# /usr/bin/python3 (the one with Debian's Sphinx), as our build uses.
+# (everything configure needs is installed by setup-deps);
+# --disable-install-blobs, as Debian's +ds repack has no firmware blobs
+# (the qtests use Debian's SeaBIOS); and Debian's /usr/bin/python3 (the
+# one with Debian's Sphinx), as our build uses.
 #
 # Prints TAP.  BISECT=1 also builds every step of the series in order
 # (every step must build).  Under build/patches/qemu-LINE.tree and
@@ -44,7 +46,7 @@ skip_rest() {
 
 for line in "$@"; do
     SRC=$BUILD/qemu-$line/src
-    SERIES=$BUILD/patches/qemu-$line
+    SERIES=$TOP/$BUILD/patches/qemu-$line
     TREE=$TOP/$BUILD/patches/qemu-$line.tree
     OUT=$TOP/$BUILD/patches/qemu-$line.build
     rm -rf "$TREE" "$OUT"
@@ -56,14 +58,22 @@ for line in "$@"; do
         continue
     fi
 
-    # The pristine release: Debian's patches off, in reverse order.
+    # The pristine release: Debian's patches off, in reverse order, but
+    # for those that only let the +ds repack build without the firmware
+    # blobs it strips ("Debian strips the blobs"): the release itself
+    # has the blobs, this tree does not.
     cp -a "$SRC" "$TREE"
     rm -f "$TREE/.fetched"
     pristine=ok
+    kept=
     if [ -f "$TREE/debian/patches/series" ]; then
         for p in $(sed 's/#.*//' "$TREE/debian/patches/series" | tac); do
+            if grep -q "strips the blobs" "$TREE/debian/patches/$p"; then
+                kept="$kept $p"
+                continue
+            fi
             patch -s -R -p1 -d "$TREE" --no-backup-if-mismatch \
-                < "$TREE/debian/patches/$p" > "$OUT/pristine.log" 2>&1 ||
+                < "$TREE/debian/patches/$p" >> "$OUT/pristine.log" 2>&1 ||
                 pristine="Debian's $p does not come off"
         done
     fi
@@ -81,7 +91,7 @@ for line in "$@"; do
              commit -q -m "QEMU $version" &&
          git -c user.name=qemu-snp -c user.email=qemu-snp@invalid \
              am -q $patches ) > "$OUT/am.log" 2>&1; then
-        tap ok "qemu-$line series: $count patches apply to pristine QEMU $version with git am"
+        tap ok "qemu-$line series: $count patches apply to pristine QEMU $version with git am (Debian's kept for the repack:${kept:- none})"
     else
         tap "not ok" "qemu-$line series: git am onto pristine QEMU $version (log: $OUT/am.log)"
         sed 's/^/# /' "$OUT/am.log" | tail -20
@@ -89,7 +99,7 @@ for line in "$@"; do
         continue
     fi
 
-    config="--python=/usr/bin/python3 --target-list=x86_64-softmmu --enable-docs --disable-download"
+    config="--python=/usr/bin/python3 --target-list=x86_64-softmmu --enable-docs --disable-download --disable-install-blobs"
     # shellcheck disable=SC2086
     if ( cd "$OUT" && "$TREE/configure" $config ) > "$OUT/configure.log" 2>&1; then
         werror=no
@@ -128,7 +138,8 @@ for line in "$@"; do
         tap ok "qemu-$line series: builds qemu-system-x86_64 and its qtests ($(( $(date +%s) - start )) s)"
     else
         tap "not ok" "qemu-$line series: does not build (log: $OUT/ninja.log)"
-        grep -E 'error|Error' "$OUT/ninja.log" | head -20 | sed 's/^/# /'
+        grep -vE '^(FAILED|\[)' "$OUT/ninja.log" | grep -E 'error|Error' |
+            head -20 | cut -c1-300 | sed 's/^/# /'
         skip_rest "docs" $QTESTS
         continue
     fi

@@ -52,7 +52,15 @@ for line in "$@"; do
     rm -rf "$TREE" "$OUT"
     mkdir -p "$OUT"
     : > "$OUT/result.tap"
-    patches=$(ls "$SERIES"/[0-9][0-9][0-9][0-9]-*.patch 2>/dev/null | grep -v /0000-)
+    patches=
+    for p in "$SERIES"/[0-9][0-9][0-9][0-9]-*.patch; do
+        case $p in
+        */0000-*) ;;
+        *) [ -f "$p" ] && patches="$patches
+$p" ;;
+        esac
+    done
+    patches=${patches#?}
     if [ ! -f "$SRC/.fetched" ] || [ -z "$patches" ]; then
         tap "not ok" "qemu-$line series: no source or no series (make patches)"
         continue

@@ -44,14 +44,24 @@ skip_rest() {
     done
 }
 
+# The series' qtests, from its build directory.
+run_qtests() {
+    for t in $QTESTS; do
+        if ( cd "$OUT" && QTEST_QEMU_BINARY=./qemu-system-x86_64 \
+                timeout 600 "tests/qtest/$t" --tap > "$t.tap" 2>&1 ); then
+            tap ok "qemu-$line series: qtest $t ($(grep -c '^ok' "$OUT/$t.tap") subtests)"
+        else
+            tap "not ok" "qemu-$line series: qtest $t ($(grep -c '^not ok' "$OUT/$t.tap") of its subtests failed)"
+            grep '^not ok' "$OUT/$t.tap" | head -10 | sed 's/^/# /'
+        fi
+    done
+}
+
 for line in "$@"; do
     SRC=$BUILD/qemu-$line/src
     SERIES=$TOP/$BUILD/patches/qemu-$line
     TREE=$TOP/$BUILD/patches/qemu-$line.tree
     OUT=$TOP/$BUILD/patches/qemu-$line.build
-    rm -rf "$TREE" "$OUT"
-    mkdir -p "$OUT"
-    : > "$OUT/result.tap"
     patches=
     for p in "$SERIES"/[0-9][0-9][0-9][0-9]-*.patch; do
         case $p in
@@ -61,6 +71,27 @@ $p" ;;
         esac
     done
     patches=${patches#?}
+    # The same series on the same source, built by this script before
+    # with every step passing: its build stands; only the qtests run
+    # again (make check on an unchanged series costs seconds, not ten
+    # minutes).
+    # shellcheck disable=SC2086
+    key=$( (cat "$SRC/.fetched" "$0" $patches 2>/dev/null) | sha256sum | cut -d" " -f1)
+    if [ -z "${BISECT:-}" ] && [ -x "$OUT/qemu-system-x86_64" ] &&
+       [ "$(cat "$OUT/.key" 2>/dev/null)" = "$key" ] &&
+       ! grep -q '^not ok' "$OUT/result.tap" 2>/dev/null; then
+        grep -E '^ok [0-9]+ - ' "$OUT/result.tap" | grep -v ': qtest ' |
+            sed -E 's/^ok [0-9]+ - (.*)$/\1/' > "$OUT/built.txt"
+        : > "$OUT/result.tap"
+        while IFS= read -r l; do
+            tap ok "$l [series unchanged: built before]"
+        done < "$OUT/built.txt"
+        run_qtests
+        continue
+    fi
+    rm -rf "$TREE" "$OUT"
+    mkdir -p "$OUT"
+    : > "$OUT/result.tap"
     if [ ! -f "$SRC/.fetched" ] || [ -z "$patches" ]; then
         tap "not ok" "qemu-$line series: no source or no series (make patches)"
         continue
@@ -162,16 +193,8 @@ $p" ;;
         grep -iE 'warning|error' "$OUT/docs.log" | head -20 | sed 's/^/# /'
     fi
 
-    # The series' qtests, from its build directory.
-    for t in $QTESTS; do
-        if ( cd "$OUT" && QTEST_QEMU_BINARY=./qemu-system-x86_64 \
-                timeout 600 "tests/qtest/$t" --tap > "$t.tap" 2>&1 ); then
-            tap ok "qemu-$line series: qtest $t ($(grep -c '^ok' "$OUT/$t.tap") subtests)"
-        else
-            tap "not ok" "qemu-$line series: qtest $t ($(grep -c '^not ok' "$OUT/$t.tap") of its subtests failed)"
-            grep '^not ok' "$OUT/$t.tap" | head -10 | sed 's/^/# /'
-        fi
-    done
+    run_qtests
+    echo "$key" > "$OUT/.key"
 done
 echo "1..$n"
 exit $rc

@@ -84,16 +84,21 @@ static bool oid_arcs_ok(const Asn1Object *o)
     return true;
 }
 
-/* Does OpenSSL encode what it decodes of the value [p, p + len) as it? */
-static bool reencodes(const uint8_t *p, long len)
+/*
+ * Does OpenSSL encode what it decodes of the value [p, p + len) as it?
+ * It decodes into *@scratch, an ASN1_TYPE kept from the previous value
+ * (OpenSSL reuses it and its string), or NULL.
+ */
+static bool reencodes(const uint8_t *p, long len, Asn1Type **scratch)
 {
     const unsigned char *q = p;
-    g_autoptr(Asn1Type) t = d2i_ASN1_TYPE(NULL, &q, len);
-    unsigned char *out = NULL;
+    Asn1Type *t = d2i_ASN1_TYPE(scratch, &q, len);
+    unsigned char buf[1024], *out;
     int n;
     bool same;
 
     if (!t) {
+        /* OpenSSL freed *@scratch and set it to NULL. */
         ERR_clear_error();
         return false;
     }
@@ -104,9 +109,22 @@ static bool reencodes(const uint8_t *p, long len)
         /* OpenSSL keeps the octet it read. */
         return t->value.boolean == 0 || t->value.boolean == 0xff;
     }
-    if (ASN1_TYPE_get(t) == V_ASN1_OBJECT && !oid_arcs_ok(t->value.object)) {
+    /* An OID in OpenSSL's table has arcs it can write. */
+    if (ASN1_TYPE_get(t) == V_ASN1_OBJECT &&
+        OBJ_obj2nid(t->value.object) == NID_undef &&
+        !oid_arcs_ok(t->value.object)) {
         return false;
     }
+    /* Its length first, then its bytes (on the stack when they fit). */
+    if (i2d_ASN1_TYPE(t, NULL) != len) {
+        return false;
+    }
+    if (len <= (long)sizeof(buf)) {
+        out = buf;
+        n = i2d_ASN1_TYPE(t, &out);
+        return n == len && memcmp(buf, p, len) == 0;
+    }
+    out = NULL;
     n = i2d_ASN1_TYPE(t, &out);
     same = n == len && memcmp(out, p, len) == 0;
     OPENSSL_free(out);
@@ -117,12 +135,12 @@ static bool reencodes(const uint8_t *p, long len)
  * A RELATIVE-OID's arcs are encoded as an OBJECT IDENTIFIER's: the same
  * TLV tagged as one must decode and encode back the same.
  */
-static bool rel_oid_ok(const uint8_t *p, long size)
+static bool rel_oid_ok(const uint8_t *p, long size, Asn1Type **scratch)
 {
     g_autofree uint8_t *oid = g_memdup2(p, size);
 
     oid[0] = V_ASN1_OBJECT;
-    return reencodes(oid, size);
+    return reencodes(oid, size, scratch);
 }
 
 /* A time's characters: digits, one '.' in a GeneralizedTime, then 'Z'. */
@@ -145,7 +163,7 @@ static bool time_chars_ok(const uint8_t *v, long len, int tag)
 
 /* The universal types' DER rules for the TLV [p, p + size). */
 static bool universal_ok(const uint8_t *p, long size, const uint8_t *val,
-                         long len, int tag, bool cons)
+                         long len, int tag, bool cons, Asn1Type **scratch)
 {
     switch (tag) {
     case 0:                             /* end-of-contents: BER only */
@@ -159,12 +177,12 @@ static bool universal_ok(const uint8_t *p, long size, const uint8_t *val,
     case V_ASN1_BIT_STRING:
     case V_ASN1_NULL:
     case V_ASN1_OBJECT:
-        return !cons && reencodes(p, size);
+        return !cons && reencodes(p, size, scratch);
     case V_ASN1_UTCTIME:
     case V_ASN1_GENERALIZEDTIME:
         return !cons && time_chars_ok(val, len, tag);
     case 13:                            /* RELATIVE-OID */
-        return !cons && rel_oid_ok(p, size);
+        return !cons && rel_oid_ok(p, size, scratch);
     case V_ASN1_OCTET_STRING:
     case V_ASN1_UTF8STRING:
     case 18 ... 22:
@@ -180,7 +198,8 @@ static bool universal_ok(const uint8_t *p, long size, const uint8_t *val,
  * writes for what it reads of it (definite, minimal), the universal
  * types' rules, constructed contents the same, at most 20 deep?
  */
-static bool der_series_ok(const uint8_t *p, long len, int depth)
+static bool der_series_ok(const uint8_t *p, long len, int depth,
+                          Asn1Type **scratch)
 {
     while (len > 0) {
         const unsigned char *q = p;
@@ -207,11 +226,11 @@ static bool der_series_ok(const uint8_t *p, long len, int depth)
             return false;
         }
         if (cls == V_ASN1_UNIVERSAL &&
-            !universal_ok(p, hlen + clen, q, clen, tag, cons)) {
+            !universal_ok(p, hlen + clen, q, clen, tag, cons, scratch)) {
             return false;
         }
         if (cons && (depth >= DER_MAX_DEPTH ||
-                     !der_series_ok(q, clen, depth + 1))) {
+                     !der_series_ok(q, clen, depth + 1, scratch))) {
             return false;
         }
         p = q + clen;
@@ -224,6 +243,7 @@ static bool der_series_ok(const uint8_t *p, long len, int depth)
 static bool der_ok(const uint8_t *p, size_t len)
 {
     const unsigned char *q = p;
+    g_autoptr(Asn1Type) scratch = NULL;
     long clen;
     int tag, cls, ret;
 
@@ -235,7 +255,8 @@ static bool der_ok(const uint8_t *p, size_t len)
         ERR_clear_error();
         return false;
     }
-    return (size_t)(q - p) + clen == len && der_series_ok(p, (long)len, 0);
+    return (size_t)(q - p) + clen == len &&
+           der_series_ok(p, (long)len, 0, &scratch);
 }
 
 /* Are @n bytes of OpenSSL's encoding at @out the input [p, p + len)? */

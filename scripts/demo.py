@@ -4,9 +4,10 @@
 # make demo: a guest's extended-request sequence against the patched QEMU.
 #
 # The kernel side is SIMULATED: there is no SNP host here.  QEMU runs under
-# -accel qtest, and x-sev-snp-inject-req-certs runs the very handler a
-# KVM_EXIT_SNP_REQ_CERTS exit runs, against the machine's guest RAM; what
-# the guest received is read back through the qtest protocol.
+# -accel qtest, and the test entry point "sev-snp req-certs" (on the qtest
+# protocol) runs the very handler a KVM_EXIT_SNP_REQ_CERTS exit runs,
+# against the machine's guest RAM; what the guest received is read back
+# through the qtest protocol.
 #
 # Usage: demo.py QEMU SNP_CERTS BLOB FIRMWARE_DIR QEMU_PYTHON_DIR WORKDIR
 
@@ -30,13 +31,26 @@ def step(title):
     print(f"\n== {title}")
 
 
+def sev_snp(vm, cmd):
+    """A test entry point of the SEV-SNP guest: its result words."""
+    reply = vm.qtest(f"sev-snp {cmd}")
+    if not reply.startswith('OK'):
+        sys.exit(f"demo: sev-snp {cmd}: {reply}")
+    return reply.split()[1:]
+
+
+def map_gpa_range(vm, npages, private):
+    """A page state change of the guest (KVM_HC_MAP_GPA_RANGE): ret."""
+    ret, = sev_snp(vm, f"map-gpa-range 0 {GPA:#x} {npages} "
+                       f"{'private' if private else 'shared'}")
+    return int(ret, 0)
+
+
 def request(vm, npages, hold=False):
-    r = vm.qmp('x-sev-snp-inject-req-certs', {
-        'id': 'sev0', 'cpu-index': 0, 'gpa': GPA, 'npages': npages,
-        'hold': hold})
-    if 'error' in r:
-        sys.exit(f"demo: {r['error']['desc']}")
-    r = r['return']
+    ret, out_npages, in_flight, result = sev_snp(
+        vm, f"req-certs 0 {GPA:#x} {npages}" + (" hold" if hold else ""))
+    r = {'ret': int(ret, 0), 'npages': int(out_npages),
+         'in-flight': in_flight == '1', 'guest-result': result}
     print(f"   guest buffer {npages} page(s) at {GPA:#x}: kernel reads "
           f"ret={r['ret']} npages={r['npages']}; the guest sees "
           f"'{r['guest-result']}'" +
@@ -78,9 +92,7 @@ def main():
 
         step("0. Guest RAM starts private; the guest makes its buffer "
              "shared (page state change, KVM_HC_MAP_GPA_RANGE)")
-        r = vm.qmp('x-sev-snp-inject-map-gpa-range', {
-            'id': 'sev0', 'gpa': GPA, 'npages': need, 'private': False})
-        assert r['return']['ret'] == 0, r
+        assert map_gpa_range(vm, need, False) == 0
         m = vm.qmp('query-sev-snp-memory', {'id': 'sev0'})['return']
         print(f"   hypercall.ret=0; shared {m['shared-bytes']} bytes, "
               f"private {m['private-bytes'] // (1024 * 1024)} MiB")
@@ -101,7 +113,7 @@ def main():
         assert r['ret'] == 0 and r['in-flight'], r
         print(f"   an updater trying the exclusive lock now: "
               f"{locks_state(BLOB)}")
-        vm.qmp('x-sev-snp-complete-req-certs', {'id': 'sev0', 'cpu-index': 0})
+        sev_snp(vm, "complete-req-certs 0")
         print("   completion (immediate_exit, KVM_RUN -> -EINTR): "
               f"locks {locks_state(BLOB)}")
 
@@ -179,9 +191,7 @@ def main():
         step("6. The guest takes the buffer back private: its own mistake, "
              "the only one\n   that gets the generic error; nothing is "
              "written")
-        r = vm.qmp('x-sev-snp-inject-map-gpa-range', {
-            'id': 'sev0', 'gpa': GPA, 'npages': need, 'private': True})
-        assert r['return']['ret'] == 0, r
+        assert map_gpa_range(vm, need, True) == 0
         before = read_guest(vm, GPA, need * PAGE)
         r = request(vm, need)
         assert r['ret'] == EIO, r

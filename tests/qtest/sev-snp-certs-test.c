@@ -1,9 +1,10 @@
 /*
  * qtest for the SEV-SNP certificate service of sev-snp-guest
  *
- * Runs the handler a KVM exit runs through x-sev-snp-inject-req-certs
- * against the machine's guest RAM, and checks what the kernel would read,
- * the bytes in guest memory, the locks, QMP and events.
+ * Runs the handler a KVM exit runs through the test entry point
+ * "sev-snp req-certs" of the qtest protocol against the machine's guest
+ * RAM, and checks what the kernel would read, the bytes in guest memory,
+ * the locks, QMP and events.
  *
  * Copyright (c) 2026 The qemu-snp authors
  *
@@ -186,12 +187,11 @@ static const char *firmware_dir(void)
  */
 static void make_shared(QTestState *qts, uint64_t gpa, uint64_t npages)
 {
-    g_autoptr(QDict) r = qtest_qmp_assert_success_ref(qts,
-        "{'execute': 'x-sev-snp-inject-map-gpa-range', 'arguments': {"
-        "'gpa': %" PRIu64 ", 'npages': %" PRIu64 ", 'private': false}}",
-        gpa, npages);
+    g_auto(GStrv) w = qtest_sev_snp(qts, "map-gpa-range 0 0x%" PRIx64
+                                    " %" PRIu64 " shared", gpa, npages);
 
-    g_assert_cmpuint(qdict_get_int(r, "ret"), ==, 0);
+    g_assert_cmpstr(w[0], ==, "OK");
+    g_assert_cmpstr(w[1], ==, "0x0");
 }
 
 static QTestState *start_timeout(const char *path, const char *abi,
@@ -213,13 +213,35 @@ static QTestState *start(const char *path, const char *abi)
     return start_timeout(path, abi, 100);
 }
 
+/*
+ * A certificate request of vCPU @cpu run as for a KVM exit (the test
+ * entry point "sev-snp req-certs"), completed unless @hold: what the
+ * kernel would read (ret, npages), whether the request holds the locks
+ * (in-flight) and what the guest sees (guest-result).
+ */
 static QDict *inject(QTestState *qts, int cpu, uint64_t gpa, uint64_t npages,
                      bool hold)
 {
-    return qtest_qmp_assert_success_ref(qts,
-        "{'execute': 'x-sev-snp-inject-req-certs', 'arguments': {"
-        "'cpu-index': %d, 'gpa': %" PRIu64 ", 'npages': %" PRIu64
-        ", 'hold': %i}}", cpu, gpa, npages, hold);
+    g_auto(GStrv) w = qtest_sev_snp(qts, "req-certs %d 0x%" PRIx64
+                                    " %" PRIu64 "%s", cpu, gpa, npages,
+                                    hold ? " hold" : "");
+    g_autofree char *reply = g_strjoinv(" ", w);
+    QDict *r = qdict_new();
+
+    g_assert_cmpstr(w[0], ==, "OK");
+    g_assert_cmpint(g_strv_length(w), ==, 5);
+    g_test_message("req-certs: %s", reply);
+    qdict_put_int(r, "ret", g_ascii_strtoull(w[1], NULL, 0));
+    qdict_put_int(r, "npages", g_ascii_strtoull(w[2], NULL, 0));
+    qdict_put_bool(r, "in-flight", !strcmp(w[3], "1"));
+    qdict_put_str(r, "guest-result", w[4]);
+    return r;
+}
+
+/* The completion of @cpu's held request ("sev-snp complete-req-certs"). */
+static gchar **complete(QTestState *qts, int cpu)
+{
+    return qtest_sev_snp(qts, "complete-req-certs %d", cpu);
 }
 
 /* A mainline request on vCPU 0, completed; its ret must be @ret. */
@@ -272,9 +294,11 @@ static void assert_locks(const char *path, bool held)
 /* The held request of @cpu holds the locks until its completion. */
 static void complete_held(QTestState *qts, int cpu, const char *path)
 {
+    g_auto(GStrv) w = NULL;
+
     assert_locks(path, true);
-    qtest_qmp_assert_success(qts, "{'execute': 'x-sev-snp-complete-req-certs',"
-                             " 'arguments': {'cpu-index': %d}}", cpu);
+    w = complete(qts, cpu);
+    g_assert_cmpstr(w[0], ==, "OK");
     assert_locks(path, false);
 }
 
@@ -399,6 +423,7 @@ static void test_hold_and_busy(void)
     g_autofree char *path = write_blob("busy.bin", blob);
     QTestState *qts = start(path, "req-certs");
     QDict *r, *ev;
+    gchar **w;
     int fd, status;
     int pipefd[2], relfd[2];
     pid_t pid;
@@ -412,10 +437,9 @@ static void test_hold_and_busy(void)
     g_assert_cmpuint(stat_of(qts, "in-flight"), ==, 1);
     complete_held(qts, 1, path);
     /* A second completion has nothing to release. */
-    r = qtest_qmp(qts, "{'execute': 'x-sev-snp-complete-req-certs',"
-                  " 'arguments': {'cpu-index': 1}}");
-    g_assert_true(qdict_haskey(r, "error"));
-    qobject_unref(r);
+    w = complete(qts, 1);
+    g_assert_cmpstr(w[0], ==, "FAIL");
+    g_strfreev(w);
     g_assert_cmpuint(stat_of(qts, "spurious-completions"), ==, 1);
 
     /* Another process holds the exclusive locks: BUSY, and an event. */

@@ -60,27 +60,66 @@ static QTestState *start_numa(void)
                        "-numa node,nodeid=1,memdev=m1", firmware_dir());
 }
 
-static uint64_t map(QTestState *qts, uint64_t gpa, uint64_t npages,
-                    bool priv)
+/*
+ * The results of a test entry point ("sev-snp ..." on the qtest
+ * protocol) that must not fail.
+ */
+static gchar **sev_snp(QTestState *qts, const char *cmd)
 {
-    g_autoptr(QDict) r = qtest_qmp_assert_success_ref(qts,
-        "{'execute': 'x-sev-snp-inject-map-gpa-range', 'arguments': {"
-        "'gpa': %" PRIu64 ", 'npages': %" PRIu64 ", 'private': %i}}",
-        gpa, npages, priv);
+    gchar **w = qtest_sev_snp(qts, "%s", cmd);
+    g_autofree char *reply = g_strjoinv(" ", w);
 
-    return qnum_get_uint(qobject_to(QNum, qdict_get(r, "ret")));
+    g_assert_cmpstr(w[0], ==, "OK");
+    g_test_message("sev-snp %s: %s", cmd, reply);
+    return w;
 }
 
-/* The same, failing on the piece that holds @fail_at. */
+/*
+ * A KVM_HC_MAP_GPA_RANGE exit of vCPU 0 (made to fail on the piece that
+ * holds @fail_at unless it is 0): the hypercall's ret.
+ */
 static uint64_t map_failing(QTestState *qts, uint64_t gpa, uint64_t npages,
                             bool priv, uint64_t fail_at)
 {
-    g_autoptr(QDict) r = qtest_qmp_assert_success_ref(qts,
-        "{'execute': 'x-sev-snp-inject-map-gpa-range', 'arguments': {"
-        "'gpa': %" PRIu64 ", 'npages': %" PRIu64 ", 'private': %i, "
-        "'fail-at': %" PRIu64 "}}", gpa, npages, priv, fail_at);
+    g_autofree char *cmd = g_strdup_printf(
+        "map-gpa-range 0 0x%" PRIx64 " %" PRIu64 " %s", gpa, npages,
+        priv ? "private" : "shared");
+    g_autofree char *failing = fail_at ?
+        g_strdup_printf("%s 0x%" PRIx64, cmd, fail_at) : NULL;
+    g_auto(GStrv) w = sev_snp(qts, failing ? failing : cmd);
 
-    return qnum_get_uint(qobject_to(QNum, qdict_get(r, "ret")));
+    g_assert_nonnull(w[1]);
+    return g_ascii_strtoull(w[1], NULL, 0);
+}
+
+static uint64_t map(QTestState *qts, uint64_t gpa, uint64_t npages,
+                    bool priv)
+{
+    return map_failing(qts, gpa, npages, priv, 0);
+}
+
+/* A KVM_EXIT_MEMORY_FAULT of vCPU 0: converted, or a guest panic. */
+static bool fault(QTestState *qts, uint64_t gpa, uint64_t size, bool priv)
+{
+    g_autofree char *cmd = g_strdup_printf(
+        "memory-fault 0 0x%" PRIx64 " %" PRIu64 " %s", gpa, size,
+        priv ? "private" : "shared");
+    g_auto(GStrv) w = sev_snp(qts, cmd);
+
+    g_assert_true(!g_strcmp0(w[1], "converted") ||
+                  !g_strcmp0(w[1], "panicked"));
+    return !strcmp(w[1], "converted");
+}
+
+/* A certificate request of vCPU 0, completed: what the guest sees. */
+static char *req_certs(QTestState *qts, uint64_t gpa, uint64_t npages)
+{
+    g_autofree char *cmd = g_strdup_printf(
+        "req-certs 0 0x%" PRIx64 " %" PRIu64, gpa, npages);
+    g_auto(GStrv) w = sev_snp(qts, cmd);
+
+    g_assert_nonnull(w[4]);
+    return g_strdup(w[4]);
 }
 
 static QDict *memq(QTestState *qts)
@@ -323,7 +362,7 @@ static void test_follows_memory_map(void)
 {
     g_autofree char *blob = g_build_filename(tmpdir, "pam.blob", NULL);
     g_autofree char *extra = g_strdup_printf(",certs-path=%s", blob);
-    g_autoptr(QDict) r = NULL;
+    g_autofree char *r = NULL;
     QTestState *qts;
     uint64_t before;
     const uint64_t pam = 0xc0000;
@@ -349,10 +388,8 @@ static void test_follows_memory_map(void)
     g_assert_cmphex(map(qts, pam, 4, false), ==, 0);
     g_assert_cmpuint(mem_stat(qts, "shared-bytes"), ==, 6 * P);
     /* A certificate buffer there is served. */
-    r = qtest_qmp_assert_success_ref(qts,
-        "{'execute': 'x-sev-snp-inject-req-certs', 'arguments': {"
-        "'cpu-index': 0, 'gpa': %" PRIu64 ", 'npages': 4}}", pam);
-    g_assert_cmpstr(qdict_get_str(r, "guest-result"), ==, "ok");
+    r = req_certs(qts, pam, 4);
+    g_assert_cmpstr(r, ==, "ok");
     g_assert_cmphex(map(qts, pam, 1, true), ==, 0);
     g_assert_cmpuint(mem_stat(qts, "shared-bytes"), ==, 5 * P);
 
@@ -378,14 +415,7 @@ static void test_totals(void)
     g_assert_cmphex(map(qts, 0x180000, 128, true), ==, 0);      /* half */
     g_assert_cmphex(map(qts, HIGH_START, 1024, false), ==, 0);  /* 4 MiB */
     g_assert_cmphex(map(qts, 0, 0, false), ==, HC_RET_EINVAL);
-    {
-        g_autoptr(QDict) f = qtest_qmp_assert_success_ref(qts,
-            "{'execute': 'x-sev-snp-inject-memory-fault', 'arguments': {"
-            "'gpa': %" PRIu64 ", 'size': %" PRIu64 ", 'private': false}}",
-            (uint64_t)0x300000, (uint64_t)(2 * P));
-
-        g_assert_true(qdict_get_bool(f, "converted"));
-    }
+    g_assert_true(fault(qts, 0x300000, 2 * P, false));
     q = memq(qts);
     g_assert_cmpuint(qdict_get_int(q, "shared-bytes"), ==,
                      512 * KiB + 4 * MiB + 2 * P);
@@ -418,17 +448,11 @@ static void test_totals(void)
 static void test_memory_fault_stops(void)
 {
     QTestState *qts = start(" -action panic=pause");
-    g_autoptr(QDict) f = NULL;
     g_autoptr(QDict) st = NULL;
     g_autoptr(QDict) q = NULL;
     g_autoptr(QDict) ev = NULL;
 
-    f = qtest_qmp_assert_success_ref(qts,
-        "{'execute': 'x-sev-snp-inject-memory-fault', 'arguments': {"
-        "'gpa': %" PRIu64 ", 'size': 4096, 'private': true}}",
-        (uint64_t)0xfed00000ULL);
-    g_assert_false(qdict_get_bool(f, "converted"));
-    g_assert_true(qdict_get_bool(f, "vm-stopped"));
+    g_assert_false(fault(qts, 0xfed00000ULL, 4096, true));
     ev = qtest_qmp_eventwait_ref(qts, "GUEST_PANICKED");
     g_assert_cmpstr(qdict_get_str(qdict_get_qdict(ev, "data"), "action"), ==,
                     "pause");
@@ -443,11 +467,7 @@ static void test_memory_fault_stops(void)
 
     /* A fault whose size is not whole pages: refused the same way. */
     qts = start(" -action panic=pause");
-    qobject_unref(f);
-    f = qtest_qmp_assert_success_ref(qts,
-        "{'execute': 'x-sev-snp-inject-memory-fault', 'arguments': {"
-        "'gpa': 1048576, 'size': 100, 'private': false}}");
-    g_assert_true(qdict_get_bool(f, "vm-stopped"));
+    g_assert_false(fault(qts, 1048576, 100, false));
     qtest_qmp_eventwait(qts, "STOP");
     qobject_unref(q);
     q = memq(qts);
@@ -457,12 +477,7 @@ static void test_memory_fault_stops(void)
 
     /* QEMU's default panic action, shutdown: QEMU ends, status 0. */
     qts = start(NULL);
-    qobject_unref(f);
-    f = qtest_qmp_assert_success_ref(qts,
-        "{'execute': 'x-sev-snp-inject-memory-fault', 'arguments': {"
-        "'gpa': %" PRIu64 ", 'size': 4096, 'private': true}}",
-        (uint64_t)0xfed00000ULL);
-    g_assert_true(qdict_get_bool(f, "vm-stopped"));
+    g_assert_false(fault(qts, 0xfed00000ULL, 4096, true));
     qobject_unref(ev);
     ev = qtest_qmp_eventwait_ref(qts, "GUEST_PANICKED");
     g_assert_cmpstr(qdict_get_str(qdict_get_qdict(ev, "data"), "action"), ==,
@@ -482,8 +497,8 @@ static void test_certs_into_private(void)
     const uint64_t buf = 0x200000;
     uint8_t got[4 * P];
     QTestState *qts;
-    g_autoptr(QDict) r = NULL;
-    g_autoptr(QDict) r2 = NULL;
+    g_autofree char *r = NULL;
+    g_autofree char *r2 = NULL;
 
     g_assert_true(g_file_set_contents(blob, (const char *)empty_table,
                                       sizeof(empty_table), NULL));
@@ -492,20 +507,16 @@ static void test_certs_into_private(void)
     g_assert_cmphex(map(qts, buf, 4, false), ==, 0);
     g_assert_cmphex(map(qts, buf + 2 * P, 1, true), ==, 0);
     qtest_memset(qts, buf, FILL, sizeof(got));
-    r = qtest_qmp_assert_success_ref(qts,
-        "{'execute': 'x-sev-snp-inject-req-certs', 'arguments': {"
-        "'cpu-index': 0, 'gpa': %" PRIu64 ", 'npages': 4}}", buf);
-    g_assert_cmpstr(qdict_get_str(r, "guest-result"), ==, "generic");
+    r = req_certs(qts, buf, 4);
+    g_assert_cmpstr(r, ==, "generic");
     qtest_memread(qts, buf, got, sizeof(got));
     for (size_t i = 0; i < sizeof(got); i++) {
         g_assert_cmphex(got[i], ==, FILL);
     }
     /* Shared again: served. */
     g_assert_cmphex(map(qts, buf + 2 * P, 1, false), ==, 0);
-    r2 = qtest_qmp_assert_success_ref(qts,
-        "{'execute': 'x-sev-snp-inject-req-certs', 'arguments': {"
-        "'cpu-index': 0, 'gpa': %" PRIu64 ", 'npages': 4}}", buf);
-    g_assert_cmpstr(qdict_get_str(r2, "guest-result"), ==, "ok");
+    r2 = req_certs(qts, buf, 4);
+    g_assert_cmpstr(r2, ==, "ok");
     qtest_quit(qts);
     unlink(blob);
 }

@@ -608,41 +608,37 @@ static SevSnpCertEntryKind entry_kind(SevsnpCertType t)
 }
 
 /*
- * What the guest sees of what a mainline kernel reads in ret; false for
+ * What the guest sees of what a mainline kernel reads in ret; NULL for
  * a value KVM_RUN would refuse with -EINVAL (a bug of ours).
  */
-static bool req_certs_guest_result(uint64_t ret, SevSnpGuestResult *gr)
+static const char *req_certs_guest_result(uint64_t ret)
 {
     switch (ret) {
     case 0:
-        *gr = SEV_SNP_GUEST_RESULT_OK;
-        return true;
+        return "ok";
     case ENOSPC:
-        *gr = SEV_SNP_GUEST_RESULT_INVALID_LEN;
-        return true;
+        return "invalid-len";
     case EAGAIN:
-        *gr = SEV_SNP_GUEST_RESULT_BUSY;
-        return true;
+        return "busy";
     case EIO:
-        *gr = SEV_SNP_GUEST_RESULT_GENERIC;
-        return true;
+        return "generic";
     default:
-        return false;
+        return NULL;
     }
 }
 
 /* The legacy kernel passes any value on: 1 and 2 mean something. */
-static SevSnpGuestResult vmgexit_guest_result(uint32_t ret)
+static const char *vmgexit_guest_result(uint32_t ret)
 {
     switch (ret) {
     case SEVSNP_VMGEXIT_RET_OK:
-        return SEV_SNP_GUEST_RESULT_OK;
+        return "ok";
     case SEVSNP_VMGEXIT_RET_INVALID_LEN:
-        return SEV_SNP_GUEST_RESULT_INVALID_LEN;
+        return "invalid-len";
     case SEVSNP_VMGEXIT_RET_BUSY:
-        return SEV_SNP_GUEST_RESULT_BUSY;
+        return "busy";
     default:
-        return SEV_SNP_GUEST_RESULT_GENERIC;
+        return "generic";
     }
 }
 
@@ -802,44 +798,27 @@ void qmp_sev_snp_set_certs(const char *id, const char *certs_path,
     }
 }
 
-static SevSnpCerts *test_only(const char *cmd, const char *id,
-                              int64_t cpu_index, Error **errp)
-{
-    if (!sev_snp_vm_test_only(cmd, cpu_index, errp)) {
-        return NULL;
-    }
-    return certs_find(id, errp);
-}
+/* ---- qtest (sev_snp_vm_qtest_command()) ---- */
 
-SevSnpInjectResult *qmp_x_sev_snp_inject_req_certs(const char *id,
-                                                   int64_t cpu_index,
-                                                   uint64_t gpa,
-                                                   uint64_t npages,
-                                                   bool has_hold, bool hold,
-                                                   Error **errp)
+char *sev_snp_certs_qtest_request(SevSnpCerts *c, int cpu, uint64_t gpa,
+                                  uint64_t npages, bool hold, Error **errp)
 {
-    SevSnpCerts *c = test_only("x-sev-snp-inject-req-certs", id, cpu_index,
-                               errp);
-    SevSnpInjectResult *r;
-    SevSnpGuestResult gr = SEV_SNP_GUEST_RESULT_GENERIC;
-    bool pending, accepted;
+    const char *gr;
+    uint64_t ret, out_npages;
+    bool pending;
 
-    if (!c) {
-        return NULL;
-    }
-    r = g_new0(SevSnpInjectResult, 1);
     if (c->abi == SEVSNP_ABI_REQ_CERTS) {
         struct sevsnp_kvm_exit_snp_req_certs ex = {
             .gpa = gpa, .npages = npages, .ret = POISON_RET,
         };
 
-        pending = certs_req_certs(c, cpu_index, &ex);
-        accepted = req_certs_guest_result(ex.ret, &gr);
-        r->ret = ex.ret;
-        r->npages = ex.npages;
+        pending = certs_req_certs(c, cpu, &ex);
+        gr = req_certs_guest_result(ex.ret);
+        ret = ex.ret;
+        out_npages = ex.npages;
         if (pending && !hold) {
             /* The completion step, as after KVM_RUN returns -EINTR. */
-            certs_fw_complete(c, cpu_index);
+            certs_fw_complete(c, cpu);
         }
     } else {
         struct sevsnp_kvm_user_vmgexit ex = {
@@ -850,54 +829,47 @@ SevSnpInjectResult *qmp_x_sev_snp_inject_req_certs(const char *id,
         ex.req_certs.data_npages = npages;
         ex.req_certs.ret = (uint32_t)POISON_RET;
         ex.req_certs.status = SEVSNP_VMGEXIT_STATUS_PENDING;
-        pending = certs_vmgexit(c, cpu_index, &ex);
-        accepted = true;
+        pending = certs_vmgexit(c, cpu, &ex);
         gr = vmgexit_guest_result(ex.req_certs.ret);
-        r->ret = ex.req_certs.ret;
-        r->npages = ex.req_certs.data_npages;
+        ret = ex.req_certs.ret;
+        out_npages = ex.req_certs.data_npages;
         if (pending && !hold) {
             /* The DONE exit KVM sends after the firmware request. */
             ex.req_certs.flags = 0;
             ex.req_certs.status = SEVSNP_VMGEXIT_STATUS_DONE;
-            certs_vmgexit(c, cpu_index, &ex);
+            certs_vmgexit(c, cpu, &ex);
         }
     }
-    if (!accepted) {
+    if (!gr) {
         /* KVM_RUN would fail with -EINVAL: a bug of ours, never hidden. */
-        error_setg(errp, "the kernel would refuse ret 0x%" PRIx64, r->ret);
-        qapi_free_SevSnpInjectResult(r);
+        error_setg(errp, "the kernel would refuse ret 0x%" PRIx64, ret);
         return NULL;
     }
-    r->in_flight = sevsnp_service_in_flight(c->svc, cpu_index);
-    r->guest_result = gr;
-    return r;
+    return g_strdup_printf("0x%" PRIx64 " %" PRIu64 " %d %s", ret,
+                           out_npages,
+                           sevsnp_service_in_flight(c->svc, cpu), gr);
 }
 
-void qmp_x_sev_snp_complete_req_certs(const char *id, int64_t cpu_index,
-                                      Error **errp)
+bool sev_snp_certs_qtest_complete(SevSnpCerts *c, int cpu, Error **errp)
 {
-    SevSnpCerts *c = test_only("x-sev-snp-complete-req-certs", id,
-                               cpu_index, errp);
-    bool had;
+    bool had = sevsnp_service_in_flight(c->svc, cpu);
 
-    if (!c) {
-        return;
-    }
-    had = sevsnp_service_in_flight(c->svc, cpu_index);
     if (c->abi == SEVSNP_ABI_VMGEXIT) {
         struct sevsnp_kvm_user_vmgexit ex = {
             .type = SEVSNP_KVM_USER_VMGEXIT_REQ_CERTS,
         };
 
         ex.req_certs.status = SEVSNP_VMGEXIT_STATUS_DONE;
-        certs_vmgexit(c, cpu_index, &ex);
+        certs_vmgexit(c, cpu, &ex);
     } else {
-        certs_fw_complete(c, cpu_index);
+        certs_fw_complete(c, cpu);
     }
     if (!had) {
-        error_setg(errp, "vCPU %" PRId64 " has no certificate request in "
-                   "flight", cpu_index);
+        error_setg(errp, "vCPU %d has no certificate request in flight",
+                   cpu);
+        return false;
     }
+    return true;
 }
 
 /* ---- HMP ---- */

@@ -42,4 +42,14 @@ bool sev_snp_certs_realize(SevSnpCerts *certs, Error **errp);
  */
 int sev_snp_certs_kvm_init(SevSnpCerts *certs, int sev_fd, Error **errp);
 
+/*
+ * The qtest entry points (sev_snp_vm_qtest_command()): a certificate
+ * request of vCPU @cpu run as for a KVM exit, completed unless @hold;
+ * its reply words ("RET NPAGES IN-FLIGHT GUEST-RESULT").  The completion
+ * of a held request.
+ */
+char *sev_snp_certs_qtest_request(SevSnpCerts *c, int cpu, uint64_t gpa,
+                                  uint64_t npages, bool hold, Error **errp);
+bool sev_snp_certs_qtest_complete(SevSnpCerts *c, int cpu, Error **errp);
+
 #endif

@@ -169,65 +169,38 @@ int sev_snp_convert_memory_fault(SevSnpVm *vm, int cpu_index, uint64_t gpa,
            0 : EXCP_INTERRUPT;
 }
 
-/* ---- qtest injection ---- */
+/* ---- qtest (sev_snp_vm_qtest_command()) ---- */
 
-static SevSnpVm *convert_test_only(const char *cmd, const char *id,
-                                   bool has_cpu_index, int64_t *cpu_index,
-                                   Error **errp)
+char *sev_snp_convert_qtest_map_gpa_range(SevSnpVm *vm, int cpu,
+                                          uint64_t gpa, uint64_t npages,
+                                          bool private, bool has_fail_at,
+                                          uint64_t fail_at, Error **errp)
 {
-    if (!has_cpu_index) {
-        *cpu_index = 0;
-    }
-    if (!sev_snp_vm_test_only(cmd, *cpu_index, errp)) {
-        return NULL;
-    }
-    return sev_snp_vm_find(id, errp);
-}
+    SevSnpPages *pages = sev_snp_memory_pages(sev_snp_vm_memory(vm));
+    uint64_t ret;
 
-SevSnpMapGpaRangeResult *qmp_x_sev_snp_inject_map_gpa_range(
-    const char *id, bool has_cpu_index, int64_t cpu_index, uint64_t gpa,
-    uint64_t npages, bool private, bool has_fail_at, uint64_t fail_at,
-    Error **errp)
-{
-    SevSnpVm *vm = convert_test_only("x-sev-snp-inject-map-gpa-range", id,
-                                     has_cpu_index, &cpu_index, errp);
-    SevSnpMapGpaRangeResult *r;
-    SevSnpPages *pages;
-
-    if (!vm) {
-        return NULL;
-    }
-    pages = sev_snp_memory_pages(sev_snp_vm_memory(vm));
-    if (has_fail_at &&
-        (!pages || !sev_snp_pages_inject_failure(pages, fail_at, errp))) {
+    if (has_fail_at) {
         if (!pages) {
             error_setg(errp, "guest memory is not tracked yet");
+            return NULL;
         }
-        return NULL;
+        if (!sev_snp_pages_inject_failure(pages, fail_at, errp)) {
+            return NULL;
+        }
     }
-    r = g_new0(SevSnpMapGpaRangeResult, 1);
-    r->ret = map_gpa_range(vm, cpu_index, gpa, npages, private);
+    ret = map_gpa_range(vm, cpu, gpa, npages, private);
     if (has_fail_at) {
         sev_snp_pages_inject_disarm(pages);
     }
-    return r;
+    return g_strdup_printf("0x%" PRIx64, ret);
 }
 
-SevSnpMemoryFaultResult *qmp_x_sev_snp_inject_memory_fault(
-    const char *id, bool has_cpu_index, int64_t cpu_index, uint64_t gpa,
-    uint64_t size, bool private, Error **errp)
+char *sev_snp_convert_qtest_memory_fault(SevSnpVm *vm, int cpu, uint64_t gpa,
+                                         uint64_t size, bool private)
 {
-    SevSnpVm *vm = convert_test_only("x-sev-snp-inject-memory-fault", id,
-                                     has_cpu_index, &cpu_index, errp);
-    SevSnpMemoryFaultResult *r;
+    bool converted = memory_fault(vm, cpu, gpa, size,
+                                  private ? SEVSNP_KVM_MEMORY_EXIT_FLAG_PRIVATE
+                                          : 0);
 
-    if (!vm) {
-        return NULL;
-    }
-    r = g_new0(SevSnpMemoryFaultResult, 1);
-    r->converted = memory_fault(vm, cpu_index, gpa, size,
-                                private ? SEVSNP_KVM_MEMORY_EXIT_FLAG_PRIVATE
-                                        : 0);
-    r->vm_stopped = !r->converted;
-    return r;
+    return g_strdup(converted ? "converted" : "panicked");
 }

@@ -20,4 +20,18 @@
 int sev_snp_convert_memory_fault(SevSnpVm *vm, int cpu_index, uint64_t gpa,
                                  uint64_t size, uint64_t flags);
 
+/*
+ * The qtest entry points (sev_snp_vm_qtest_command()): a
+ * KVM_HC_MAP_GPA_RANGE exit of vCPU @cpu (its reply: the hypercall's
+ * ret), the conversion made to fail on the piece holding @fail_at if
+ * @has_fail_at; a KVM_EXIT_MEMORY_FAULT exit (its reply: "converted" or
+ * "panicked").
+ */
+char *sev_snp_convert_qtest_map_gpa_range(SevSnpVm *vm, int cpu,
+                                          uint64_t gpa, uint64_t npages,
+                                          bool private, bool has_fail_at,
+                                          uint64_t fail_at, Error **errp);
+char *sev_snp_convert_qtest_memory_fault(SevSnpVm *vm, int cpu, uint64_t gpa,
+                                         uint64_t size, bool private);
+
 #endif

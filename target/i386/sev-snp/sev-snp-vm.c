@@ -23,6 +23,7 @@
 #include "hw/qdev-properties.h"
 #include "system/confidential-guest-support.h"
 #include "system/qtest.h"
+#include "qemu/cutils.h"
 #include "compat.h"
 #include "libsevsnp.h"
 #include "sev-snp-certs.h"
@@ -207,6 +208,121 @@ static int sev_snp_vm_memory_fault(ConfidentialGuestSupport *cgs,
                                         cpu->cpu_index, gpa, size, flags);
 }
 
+/* ---- qtest ---- */
+
+/* Word @i of a qtest command as a number, else why not in @errp. */
+static bool qtest_arg(gchar **words, int i, const char *what, uint64_t *v,
+                      Error **errp)
+{
+    for (int j = 0; j <= i; j++) {
+        if (!words[j]) {
+            error_setg(errp, "%s missing", what);
+            return false;
+        }
+    }
+    if (qemu_strtou64(words[i], NULL, 0, v) < 0) {
+        error_setg(errp, "%s '%s' is not a number", what, words[i]);
+        return false;
+    }
+    return true;
+}
+
+/* "private" or "shared", word @i. */
+static bool qtest_private(gchar **words, int i, bool *private, Error **errp)
+{
+    if (!words[i - 1] || !words[i] ||
+        (strcmp(words[i], "private") && strcmp(words[i], "shared"))) {
+        error_setg(errp, "'private' or 'shared' expected");
+        return false;
+    }
+    *private = !strcmp(words[i], "private");
+    return true;
+}
+
+/*
+ * One "sev-snp" command of the qtest protocol (@words after "sev-snp"):
+ * its reply words after "OK", else NULL with the reason in @errp.
+ */
+static char *qtest_run(gchar **words, Error **errp)
+{
+    /* The machine's only sev-snp-guest (under qtest, not its CGS). */
+    SevSnpVm *vm = sev_snp_vm_find(NULL, errp);
+    uint64_t cpu, gpa, n, fail_at;
+    bool private;
+
+    if (!vm) {
+        return NULL;
+    }
+    if (!words[0]) {
+        error_setg(errp, "command missing");
+        return NULL;
+    }
+    if (!qtest_arg(words, 1, "vCPU index", &cpu, errp)) {
+        return NULL;
+    }
+    if (cpu > INT_MAX || !qemu_get_cpu(cpu)) {
+        error_setg(errp, "no vCPU with index %" PRIu64, cpu);
+        return NULL;
+    }
+    if (!strcmp(words[0], "complete-req-certs")) {
+        return sev_snp_certs_qtest_complete(vm->certs, cpu, errp) ?
+               g_strdup("") : NULL;
+    }
+    if (!qtest_arg(words, 2, "address", &gpa, errp) ||
+        !qtest_arg(words, 3, "size", &n, errp)) {
+        return NULL;
+    }
+    if (!strcmp(words[0], "req-certs")) {
+        bool hold = words[4] && !strcmp(words[4], "hold");
+
+        return sev_snp_certs_qtest_request(vm->certs, cpu, gpa, n, hold,
+                                           errp);
+    }
+    if (!qtest_private(words, 4, &private, errp)) {
+        return NULL;
+    }
+    if (!strcmp(words[0], "map-gpa-range")) {
+        bool has_fail_at = words[5] != NULL;
+
+        if (has_fail_at &&
+            !qtest_arg(words, 5, "failing address", &fail_at, errp)) {
+            return NULL;
+        }
+        return sev_snp_convert_qtest_map_gpa_range(vm, cpu, gpa, n, private,
+                                                   has_fail_at, fail_at,
+                                                   errp);
+    }
+    if (!strcmp(words[0], "memory-fault")) {
+        return sev_snp_convert_qtest_memory_fault(vm, cpu, gpa, n, private);
+    }
+    error_setg(errp, "unknown command '%s'", words[0]);
+    return NULL;
+}
+
+/*
+ * The SEV-SNP guest's test entry points, on the qtest protocol: "sev-snp
+ * COMMAND CPU ARGS..." runs the handler a KVM exit runs, against the
+ * machine's guest RAM, and replies "OK RESULTS..." or "FAIL REASON"
+ * (docs/devel/sev-snp-internals.rst).
+ */
+static bool qtest_command(CharFrontend *chr, gchar **words)
+{
+    Error *err = NULL;
+    g_autofree char *reply = NULL;
+
+    if (strcmp(words[0], "sev-snp")) {
+        return false;
+    }
+    reply = qtest_run(words + 1, &err);
+    if (!reply) {
+        qtest_sendf(chr, "FAIL %s\n", error_get_pretty(err));
+        error_free(err);
+    } else {
+        qtest_sendf(chr, "OK%s%s\n", *reply ? " " : "", reply);
+    }
+    return true;
+}
+
 void sev_snp_vm_class_init(ObjectClass *oc)
 {
     UserCreatableClass *ucc = USER_CREATABLE_CLASS(oc);
@@ -216,6 +332,8 @@ void sev_snp_vm_class_init(ObjectClass *oc)
     ucc->complete = sev_snp_vm_uc_complete;
     cgsc->handle_memory_fault = sev_snp_vm_memory_fault;
     sev_snp_certs_class_init(oc);
+    /* Runs only under the qtest accelerator; once: one class. */
+    qtest_set_command_cb(qtest_command);
 }
 
 int sev_snp_vm_kvm_init(SevSnpVm *vm, int sev_fd, Error **errp)
@@ -274,19 +392,4 @@ SevSnpVm *sev_snp_vm_find(const char *id, Error **errp)
         return NULL;
     }
     return vm;
-}
-
-bool sev_snp_vm_test_only(const char *cmd, int64_t cpu_index, Error **errp)
-{
-    if (!qtest_enabled()) {
-        error_setg(errp, "%s is only available with the qtest accelerator",
-                   cmd);
-        return false;
-    }
-    if (cpu_index < 0 || cpu_index > UINT32_MAX ||
-        !qemu_get_cpu(cpu_index)) {
-        error_setg(errp, "no vCPU with index %" PRId64, cpu_index);
-        return false;
-    }
-    return true;
 }

@@ -56,8 +56,6 @@ SevSnpVm *sev_snp_vm_machine(void);
  */
 SevSnpVm *sev_snp_vm_find(const char *id, Error **errp);
 
-/* Refuse test command @cmd unless under qtest with vCPU @cpu_index. */
-bool sev_snp_vm_test_only(const char *cmd, int64_t cpu_index, Error **errp);
 
 /* Provided by sev.c: the SevSnpVm of a sev-snp-guest object, else NULL. */
 SevSnpVm *sev_snp_guest_get_vm(Object *obj);

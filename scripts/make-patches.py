@@ -24,12 +24,17 @@ what goes into it:
 
 Every hunk of the line's hook patches and every overlay file must be in
 exactly one commit or excluded by an "exclude GLOB" line of the series
-(test-only code, what QEMU's build never compiles): anything else is an
-error, so that the series cannot silently lose what we build.  Lines
-between "not in QEMU's copy: begin" and "...: end" (in comments), and a
-line ending in "not in QEMU's copy" (or in a C comment ending so), are
-dropped from overlay files: the parts of libsevsnp that only its
-standalone build has (the X.509 side: snp-certs, the tests).
+(test-only code, what QEMU's build never compiles), or, for the series of
+QEMU X.Y and later lines, by an "exclude-since X.Y GLOB" line (what only
+older lines build: the shims of the product's own lines): anything else
+is an error, so that the series cannot silently lose what we build.
+Lines between "not in QEMU's copy: begin" and "...: end" (in comments),
+and a line ending in "not in QEMU's copy" (or in a C comment ending so),
+are dropped from overlay files: the parts of libsevsnp that only its
+standalone build has (the X.509 side: snp-certs, the tests).  Likewise,
+for the series of QEMU X.Y and later, lines between "before QEMU X.Y:
+begin" and "...: end", and a line ending in "before QEMU X.Y"; the
+begin and end lines themselves are dropped from every line's series.
 
 A commit that adds files also lists them in MAINTAINERS (a section of
 its own after "X86 KVM CPUs"), as QEMU's checkpatch.pl asks.  A commit
@@ -54,6 +59,8 @@ BUILD = os.environ.get("BUILD", "build")
 SPEC = "subprojects/packagefiles/upstream"
 OVERLAY = "subprojects/packagefiles/overlay"
 MARK = "not in QEMU's copy"
+# "before QEMU X.Y", ": begin", ": end", in a comment.
+BEFORE = re.compile(r"before QEMU ([0-9]+\.[0-9]+)(: (begin|end))?\s*(\*/)?$")
 MAINT_AFTER = "X86 KVM CPUs"
 
 
@@ -200,9 +207,38 @@ def marked(line):
     return end.endswith(MARK)
 
 
-def qemu_copy(data):
-    """An overlay file as QEMU's copy has it: the marked lines dropped."""
-    if not isinstance(data, str) or MARK not in data:
+def before_marks(data, line):
+    """DATA as the series of QEMU LINE has it: the "before QEMU X.Y"
+    lines and blocks dropped for LINE >= X.Y, the markers of blocks
+    dropped for every line."""
+    out = []
+    skip = None
+    for l in data.splitlines(keepends=True):
+        m = BEFORE.search(l.rstrip())
+        newer = m and version_tuple(line) >= version_tuple(m.group(1))
+        if m and m.group(3) == "begin":
+            if skip is not None:
+                die("nested 'before QEMU %s: begin'" % m.group(1))
+            skip = bool(newer)
+        elif m and m.group(3) == "end":
+            if skip is None:
+                die("'before QEMU %s: end' without a begin" % m.group(1))
+            skip = None
+        elif not skip and not (m and newer):
+            out.append(l)
+    if skip is not None:
+        die("'before QEMU: begin' without an end")
+    return "".join(out)
+
+
+def qemu_copy(data, line):
+    """An overlay file as QEMU LINE's copy has it: the marked lines
+    dropped."""
+    if not isinstance(data, str):
+        return data
+    if "before QEMU " in data:
+        data = before_marks(data, line)
+    if MARK not in data:
         return data
     out = []
     skip = False
@@ -274,7 +310,12 @@ def read_series():
             continue
         word, _, rest = l.partition(" ")
         if word == "exclude":
-            excludes += rest.split()
+            excludes += [(g, None) for g in rest.split()]
+        elif word == "exclude-since":
+            since, _, globs = rest.partition(" ")
+            if not re.match(r"^[0-9]+\.[0-9]+$", since) or not globs.split():
+                die("series: exclude-since X.Y GLOB... ('%s')" % l)
+            excludes += [(g, since) for g in globs.split()]
         elif word == "commit":
             name = rest.strip()
             text = read(os.path.join(SPEC, name))
@@ -291,8 +332,10 @@ def read_series():
     return author, excludes, commits
 
 
-def excluded(path, excludes):
-    return any(fnmatch.fnmatchcase(path, g) for g in excludes)
+def excluded(path, excludes, line):
+    return any(fnmatch.fnmatchcase(path, g) and
+               (since is None or version_tuple(line) >= version_tuple(since))
+               for g, since in excludes)
 
 
 def resolve(line, commits, excludes):
@@ -340,7 +383,7 @@ def resolve(line, commits, excludes):
                     c.hunks.append(h)
             elif d[0] == "overlay":
                 for p in d[1:]:
-                    if p in ovl and not excluded(p, excludes):
+                    if p in ovl and not excluded(p, excludes, line):
                         take(c, p, ovl[p])
             elif d[0] == "file":
                 if len(d) != 3 or not os.path.isfile(d[1]):
@@ -359,14 +402,14 @@ def resolve(line, commits, excludes):
                 if p not in ovl and not under:
                     die("%s: %s is not in the overlay" % (c.name, p))
                 for f in under:
-                    if f not in taken and not excluded(f, excludes):
+                    if f not in taken and not excluded(f, excludes, line):
                         take(c, f, ovl[f])
     # Completeness.
     left = []
     for n in names:
         left += ["hunk %r" % h for h in patches[n] if not h.used_by]
     left += ["overlay file %s" % f for f in sorted(ovl)
-             if f not in taken and not excluded(f, excludes)]
+             if f not in taken and not excluded(f, excludes, line)]
     if left:
         die("in no commit of %s/series and not excluded:\n  %s" %
             (SPEC, "\n  ".join(left)))
@@ -551,7 +594,7 @@ def make(line):
             if not os.path.lexists(os.path.join(src, q)):
                 c.added.append(q)
             data = file_data(r)
-            write(os.path.join(repo, q), qemu_copy(data))
+            write(os.path.join(repo, q), qemu_copy(data, line))
             shutil.copymode(r, os.path.join(repo, q))
         if c.added:
             done = {q for d in commits[:commits.index(c) + 1]
@@ -690,7 +733,7 @@ def check(line):
     ovl = overlay_files()
     expected = {}           # QEMU path -> (what, path of the expected data)
     for r_, q in ovl.items():
-        if not excluded(r_, excludes):
+        if not excluded(r_, excludes, line):
             expected[q] = ("overlay", os.path.join(tree, q))
     patched = os.path.join(tree, ".qemu-snp-patched")
     for q in read(patched).split() if os.path.isfile(patched) else []:
@@ -713,7 +756,7 @@ def check(line):
             continue
         data = file_data(want)
         if what == "overlay":
-            data = qemu_copy(data)
+            data = qemu_copy(data, line)
         if isinstance(data, str):
             data = data.encode()
         if read(got, "rb") != data:

@@ -1395,6 +1395,50 @@ void sevsnp_service_set_error_notify(SevsnpService *svc,
 /* ------------------------------------------------------------------ */
 
 /**
+ * SevsnpPageRegion:
+ *
+ * The description of one region, filled by sevsnp_pages_region().
+ */
+typedef struct SevsnpPageRegion {
+    const char *name;               /* sevsnp_pages_region(): borrowed */
+    uint64_t gpa;
+    uint64_t size;
+    uint64_t private_bytes;
+    uint64_t shared_bytes;
+} SevsnpPageRegion;
+
+/**
+ * SevsnpConvertOrigin:
+ *
+ * Where a conversion came from.
+ */
+typedef enum {
+    SEVSNP_CONVERT_EXPLICIT,    /* KVM_HC_MAP_GPA_RANGE (page state change) */
+    SEVSNP_CONVERT_IMPLICIT,    /* KVM_EXIT_MEMORY_FAULT */
+} SevsnpConvertOrigin;
+
+/**
+ * SevsnpPageStats:
+ *
+ * Counters and totals; a snapshot from any thread with
+ * sevsnp_pages_get_stats().
+ */
+typedef struct SevsnpPageStats {
+    uint64_t private_bytes;
+    uint64_t shared_bytes;
+    uint64_t to_private;            /* conversions done, each way */
+    uint64_t to_shared;
+    uint64_t pages_to_private;      /* pages that changed state, each way */
+    uint64_t pages_to_shared;
+    uint64_t explicit_requests;     /* KVM_HC_MAP_GPA_RANGE seen */
+    uint64_t implicit_requests;     /* KVM_EXIT_MEMORY_FAULT seen */
+    uint64_t rejected;              /* refused or failed conversions */
+    uint64_t released_bytes;        /* backing given back to the host */
+} SevsnpPageStats;
+
+/* before QEMU 10.1: begin */
+/* The tracker (QEMU keeps the page state itself from 10.1 on). */
+/**
  * SevsnpPageTracker:
  *
  * A record of the shared/private state of every 4 KiB page of the guest
@@ -1481,19 +1525,6 @@ gboolean sevsnp_pages_set_regions(SevsnpPageTracker *t,
                                   GError **err);
 
 /**
- * SevsnpPageRegion:
- *
- * The description of one region, filled by sevsnp_pages_region().
- */
-typedef struct SevsnpPageRegion {
-    const char *name;               /* sevsnp_pages_region(): borrowed */
-    uint64_t gpa;
-    uint64_t size;
-    uint64_t private_bytes;
-    uint64_t shared_bytes;
-} SevsnpPageRegion;
-
-/**
  * sevsnp_pages_n_regions:
  * @t: the tracker
  *
@@ -1566,16 +1597,6 @@ int sevsnp_pages_with_shared(SevsnpPageTracker *t, uint64_t gpa,
                              void *opaque);
 
 /**
- * SevsnpConvertOrigin:
- *
- * Where a conversion came from.
- */
-typedef enum {
-    SEVSNP_CONVERT_EXPLICIT,    /* KVM_HC_MAP_GPA_RANGE (page state change) */
-    SEVSNP_CONVERT_IMPLICIT,    /* KVM_EXIT_MEMORY_FAULT */
-} SevsnpConvertOrigin;
-
-/**
  * SevsnpConvertOps:
  * @set_attributes: (optional) set the memory attributes of
  *   [@gpa, @gpa + @len), part of one region, to private or shared;
@@ -1643,25 +1664,6 @@ void sevsnp_pages_reject(SevsnpPageTracker *t, SevsnpConvertOrigin origin,
                          const char *msg);
 
 /**
- * SevsnpPageStats:
- *
- * Counters and totals; a snapshot from any thread with
- * sevsnp_pages_get_stats().
- */
-typedef struct SevsnpPageStats {
-    uint64_t private_bytes;
-    uint64_t shared_bytes;
-    uint64_t to_private;            /* conversions done, each way */
-    uint64_t to_shared;
-    uint64_t pages_to_private;      /* pages that changed state, each way */
-    uint64_t pages_to_shared;
-    uint64_t explicit_requests;     /* KVM_HC_MAP_GPA_RANGE seen */
-    uint64_t implicit_requests;     /* KVM_EXIT_MEMORY_FAULT seen */
-    uint64_t rejected;              /* refused or failed conversions */
-    uint64_t released_bytes;        /* backing given back to the host */
-} SevsnpPageStats;
-
-/**
  * sevsnp_pages_get_stats:
  * @t: the tracker
  * @stats: receives the counters and totals
@@ -1678,6 +1680,7 @@ void sevsnp_pages_get_stats(SevsnpPageTracker *t, SevsnpPageStats *stats);
  * or NULL.
  */
 char *sevsnp_pages_last_error(SevsnpPageTracker *t);
+/* before QEMU 10.1: end */
 
 G_END_DECLS
 /* not in QEMU's copy: begin */

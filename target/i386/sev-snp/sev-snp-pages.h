@@ -1,13 +1,16 @@
 /*
  * SEV-SNP guest page state: which guest RAM pages are shared or private
  *
- * One interface, two homes: QEMU's own RamBlockAttributes, kept by
- * kvm_convert_memory_range() (QEMU 10.1 and later, sev-snp-pages-qemu.c),
- * or libsevsnp's page-state tracker where QEMU keeps none (QEMU 10.0,
- * sev-snp-pages-tracker.c).  Either way there is one source of truth, and
- * the glue has one code path.
+ * It lives in QEMU's own RamBlockAttributes, kept by
+ * kvm_convert_memory_range() (sev-snp-pages-qemu.c).
+ * before QEMU 10.1: begin
+ * One interface, two homes: QEMU 10.0 keeps no page state, and there
+ * libsevsnp's page-state tracker holds it (sev-snp-pages-tracker.c).
+ * Either way there is one source of truth, and the glue has one code
+ * path.
+ * before QEMU 10.1: end
  *
- * Locking, the same in both: conversions (and the certificate writes that
+ * Locking: conversions (and the certificate writes that
  * need their pages to stay shared) are serialised by a lock they hold
  * across their work; the counters, the region list and its totals have a
  * lock of their own that is only ever held briefly.  The monitor

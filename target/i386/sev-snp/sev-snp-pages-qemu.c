@@ -320,7 +320,7 @@ bool sev_snp_pages_convert(SevSnpPages *p, uint64_t gpa, uint64_t npages,
             p->stats.implicit_requests++;
         }
     }
-    /* The guest's arguments, in the words of the tracker of QEMU 10.0. */
+    /* The guest's arguments (the same words on every line we build). */
     if (npages == 0) {
         error_setg(&err, "to %s at 0x%" PRIx64 ": 0 pages", dir, gpa);
     } else if (gpa & (SEVSNP_PAGE_SIZE - 1)) {

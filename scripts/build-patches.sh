@@ -17,7 +17,12 @@
 # (everything configure needs is installed by setup-deps);
 # --disable-install-blobs, as Debian's +ds repack has no firmware blobs
 # (the qtests use Debian's SeaBIOS); and Debian's /usr/bin/python3 (the
-# one with Debian's Sphinx), as our build uses.
+# one with Debian's Sphinx), as our build uses.  And --disable-curl: the
+# libcurl this machine builds against is the OpenSSL flavour (snp-certs
+# needs a libcurl; Debian's two -dev flavours conflict), and QEMU must
+# not link OpenSSL (a distribution's QEMU links libcurl's GnuTLS
+# flavour); the curl block driver is nothing the series touches.  The
+# binary is then checked with ldd: no libssl, no libcrypto.
 #
 # Prints TAP.  BISECT=1 also builds every step of the series in order
 # (every step must build).  Under build/patches/qemu-LINE.tree and
@@ -134,11 +139,11 @@ $p" ;;
     else
         tap "not ok" "qemu-$line series: git am onto pristine QEMU $version (log: $OUT/am.log)"
         sed 's/^/# /' "$OUT/am.log" | tail -20
-        skip_rest "configures" "builds" "docs" $QTESTS
+        skip_rest "configures" "builds" "links" "docs" $QTESTS
         continue
     fi
 
-    config="--python=/usr/bin/python3 --target-list=x86_64-softmmu --enable-docs --disable-download --disable-install-blobs"
+    config="--python=/usr/bin/python3 --target-list=x86_64-softmmu --enable-docs --disable-download --disable-install-blobs --disable-curl"
     # shellcheck disable=SC2086
     if ( cd "$OUT" && "$TREE/configure" $config ) > "$OUT/configure.log" 2>&1; then
         werror=no
@@ -147,7 +152,7 @@ $p" ;;
     else
         tap "not ok" "qemu-$line series: configure $config (log: $OUT/configure.log)"
         tail -20 "$OUT/configure.log" | sed 's/^/# /'
-        skip_rest "builds" "docs" $QTESTS
+        skip_rest "builds" "links" "docs" $QTESTS
         continue
     fi
 
@@ -179,8 +184,17 @@ $p" ;;
         tap "not ok" "qemu-$line series: does not build (log: $OUT/ninja.log)"
         grep -vE '^(FAILED|\[)' "$OUT/ninja.log" | grep -E 'error|Error' |
             head -20 | cut -c1-300 | sed 's/^/# /'
-        skip_rest "docs" $QTESTS
+        skip_rest "links" "docs" $QTESTS
         continue
+    fi
+
+    # Licence: QEMU links no OpenSSL (GPL-2.0-only parts).
+    ssl=$(ldd "$OUT/qemu-system-x86_64" | grep -oE 'lib(ssl|crypto)\.so[^ ]*' |
+          sort -u | tr '\n' ' ')
+    if [ -z "$ssl" ]; then
+        tap ok "qemu-$line series: qemu-system-x86_64 links no libssl or libcrypto (ldd)"
+    else
+        tap "not ok" "qemu-$line series: qemu-system-x86_64 links OpenSSL: $ssl"
     fi
 
     # QEMU's documentation, as its build makes it (the HTML manual with

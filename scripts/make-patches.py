@@ -100,6 +100,8 @@ def strip_comment(line):
 # ---- the hook patches of a line ----
 
 class Hunk:
+    """One hunk of a hook patch, or (header None) the deletion of PATH."""
+
     def __init__(self, patch, path, header, lines):
         self.patch = patch
         self.path = path
@@ -107,11 +109,16 @@ class Hunk:
         self.lines = lines
         self.used_by = None
 
+    def deletes(self):
+        return self.header is None
+
     def changed(self):
         return [l[1:] for l in self.lines if l[:1] in "+-"]
 
     def __repr__(self):
-        return "%s %s %s" % (self.patch, self.path, self.header.strip())
+        return "%s %s %s" % (self.patch, self.path,
+                             "deleted" if self.deletes() else
+                             self.header.strip())
 
 
 def line_patches(line):
@@ -126,16 +133,24 @@ def line_patches(line):
     for name in names:
         hunks = []
         path = None
+        old = None
         cur = None
         for l in read(os.path.join(d, name)).splitlines(keepends=True):
             if l.startswith("diff --git "):
                 path = None
                 cur = None
+            elif l.startswith("--- "):
+                p = l[4:].strip()
+                old = p[2:] if p.startswith("a/") else None
             elif l.startswith("+++ "):
                 p = l[4:].strip()
                 path = p[2:] if p.startswith("b/") else None
                 if path is None:
-                    die("%s: %s deletes a file" % (name, l.strip()))
+                    if p != "/dev/null" or old is None:
+                        die("%s: cannot read '%s'" % (name, l.strip()))
+                    # A deletion (linux-headers updates have them): its
+                    # removed lines need not be kept.
+                    hunks.append(Hunk(name, old, None, []))
                 cur = None
             elif l.startswith("@@") and path:
                 cur = Hunk(name, path, l, [])
@@ -442,6 +457,9 @@ def series_date():
 def apply_hunks(repo, hunks):
     by_file = {}
     for h in hunks:
+        if h.deletes():
+            os.remove(os.path.join(repo, h.path))
+            continue
         by_file.setdefault(h.path, []).append(h)
     for path, hs in by_file.items():
         text = "--- a/%s\n+++ b/%s\n" % (path, path)
@@ -704,11 +722,31 @@ def check(line):
         accepted = [l for l in found if any(
             "WARNING: Does new file '%s' need 'SPDX-License-Identifier'?" % b
             in l for b in binary)]
+        # A linux-headers update (update-linux-headers.sh's output, the
+        # only thing in its patch) is asked whether the script made its
+        # added and deleted files and whether MAINTAINERS needs them.
+        imported = all(re.match(r"^(linux-headers|include/standard-headers)/",
+                                q) for q in patch_paths(p))
+        # QEMU 10.0's checkpatch also judges the SPDX line of a file the
+        # update deletes (a removed line; later checkpatch skips those).
+        if imported:
+            plines = read(p, "rb").decode(errors="replace").splitlines()
+
+            def removed(l):
+                m = re.search(r":([0-9]+): ERROR: Saw unacceptable licenses",
+                              l)
+                n = int(m.group(1)) if m else 0
+                return 0 < n <= len(plines) and plines[n - 1][:1] == "-"
+            accepted += [l for l in found if
+                         "WARNING: added, moved or deleted file(s)" in l or
+                         removed(l)]
         rest = [l for l in found if l not in accepted]
+        why = ("binary data without SPDX" if binary else
+               "imported from Linux, added or deleted files")
         ok(not rest and (r.returncode == 0 or accepted),
            "checkpatch %s%s" % (os.path.basename(p),
-                                " (binary data without SPDX: %d)" %
-                                len(accepted) if accepted else ""), o)
+                                " (%s: %d)" % (why, len(accepted))
+                                if accepted else ""), o)
 
     # git am onto a fresh copy of the source's files the series changes.
     am = os.path.join(BUILD, "patches", "qemu-%s.am" % line)
@@ -735,6 +773,9 @@ def check(line):
     for r_, q in ovl.items():
         if not excluded(r_, excludes, line):
             expected[q] = ("overlay", os.path.join(tree, q))
+    # Files the hook patches delete: absent from the tree and the series.
+    _, hooks = line_patches(line)
+    deleted = {h.path for hs in hooks.values() for h in hs if h.deletes()}
     patched = os.path.join(tree, ".qemu-snp-patched")
     for q in read(patched).split() if os.path.isfile(patched) else []:
         expected[q] = ("hook", os.path.join(tree, q))
@@ -747,6 +788,12 @@ def check(line):
         got = os.path.join(am, q)
         if q == "MAINTAINERS":
             continue        # the series' own entries
+        if q in deleted and q not in expected:
+            if os.path.lexists(got) or os.path.lexists(os.path.join(tree,
+                                                                    q)):
+                bad.append("%s: a hook patch deletes it, the series or "
+                           "the prepared tree keeps it" % q)
+            continue
         if q not in expected:
             bad.append("%s: in the series, not from the prepared tree" % q)
             continue

@@ -41,8 +41,7 @@ gboolean sevsnp_abi_detect(SevsnpAbiChoice choice, SevsnpKvmAttrFn get_attr,
         goto out;
     }
 
-    r = get_attr(opaque, SEVSNP_KVM_X86_GRP_SEV,
-                 SEVSNP_KVM_X86_SEV_SNP_REQ_CERTS, &val);
+    r = get_attr(opaque, &val);
     mainline = r == 0 && val == 1;
     if (mainline) {
         why = g_strdup("the kernel advertises " ATTR_NAME " = 1");

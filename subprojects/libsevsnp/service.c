@@ -872,6 +872,11 @@ bool sevsnp_service_complete(SevsnpService *svc, uint32_t vcpu)
 
 /* ---- ABI glue -------------------------------------------------------- */
 
+/* not in QEMU's copy: begin */
+/*
+ * QEMU's own sev-snp-certs.c answers KVM_EXIT_SNP_REQ_CERTS with its
+ * linux-headers/ struct.
+ */
 bool sevsnp_handle_req_certs_exit(SevsnpService *svc, uint32_t vcpu,
                                   struct sevsnp_kvm_exit_snp_req_certs *ex,
                                   const SevsnpGuestMemOps *mem, void *opaque)
@@ -899,6 +904,7 @@ bool sevsnp_handle_req_certs_exit(SevsnpService *svc, uint32_t vcpu,
     }
     return r.completion_pending;
 }
+/* not in QEMU's copy: end */
 
 bool sevsnp_handle_vmgexit_exit(SevsnpService *svc, uint32_t vcpu,
                                 struct sevsnp_kvm_user_vmgexit *ex,

@@ -91,13 +91,17 @@ typedef struct FakeKernel {
     guint n;
 } FakeKernel;
 
-static int fake_get_attr(void *opaque, uint32_t group, uint64_t attr,
-                         uint64_t *val)
+/*
+ * What QEMU's reader does with its linux-headers/: KVM_X86_SEV_SNP_REQ_CERTS
+ * of KVM_X86_GRP_SEV, by the released header's names.
+ */
+static int fake_get_attr(void *opaque, uint64_t *val)
 {
     const FakeKernel *k = opaque;
 
     for (guint i = 0; i < k->n; i++) {
-        if (k->attrs[i].group == group && k->attrs[i].attr == attr) {
+        if (k->attrs[i].group == KVM_X86_GRP_SEV &&
+            k->attrs[i].attr == KVM_X86_SEV_SNP_REQ_CERTS) {
             *val = k->attrs[i].val;
             return 0;
         }

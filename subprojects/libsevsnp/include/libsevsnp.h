@@ -47,16 +47,20 @@
 G_BEGIN_DECLS
 
 /* ------------------------------------------------------------------ */
-/* Kernel ABI numbers: the one place they are defined                  */
+/* Kernel ABI numbers                                                  */
 /* ------------------------------------------------------------------ */
 
 #define SEVSNP_PAGE_SIZE                    4096ULL
 #define SEVSNP_PAGE_SHIFT                   12
 
+/* not in QEMU's copy: begin */
+/*
+ * The released kernel's numbers, restated for the simulator, snp-certs
+ * and the tests, which build against any distribution's headers.  QEMU
+ * takes them from its linux-headers/ (Linux >= 7.0).
+ */
 /* Mainline: KVM_EXIT_SNP_REQ_CERTS (posted revisions used 40 and 42). */
 #define SEVSNP_KVM_EXIT_SNP_REQ_CERTS       43
-/* Legacy AMD kernels: KVM_EXIT_VMGEXIT (mainline's KVM_EXIT_TDX). */
-#define SEVSNP_KVM_EXIT_VMGEXIT             40
 #define SEVSNP_KVM_EXIT_HYPERCALL           3
 #define SEVSNP_KVM_EXIT_MEMORY_FAULT        39
 
@@ -81,15 +85,6 @@ G_BEGIN_DECLS
 #define SEVSNP_KVM_X86_SEV_SNP_REQ_CERTS    2
 #define SEVSNP_KVM_SEV_SNP_ENABLE_REQ_CERTS 103
 
-#define SEVSNP_KVM_USER_VMGEXIT_REQ_CERTS   1
-#define SEVSNP_VMGEXIT_RET_OK               0u
-#define SEVSNP_VMGEXIT_RET_INVALID_LEN      1u
-#define SEVSNP_VMGEXIT_RET_BUSY             2u
-#define SEVSNP_VMGEXIT_RET_GENERIC          (1u << 31)
-#define SEVSNP_VMGEXIT_FLAGS_NOTIFY_DONE    (1u << 0)
-#define SEVSNP_VMGEXIT_STATUS_PENDING       0
-#define SEVSNP_VMGEXIT_STATUS_DONE          1
-
 /**
  * struct sevsnp_kvm_exit_snp_req_certs:
  *
@@ -100,6 +95,21 @@ struct sevsnp_kvm_exit_snp_req_certs {
     uint64_t npages;
     uint64_t ret;
 };
+/* not in QEMU's copy: end */
+
+/*
+ * AMD's kernels (seed 001): the legacy KVM_EXIT_VMGEXIT, in no released
+ * header.  Its number is the one mainline gave to KVM_EXIT_TDX.
+ */
+#define SEVSNP_KVM_EXIT_VMGEXIT             40
+#define SEVSNP_KVM_USER_VMGEXIT_REQ_CERTS   1
+#define SEVSNP_VMGEXIT_RET_OK               0u
+#define SEVSNP_VMGEXIT_RET_INVALID_LEN      1u
+#define SEVSNP_VMGEXIT_RET_BUSY             2u
+#define SEVSNP_VMGEXIT_RET_GENERIC          (1u << 31)
+#define SEVSNP_VMGEXIT_FLAGS_NOTIFY_DONE    (1u << 0)
+#define SEVSNP_VMGEXIT_STATUS_PENDING       0
+#define SEVSNP_VMGEXIT_STATUS_DONE          1
 
 /**
  * struct sevsnp_kvm_user_vmgexit:
@@ -901,23 +911,21 @@ typedef enum {
 /**
  * SevsnpKvmAttrFn:
  * @opaque: the pointer given with the function
- * @group: the attribute group
- * @attr: the attribute
  * @val: receives the value
  *
- * Ask the kernel for device attribute @attr of @group on /dev/kvm, as
- * KVM_HAS_DEVICE_ATTR and KVM_GET_DEVICE_ATTR do.
+ * Ask the kernel for KVM_X86_SEV_SNP_REQ_CERTS of KVM_X86_GRP_SEV on
+ * /dev/kvm, as KVM_HAS_DEVICE_ATTR and KVM_GET_DEVICE_ATTR do (the
+ * caller has the kernel's numbers).
  *
  * Returns: 0 with the value stored in *@val, or a negative errno
  * (-ENXIO: no such attribute).
  */
-typedef int (*SevsnpKvmAttrFn)(void *opaque, uint32_t group, uint64_t attr,
-                               uint64_t *val);
+typedef int (*SevsnpKvmAttrFn)(void *opaque, uint64_t *val);
 
 /**
  * sevsnp_abi_detect: decide which certificate ABI to serve
  * @choice: what the user asked for
- * @get_attr: reads a /dev/kvm device attribute (NULL: there is no KVM)
+ * @get_attr: reads the /dev/kvm attribute (NULL: there is no KVM)
  * @opaque: passed to @get_attr
  * @abi: the ABI to serve
  * @source: how it was decided
@@ -1322,6 +1330,7 @@ SevsnpReqResult sevsnp_service_request(SevsnpService *svc, uint32_t vcpu,
  */
 bool sevsnp_service_complete(SevsnpService *svc, uint32_t vcpu);
 
+/* not in QEMU's copy: begin */
 /**
  * sevsnp_handle_req_certs_exit: the ABI glue, mainline
  * @svc: the service
@@ -1342,6 +1351,7 @@ bool sevsnp_service_complete(SevsnpService *svc, uint32_t vcpu);
 bool sevsnp_handle_req_certs_exit(SevsnpService *svc, uint32_t vcpu,
                                   struct sevsnp_kvm_exit_snp_req_certs *ex,
                                   const SevsnpGuestMemOps *mem, void *opaque);
+/* not in QEMU's copy: end */
 
 /**
  * sevsnp_handle_vmgexit_exit: the ABI glue, legacy

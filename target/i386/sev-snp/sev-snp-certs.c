@@ -124,16 +124,41 @@ static bool certs_wait_interrupted(void *opaque, uint32_t vcpu)
                    qatomic_read(&cpu->exit_request));
 }
 
+/*
+ * KVM_EXIT_SNP_REQ_CERTS (Documentation/virt/kvm/api.rst): ret 0, or
+ * ENOSPC with the pages needed in npages, EAGAIN (the guest retries), or
+ * EIO; KVM refuses any other value.
+ */
 static bool certs_req_certs(SevSnpCerts *c, int cpu,
-                            struct sevsnp_kvm_exit_snp_req_certs *ex)
+                            struct kvm_exit_snp_req_certs *ex)
 {
-    bool pending;
+    SevsnpReqResult r;
 
     trace_sev_snp_certs_request(cpu, "req-certs", ex->gpa, ex->npages);
-    pending = sevsnp_handle_req_certs_exit(c->svc, cpu, ex, c->mem_ops,
-                                           c->mem_opaque);
-    trace_sev_snp_certs_answer(cpu, ex->ret, ex->npages, pending);
-    return pending;
+    r = sevsnp_service_request(c->svc, cpu, ex->gpa, ex->npages, c->mem_ops,
+                               c->mem_opaque, NULL);
+    switch (r.outcome) {
+    case SEVSNP_REQ_OK:
+    case SEVSNP_REQ_HOST_FAULT:
+    case SEVSNP_REQ_BUSY_LIMIT:
+        /* The last two with an empty table: no chain, none to mismatch. */
+        ex->ret = 0;
+        break;
+    case SEVSNP_REQ_TOO_SMALL:
+        ex->npages = r.required_npages;
+        ex->ret = ENOSPC;
+        break;
+    case SEVSNP_REQ_BUSY:
+    case SEVSNP_REQ_RATE_LIMITED:
+        ex->ret = EAGAIN;
+        break;
+    default:
+        ex->ret = EIO;
+        break;
+    }
+    trace_sev_snp_certs_answer(cpu, ex->ret, ex->npages,
+                               r.completion_pending);
+    return r.completion_pending;
 }
 
 static bool certs_vmgexit(SevSnpCerts *c, int cpu,
@@ -182,7 +207,7 @@ static SevSnpCerts *machine_certs(void)
 static int certs_handle_exit(CPUState *cpu, struct kvm_run *run)
 {
     SevSnpCerts *c = machine_certs();
-    void *u = &run->hw;     /* the start of kvm_run's exit union */
+    void *u = &run->hw;     /* the legacy exit's member of the union */
 
     if (!c || !c->svc || !c->kernel_exits) {
         error_report("KVM exit %u without an SEV-SNP certificate service",
@@ -193,9 +218,9 @@ static int certs_handle_exit(CPUState *cpu, struct kvm_run *run)
      * The dispatch follows the detected ABI, never the number alone:
      * 40 is KVM_EXIT_VMGEXIT on AMD kernels and KVM_EXIT_TDX in mainline.
      */
-    if (run->exit_reason == SEVSNP_KVM_EXIT_SNP_REQ_CERTS &&
+    if (run->exit_reason == KVM_EXIT_SNP_REQ_CERTS &&
         c->abi == SEVSNP_ABI_REQ_CERTS) {
-        if (certs_req_certs(c, cpu->cpu_index, u)) {
+        if (certs_req_certs(c, cpu->cpu_index, &run->snp_req_certs)) {
             /*
              * KVM completes the firmware request on the next KVM_RUN and
              * returns -EINTR before entering the guest; the locks go in
@@ -226,7 +251,7 @@ bool sev_snp_handle_exit(CPUState *cpu, struct kvm_run *run, int *ret)
      * KVM_EXIT_SNP_REQ_CERTS is ours whatever the guest; the number of
      * the legacy KVM_EXIT_VMGEXIT only when the guest is an SNP guest.
      */
-    if (run->exit_reason != SEVSNP_KVM_EXIT_SNP_REQ_CERTS &&
+    if (run->exit_reason != KVM_EXIT_SNP_REQ_CERTS &&
         (run->exit_reason != SEVSNP_KVM_EXIT_VMGEXIT || !machine_certs())) {
         return false;
     }
@@ -252,13 +277,15 @@ void sev_snp_post_run(CPUState *cpu)
 
 /* ---- KVM initialisation ---- */
 
-/* KVM_HAS_DEVICE_ATTR, then KVM_GET_DEVICE_ATTR, on /dev/kvm. */
-static int kvm_get_sev_attr(void *opaque, uint32_t group, uint64_t attr,
-                            uint64_t *val)
+/*
+ * KVM_X86_SEV_SNP_REQ_CERTS: KVM_HAS_DEVICE_ATTR, then
+ * KVM_GET_DEVICE_ATTR, on /dev/kvm.
+ */
+static int kvm_get_req_certs_attr(void *opaque, uint64_t *val)
 {
     struct kvm_device_attr a = {
-        .group = group,
-        .attr = attr,
+        .group = KVM_X86_GRP_SEV,
+        .attr = KVM_X86_SEV_SNP_REQ_CERTS,
         .addr = (uintptr_t)val,
     };
     int r = kvm_ioctl(kvm_state, KVM_HAS_DEVICE_ATTR, &a);
@@ -286,7 +313,7 @@ static bool certs_detect_abi(SevSnpCerts *c, bool kvm, Error **errp)
     g_free(c->abi_detail);
     c->abi_detail = NULL;
     if (!sevsnp_abi_detect(abi_choice(c->abi_prop),
-                           kvm ? kvm_get_sev_attr : NULL, NULL, &c->abi,
+                           kvm ? kvm_get_req_certs_attr : NULL, NULL, &c->abi,
                            &c->abi_source, &c->abi_detail, &gerr)) {
         error_setg(errp, "sev-snp-guest '%s': %s", certs_id(c),
                    gerr->message);
@@ -330,7 +357,7 @@ int sev_snp_certs_kvm_init(SevSnpCerts *c, int sev_fd, Error **errp)
     }
     if (serving) {
         struct kvm_sev_cmd cmd = {
-            .id = SEVSNP_KVM_SEV_SNP_ENABLE_REQ_CERTS,
+            .id = KVM_SEV_SNP_ENABLE_REQ_CERTS,
             .sev_fd = sev_fd,
         };
         int r = kvm_vm_ioctl(kvm_state, KVM_MEMORY_ENCRYPT_OP, &cmd);
@@ -808,7 +835,7 @@ char *sev_snp_certs_qtest_request(SevSnpCerts *c, int cpu, uint64_t gpa,
     bool pending;
 
     if (c->abi == SEVSNP_ABI_REQ_CERTS) {
-        struct sevsnp_kvm_exit_snp_req_certs ex = {
+        struct kvm_exit_snp_req_certs ex = {
             .gpa = gpa, .npages = npages, .ret = POISON_RET,
         };
 

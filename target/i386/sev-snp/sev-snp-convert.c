@@ -17,6 +17,7 @@
 
 #include "qemu/osdep.h"
 #include <linux/kvm.h>
+#include <linux/kvm_para.h>
 
 #include "qapi/error.h"
 #include "qapi/qapi-commands-sev-snp.h"
@@ -116,19 +117,19 @@ static uint64_t map_gpa_range(SevSnpVm *vm, int cpu, uint64_t gpa,
                               uint64_t npages, bool to_private)
 {
     return convert(vm, cpu, gpa, npages, to_private, SEVSNP_CONVERT_EXPLICIT,
-                   false) ? 0 : SEVSNP_HC_RET_EINVAL;
+                   false) ? 0 : -KVM_EINVAL;
 }
 
 /* Returns whether the range was converted; else the VM is stopping. */
 static bool memory_fault(SevSnpVm *vm, int cpu, uint64_t gpa, uint64_t size,
                          uint64_t flags)
 {
-    bool to_private = flags & SEVSNP_KVM_MEMORY_EXIT_FLAG_PRIVATE;
+    bool to_private = flags & KVM_MEMORY_EXIT_FLAG_PRIVATE;
     uint64_t npages = size >> SEVSNP_PAGE_SHIFT;
 
     /* What the range check cannot see: a partial page, unknown flags. */
     if ((size & (SEVSNP_PAGE_SIZE - 1)) ||
-        (flags & ~SEVSNP_KVM_MEMORY_EXIT_FLAG_PRIVATE)) {
+        (flags & ~KVM_MEMORY_EXIT_FLAG_PRIVATE)) {
         g_autofree char *msg = g_strdup_printf(
             "memory fault at 0x%" PRIx64 " size 0x%" PRIx64 " flags 0x%"
             PRIx64 ": %s", gpa, size, flags,
@@ -157,7 +158,7 @@ bool sev_snp_handle_map_gpa_range(struct kvm_run *run)
                                        run->hypercall.args[0],
                                        run->hypercall.args[1],
                                        run->hypercall.args[2] &
-                                       SEVSNP_KVM_MAP_GPA_RANGE_ENCRYPTED);
+                                       KVM_MAP_GPA_RANGE_ENCRYPTED);
     return true;
 }
 
@@ -199,7 +200,7 @@ char *sev_snp_convert_qtest_memory_fault(SevSnpVm *vm, int cpu, uint64_t gpa,
                                          uint64_t size, bool private)
 {
     bool converted = memory_fault(vm, cpu, gpa, size,
-                                  private ? SEVSNP_KVM_MEMORY_EXIT_FLAG_PRIVATE
+                                  private ? KVM_MEMORY_EXIT_FLAG_PRIVATE
                                           : 0);
 
     return g_strdup(converted ? "converted" : "panicked");

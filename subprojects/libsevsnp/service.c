@@ -84,6 +84,22 @@ const char *sevsnp_req_outcome_name(SevsnpReqOutcome outcome)
     return outcome <= SEVSNP_REQ_OUTCOME_LAST ? names[outcome] : "?";
 }
 
+unsigned sevsnp_req_certs_ret(SevsnpReqOutcome outcome)
+{
+    /* Positive errno values: the kernel's ABI has them so. */
+    static const unsigned rets[] = {
+        [SEVSNP_REQ_OK] = 0,
+        [SEVSNP_REQ_TOO_SMALL] = ENOSPC,
+        [SEVSNP_REQ_BUSY] = EAGAIN,
+        [SEVSNP_REQ_RATE_LIMITED] = EAGAIN,
+        [SEVSNP_REQ_ERROR] = EIO,
+        [SEVSNP_REQ_HOST_FAULT] = 0,    /* with an empty table */
+        [SEVSNP_REQ_BUSY_LIMIT] = 0,    /* likewise */
+    };
+
+    return outcome <= SEVSNP_REQ_OUTCOME_LAST ? rets[outcome] : EIO;
+}
+
 char *sevsnp_blob_guest_warning(size_t size)
 {
     if (size <= SEVSNP_GUEST_BLOB_MAX) {
@@ -884,24 +900,10 @@ bool sevsnp_handle_req_certs_exit(SevsnpService *svc, uint32_t vcpu,
     SevsnpReqResult r = sevsnp_service_request(svc, vcpu, ex->gpa,
                                                ex->npages, mem, opaque, NULL);
 
-    switch (r.outcome) {
-    case SEVSNP_REQ_OK:
-    case SEVSNP_REQ_HOST_FAULT:
-    case SEVSNP_REQ_BUSY_LIMIT:
-        ex->ret = 0;
-        break;
-    case SEVSNP_REQ_TOO_SMALL:
+    if (r.outcome == SEVSNP_REQ_TOO_SMALL) {
         ex->npages = r.required_npages;
-        ex->ret = ENOSPC;
-        break;
-    case SEVSNP_REQ_BUSY:
-    case SEVSNP_REQ_RATE_LIMITED:
-        ex->ret = EAGAIN;
-        break;
-    default:
-        ex->ret = EIO;
-        break;
     }
+    ex->ret = sevsnp_req_certs_ret(r.outcome);
     return r.completion_pending;
 }
 /* not in QEMU's copy: end */

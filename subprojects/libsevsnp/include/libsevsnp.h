@@ -1019,6 +1019,16 @@ typedef enum {
 const char *sevsnp_req_outcome_name(SevsnpReqOutcome outcome);
 
 /**
+ * sevsnp_req_certs_ret:
+ * @outcome: an outcome
+ *
+ * The ret of KVM_EXIT_SNP_REQ_CERTS for @outcome, as the kernel accepts
+ * it: 0 (OK, and the empty tables of HOST_FAULT and BUSY_LIMIT), ENOSPC
+ * (TOO_SMALL: npages says how many), EAGAIN (BUSY, RATE_LIMITED), EIO.
+ */
+unsigned sevsnp_req_certs_ret(SevsnpReqOutcome outcome);
+
+/**
  * SevsnpStats:
  *
  * Counters; a snapshot is taken with sevsnp_service_get_stats().

@@ -124,11 +124,7 @@ static bool certs_wait_interrupted(void *opaque, uint32_t vcpu)
                    qatomic_read(&cpu->exit_request));
 }
 
-/*
- * KVM_EXIT_SNP_REQ_CERTS (Documentation/virt/kvm/api.rst): ret 0, or
- * ENOSPC with the pages needed in npages, EAGAIN (the guest retries), or
- * EIO; KVM refuses any other value.
- */
+/* KVM_EXIT_SNP_REQ_CERTS: ret and, for ENOSPC, the pages needed. */
 static bool certs_req_certs(SevSnpCerts *c, int cpu,
                             struct kvm_exit_snp_req_certs *ex)
 {
@@ -137,25 +133,10 @@ static bool certs_req_certs(SevSnpCerts *c, int cpu,
     trace_sev_snp_certs_request(cpu, "req-certs", ex->gpa, ex->npages);
     r = sevsnp_service_request(c->svc, cpu, ex->gpa, ex->npages, c->mem_ops,
                                c->mem_opaque, NULL);
-    switch (r.outcome) {
-    case SEVSNP_REQ_OK:
-    case SEVSNP_REQ_HOST_FAULT:
-    case SEVSNP_REQ_BUSY_LIMIT:
-        /* The last two with an empty table: no chain, none to mismatch. */
-        ex->ret = 0;
-        break;
-    case SEVSNP_REQ_TOO_SMALL:
+    if (r.outcome == SEVSNP_REQ_TOO_SMALL) {
         ex->npages = r.required_npages;
-        ex->ret = ENOSPC;
-        break;
-    case SEVSNP_REQ_BUSY:
-    case SEVSNP_REQ_RATE_LIMITED:
-        ex->ret = EAGAIN;
-        break;
-    default:
-        ex->ret = EIO;
-        break;
     }
+    ex->ret = sevsnp_req_certs_ret(r.outcome);
     trace_sev_snp_certs_answer(cpu, ex->ret, ex->npages,
                                r.completion_pending);
     return r.completion_pending;

@@ -23,11 +23,18 @@ struct kvm_run;
 #if defined(CONFIG_SEV) && !defined(CONFIG_USER_ONLY)
 
 /*
- * Before the vCPU loop's own dispatch: when the exit is a certificate
- * request of ours, handle it, set *@ret (0 to re-enter the guest, -1 for
- * an exit the configured ABI does not know) and return true.
+ * KVM_EXIT_SNP_REQ_CERTS: answer the request; 0 to re-enter the guest,
+ * -1 when the machine serves no certificates on that ABI.
  */
-bool sev_snp_handle_exit(CPUState *cpu, struct kvm_run *run, int *ret);
+int sev_snp_handle_req_certs(CPUState *cpu, struct kvm_run *run);
+
+/*
+ * Exit 40, mainline's KVM_EXIT_TDX and the legacy KVM_EXIT_VMGEXIT of
+ * AMD's kernels: when the machine is an SNP guest, handle it as the
+ * latter, set *@ret (0 to re-enter the guest, -1 when the guest does not
+ * use that ABI) and return true; false leaves the exit to the caller.
+ */
+bool sev_snp_handle_vmgexit(CPUState *cpu, struct kvm_run *run, int *ret);
 
 /* After every KVM_RUN of a vCPU thread: finish an armed completion. */
 void sev_snp_post_run(CPUState *cpu);
@@ -41,8 +48,14 @@ bool sev_snp_handle_map_gpa_range(struct kvm_run *run);
 
 #else
 
-static inline bool sev_snp_handle_exit(CPUState *cpu, struct kvm_run *run,
-                                       int *ret)
+static inline int sev_snp_handle_req_certs(CPUState *cpu,
+                                           struct kvm_run *run)
+{
+    return -1;      /* never sent: only sev-snp-guest enables it */
+}
+
+static inline bool sev_snp_handle_vmgexit(CPUState *cpu, struct kvm_run *run,
+                                          int *ret)
 {
     return false;
 }

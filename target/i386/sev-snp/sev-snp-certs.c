@@ -184,59 +184,51 @@ static SevSnpCerts *machine_certs(void)
     return vm ? sev_snp_vm_certs(vm) : NULL;
 }
 
-/* A certificate exit of the vCPU loop. */
-static int certs_handle_exit(CPUState *cpu, struct kvm_run *run)
+/*
+ * KVM_EXIT_SNP_REQ_CERTS: KVM sends it only to a VM that enabled it
+ * (KVM_SEV_SNP_ENABLE_REQ_CERTS, sev_snp_certs_kvm_init()).
+ */
+int sev_snp_handle_req_certs(CPUState *cpu, struct kvm_run *run)
 {
     SevSnpCerts *c = machine_certs();
-    void *u = &run->hw;     /* the legacy exit's member of the union */
 
-    if (!c || !c->svc || !c->kernel_exits) {
-        error_report("KVM exit %u without an SEV-SNP certificate service",
-                     run->exit_reason);
+    if (!c || !c->svc || !c->kernel_exits ||
+        c->abi != SEVSNP_ABI_REQ_CERTS) {
+        error_report("KVM_EXIT_SNP_REQ_CERTS without an SEV-SNP "
+                     "certificate service on that ABI");
         return -1;
     }
-    /*
-     * The dispatch follows the detected ABI, never the number alone:
-     * 40 is KVM_EXIT_VMGEXIT on AMD kernels and KVM_EXIT_TDX in mainline.
-     */
-    if (run->exit_reason == KVM_EXIT_SNP_REQ_CERTS &&
-        c->abi == SEVSNP_ABI_REQ_CERTS) {
-        if (certs_req_certs(c, cpu->cpu_index, &run->snp_req_certs)) {
-            /*
-             * KVM completes the firmware request on the next KVM_RUN and
-             * returns -EINTR before entering the guest; the locks go in
-             * sev_snp_post_run() after that.
-             */
-            completion_armed = c;
-            qatomic_set(&run->immediate_exit, 1);
-        }
-        return 0;
+    if (certs_req_certs(c, cpu->cpu_index, &run->snp_req_certs)) {
+        /*
+         * KVM completes the firmware request on the next KVM_RUN and
+         * returns -EINTR before entering the guest; the locks go in
+         * sev_snp_post_run() after that.
+         */
+        completion_armed = c;
+        qatomic_set(&run->immediate_exit, 1);
     }
-    if (run->exit_reason == SEVSNP_KVM_EXIT_VMGEXIT &&
-        c->abi == SEVSNP_ABI_VMGEXIT) {
-        certs_vmgexit(c, cpu->cpu_index, u);
-        return 0;
-    }
-    error_report("KVM exit %u does not belong to the certificate ABI '%s'",
-                 run->exit_reason, sevsnp_abi_name(c->abi));
-    return -1;
+    return 0;
 }
 
-bool sev_snp_handle_exit(CPUState *cpu, struct kvm_run *run, int *ret)
+bool sev_snp_handle_vmgexit(CPUState *cpu, struct kvm_run *run, int *ret)
 {
-#ifdef KVM_EXIT_TDX
-    /* AMD's legacy kernels number KVM_EXIT_VMGEXIT as upstream's TDX. */
+    SevSnpCerts *c = machine_certs();
+
+    /* AMD's kernels number KVM_EXIT_VMGEXIT as upstream's TDX exit. */
     QEMU_BUILD_BUG_ON(SEVSNP_KVM_EXIT_VMGEXIT != KVM_EXIT_TDX);
-#endif
-    /*
-     * KVM_EXIT_SNP_REQ_CERTS is ours whatever the guest; the number of
-     * the legacy KVM_EXIT_VMGEXIT only when the guest is an SNP guest.
-     */
-    if (run->exit_reason != KVM_EXIT_SNP_REQ_CERTS &&
-        (run->exit_reason != SEVSNP_KVM_EXIT_VMGEXIT || !machine_certs())) {
-        return false;
+    if (!c) {
+        return false;       /* not an SNP guest: the exit is not ours */
     }
-    *ret = certs_handle_exit(cpu, run);
+    /* The dispatch follows the detected ABI, never the number alone. */
+    if (!c->svc || !c->kernel_exits || c->abi != SEVSNP_ABI_VMGEXIT) {
+        error_report("KVM exit %u does not belong to the certificate "
+                     "ABI '%s'", run->exit_reason, sevsnp_abi_name(c->abi));
+        *ret = -1;
+        return true;
+    }
+    /* The legacy member starts kvm_run's exit union. */
+    certs_vmgexit(c, cpu->cpu_index, (void *)&run->hw);
+    *ret = 0;
     return true;
 }
 

@@ -17,8 +17,10 @@ mkdir -p "$STAMP_DIR"
 # debian/rules configures its qemu-system-x86 build with
 # (scripts/qemu-config.sh); qemu-system-data gives the firmware and
 # keymaps that build expects under /usr/share/qemu; Sphinx and its theme
-# build QEMU's documentation with the series (scripts/build-patches.sh).
-PKGS="build-essential ninja-build pkg-config flex bison git \
+# build QEMU's documentation with the series (scripts/build-patches.sh);
+# rsync is what the kernel's headers_install needs when a maintainer
+# remakes linux-headers/ (scripts/update-linux-headers.sh).
+PKGS="build-essential ninja-build pkg-config flex bison git rsync \
       libglib2.0-dev libssl-dev libgnutls28-dev libfdt-dev libpixman-1-dev \
       libjson-glib-dev zlib1g-dev libslirp-dev python3-venv python3-setuptools \
       dpkg-dev devscripts quilt openssl seabios ipxe-qemu clang llvm \
